@@ -258,6 +258,15 @@ class CloudService:
             host, smtp_port)
         self.smtp_port = _bound_port(self._smtp_server)
 
+    async def drain(self, timeout: float) -> None:
+        """Wait until every code mail under way has been sent or given up."""
+        if not self._sends:
+            return
+        _, pending = await asyncio.wait(set(self._sends), timeout=timeout)
+        if pending:
+            raise TimeoutError(f"{len(pending)} code mail(s) still on their way to relay "
+                               f"{self._relay_host}:{self._relay_port} after {timeout} s")
+
     async def close(self) -> None:
         """Stop both servers and any code mail still on its way."""
         if self._smtp_server is not None:
