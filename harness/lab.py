@@ -1,0 +1,464 @@
+"""The lab inventory: devices.yaml as typed models, with secrets only by reference.
+
+The inventory says what a lab holds and where; clients say how to reach it. Secrets are
+never in the file: a field `password_env` names the environment variable that holds one,
+read only when a test needs it (`secret()`). Every mistake in the file becomes one line
+naming the file, the field and what was expected (`InventoryError`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from harness.catalogue import (
+    Firmware,
+    FirmwareFormatError,
+    GuiGeneration,
+    ProductLine,
+    UnknownModelError,
+    line_of_model,
+    parse_firmware,
+)
+
+DEFAULT_INVENTORY: Final = Path(__file__).resolve().parent.parent / "devices.yaml"
+SCHEMA_FILE: Final = Path(__file__).resolve().parent.parent / "devices.schema.json"
+
+
+class InventoryError(Exception):
+    """A mistake in devices.yaml, as one line: `file: field.path: what is expected`."""
+
+
+class MissingSecret(InventoryError):
+    """An environment variable named by a `*_env` field is not set."""
+
+
+def read_secret(variable: str, what: str) -> str:
+    """The value of `variable`, or `MissingSecret` naming the variable and what it holds."""
+    value = os.environ.get(variable)
+    if not value:
+        raise MissingSecret(
+            f"environment variable {variable} is not set: "
+            f"it must hold {what} (named in devices.yaml)"
+        )
+    return value
+
+
+# --- field types ------------------------------------------------------------------------
+
+_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ENV_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL_RE: Final = re.compile(r"^https?://[^\s/]+(:\d+)?(/\S*)?$")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            "expected a device name of letters, digits, '.', '_' or '-' (at most 64), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _check_firmware(value: str) -> str:
+    try:
+        parse_firmware(value)
+    except FirmwareFormatError:
+        raise ValueError(f"expected a firmware version like V5.6.3, got {value!r}") from None
+    return value
+
+
+def _check_model(value: str) -> str:
+    try:
+        line_of_model(value)
+    except UnknownModelError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _check_env(value: str) -> str:
+    if not _ENV_RE.match(value):
+        raise ValueError(
+            f"expected the name of an environment variable, e.g. HIL_NVR1_PASSWORD, got {value!r}"
+        )
+    return value
+
+
+def _check_url(value: str) -> str:
+    if not _URL_RE.match(value):
+        raise ValueError(
+            f"expected a base URL like https://192.0.2.10 or http://host:8080, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+DeviceName = Annotated[str, AfterValidator(_check_name)]
+FirmwareText = Annotated[str, AfterValidator(_check_firmware)]
+ModelName = Annotated[str, AfterValidator(_check_model)]
+EnvName = Annotated[str, AfterValidator(_check_env)]
+BaseUrl = Annotated[str, AfterValidator(_check_url)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- devices ----------------------------------------------------------------------------
+
+
+class _DeviceBase(_Model):
+    name: DeviceName
+    model: ModelName = Field(description="Model name, e.g. DS-7608NI-K2; decides the product line")
+    firmware: FirmwareText = Field(description="Firmware as claimed, e.g. V4.21.000")
+
+    @property
+    def line(self) -> ProductLine:
+        """The product line of this device's model."""
+        return line_of_model(self.model)
+
+    @property
+    def firmware_version(self) -> Firmware:
+        """The claimed firmware, parsed."""
+        return parse_firmware(self.firmware)
+
+    @property
+    def gui_generation(self) -> GuiGeneration:
+        """The GUI generation QA expects at this line and firmware."""
+        return self.line.gui_generation(self.firmware_version)
+
+    @property
+    def supports_reserved_email_reset(self) -> bool:
+        """Whether QA expects "Verify by Reserved Email" at this firmware."""
+        return self.line.supports_reserved_email_reset(self.firmware_version)
+
+
+class TlsSettings(_Model):
+    verify: bool = Field(default=True, description="Verify the device's certificate")
+    ca_file: Path | None = Field(
+        default=None, description="CA bundle for a lab CA; relative to devices.yaml"
+    )
+
+
+class RealDevice(_DeviceBase):
+    """A device on the lab network."""
+
+    kind: Literal["real"]
+    base_url: BaseUrl = Field(description="http(s)://address[:port] of the web GUI and ISAPI")
+    tls: TlsSettings = TlsSettings()
+    password_env: EnvName = Field(description="Environment variable holding the admin password")
+    ssh_port: Port = 22
+    outlet: str | None = Field(
+        default=None, description="The lab controller's outlet/relay for this device"
+    )
+
+    def secret(self) -> str:
+        """The admin password, from the environment variable `password_env`."""
+        return read_secret(self.password_env, f"the admin password of device {self.name!r}")
+
+
+class EmulatedDevice(_DeviceBase):
+    """A device played by the emulator on loopback."""
+
+    kind: Literal["emulated"]
+    defects: tuple[str, ...] = Field(
+        default=(), description="Named firmware defects the emulator plays"
+    )
+    boot_seconds: float = Field(default=0, ge=0, le=600)
+    latency_ms: int = Field(default=0, ge=0, le=60_000)
+
+
+AnyDevice = RealDevice | EmulatedDevice
+Device = Annotated[AnyDevice, Field(discriminator="kind")]
+
+# --- mailbox, cloud, lab controller, leases --------------------------------------------
+
+
+class SmtpSinkConfig(_Model):
+    """The emulated lab's mailbox: an SMTP sink on loopback writing a Maildir."""
+
+    kind: Literal["smtp-sink"]
+    port: Port | None = Field(default=None, description="Fixed port; a free one when absent")
+    domain: str = Field(
+        default="hil.test", description="Domain of the reserved addresses tests make up"
+    )
+
+
+class ImapConfig(_Model):
+    """A real mailbox the lab's reserved addresses deliver to."""
+
+    kind: Literal["imap"]
+    host: str
+    port: Port = 993
+    tls: Literal["ssl", "starttls"] = "ssl"
+    user: str
+    password_env: EnvName
+    folder: str = "INBOX"
+    address: str | None = Field(
+        default=None, description="The address to reserve; the user when absent"
+    )
+
+    def secret(self) -> str:
+        """The IMAP password, from `password_env`."""
+        return read_secret(self.password_env, f"the IMAP password of {self.user}@{self.host}")
+
+
+Mailbox = Annotated[SmtpSinkConfig | ImapConfig, Field(discriminator="kind")]
+
+
+class EmulatedCloud(_Model):
+    kind: Literal["emulated"]
+    min_app_version: str = "3.5.4"
+
+
+class ManualCloud(_Model):
+    """A real lab: a person scans the QR with the vendor's app."""
+
+    kind: Literal["manual"]
+
+
+Cloud = Annotated[EmulatedCloud | ManualCloud, Field(discriminator="kind")]
+
+
+class EmulatedLabController(_Model):
+    kind: Literal["emulated"]
+    username: str = "lab"
+
+
+class RealLabController(_Model):
+    """The relay/PDU box of a real lab, reached by SSH."""
+
+    kind: Literal["real"]
+    host: str
+    port: Port = 22
+    user: str
+    password_env: EnvName
+
+    def secret(self) -> str:
+        """The lab controller's SSH password, from `password_env`."""
+        return read_secret(self.password_env, f"the SSH password of lab controller {self.host}")
+
+
+LabController = Annotated[EmulatedLabController | RealLabController, Field(discriminator="kind")]
+
+
+class FileLeases(_Model):
+    """Leases as file locks in one directory: one machine, any number of processes."""
+
+    kind: Literal["file"]
+    directory: Path = Path(".lab/leases")
+
+
+Leases = Annotated[FileLeases, Field(discriminator="kind")]
+
+
+class Inventory(_Model):
+    """A whole lab: devices, the mailbox, the cloud, the lab controller, the lease backend."""
+
+    # No min_length: pydantic would add a spurious "too short" error when an entry is wrong.
+    devices: tuple[Device, ...]
+    mailbox: Mailbox = SmtpSinkConfig(kind="smtp-sink")
+    cloud: Cloud = EmulatedCloud(kind="emulated")
+    lab_controller: LabController = EmulatedLabController(kind="emulated")
+    leases: Leases = FileLeases(kind="file")
+
+    @field_validator("devices")
+    @classmethod
+    def _names_unique(cls, devices: tuple[AnyDevice, ...]) -> tuple[AnyDevice, ...]:
+        if not devices:
+            raise ValueError("expected at least one device")
+        first: dict[str, int] = {}
+        for index, device in enumerate(devices):
+            if device.name in first:
+                # A message starting with '[' continues the field path (see _location).
+                raise ValueError(
+                    f"[{index}].name: duplicate device name {device.name!r} "
+                    f"(first at devices[{first[device.name]}])"
+                )
+            first[device.name] = index
+        return devices
+
+    def device(self, name: str) -> RealDevice | EmulatedDevice:
+        """The device called `name`; `KeyError` naming the known ones otherwise."""
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(
+            f"no device {name!r} in the inventory "
+            f"(known: {', '.join(d.name for d in self.devices)})"
+        )
+
+    @property
+    def emulated_devices(self) -> tuple[EmulatedDevice, ...]:
+        return tuple(d for d in self.devices if isinstance(d, EmulatedDevice))
+
+    @property
+    def real_devices(self) -> tuple[RealDevice, ...]:
+        return tuple(d for d in self.devices if isinstance(d, RealDevice))
+
+    @property
+    def needs_emulator(self) -> bool:
+        """True when some part of this lab is played by the emulator."""
+        return bool(self.emulated_devices) or isinstance(self.cloud, EmulatedCloud)
+
+    def digest(self) -> str:
+        """A stable hash of the inventory, to tell whether a running lab was built from it."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# --- loading ----------------------------------------------------------------------------
+
+_TAGS: Final = frozenset({"real", "emulated", "smtp-sink", "imap", "manual", "file"})
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """`('devices', 3, 'emulated', 'firmware')` → `devices[3].firmware`.
+
+    Pydantic puts the discriminator's value into the location of a tagged union member;
+    a reader of devices.yaml never wrote it, so it is dropped.
+    """
+    text = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in _TAGS and index > 0:
+            continue
+        elif "[" in part or "." in part:
+            # Dict keys and function-validator names are not field paths.
+            continue
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """(extra path, message) for one pydantic error, in the inventory's words."""
+    kind: str = error["type"]
+    got = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        if message.startswith("["):
+            path, _, rest = message.partition(": ")
+            return path, rest
+        return "", message
+    if kind == "missing":
+        return "", "required field is missing"
+    if kind == "extra_forbidden":
+        return "", f"unknown field (got {got!r}); check the spelling against devices.schema.json"
+    if kind == "union_tag_invalid":
+        return "", f"expected kind to be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return "", "missing 'kind' (what sort of entry this is)"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "", f"expected a whole number, got {got!r}"
+    if kind in ("float_parsing", "float_type"):
+        return "", f"expected a number, got {got!r}"
+    if kind in ("bool_parsing", "bool_type"):
+        return "", f"expected true or false, got {got!r}"
+    if kind == "string_type":
+        return "", f"expected text, got {got!r}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = {
+            "greater_than_equal": "at least",
+            "less_than_equal": "at most",
+            "greater_than": "more than",
+            "less_than": "less than",
+        }[kind]
+        limit = next(iter(ctx.values()), "?")
+        return "", f"expected a number {bound} {limit}, got {got!r}"
+    if kind == "literal_error":
+        return "", f"expected {ctx.get('expected')}, got {got!r}"
+    if kind == "too_short":
+        return (
+            "",
+            f"expected at least {ctx.get('min_length')} entries, got {ctx.get('actual_length')}",
+        )
+    if kind in ("tuple_type", "list_type"):
+        return "", f"expected a list, got {got!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "", f"expected a mapping of fields, got {got!r}"
+    return "", f"{error['msg']}, got {got!r}"
+
+
+def _one_line(source: str, exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    extra_path, message = _describe(first)
+    path = _location(tuple(first["loc"])) + extra_path
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where = f"{source}: {path}: " if path else f"{source}: "
+    return f"{where}{message}{more}"
+
+
+def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
+    """Parse inventory YAML (or JSON) text; `InventoryError` with one line on any mistake."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = exc.problem or str(exc)
+        raise InventoryError(f"{source}: {line}invalid YAML ({problem})") from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"{source}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InventoryError(
+            f"{source}: expected a mapping with 'devices:' at the top, got {type(data).__name__}"
+        )
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        raise InventoryError(_one_line(source, exc)) from None
+
+
+def load_inventory(path: Path | str = DEFAULT_INVENTORY) -> Inventory:
+    """Load devices.yaml (or another inventory file); one-line `InventoryError` on mistakes.
+
+    Relative paths inside (CA files, lease directory) stay relative to the working
+    directory; `resolve_relative` turns them into absolute ones if needed.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InventoryError(f"{file}: cannot read the inventory ({exc.strerror})") from None
+    return parse_inventory(text, source=str(file))
+
+
+def inventory_schema() -> dict[str, Any]:
+    """The JSON Schema of devices.yaml, for editors and for devices.schema.json."""
+    schema = Inventory.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "HIL lab inventory (devices.yaml)"
+    return schema
+
+
+def schema_text() -> str:
+    """devices.schema.json's exact contents."""
+    return json.dumps(inventory_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_FILE) -> None:
+    """Regenerate devices.schema.json (`python -m harness.lab`)."""
+    path.write_text(schema_text(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_schema()
+    print(f"wrote {SCHEMA_FILE}")
