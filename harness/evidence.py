@@ -102,7 +102,11 @@ class Secrets:
         with self._lock:
             if self._pattern is None and self._values:
                 ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+                # Case-insensitive: codes are compared without case and may be typed
+                # in lower case; masking a little more than needed is harmless.
+                self._pattern = re.compile(
+                    "|".join(re.escape(v) for v in ordered), re.IGNORECASE
+                )
             return self._pattern
 
 
