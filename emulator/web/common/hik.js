@@ -1,0 +1,410 @@
+/*
+ * Shared device-GUI logic for every generation: password strength, crypto, ISAPI calls.
+ *
+ * Loaded after /SDK/guiConfig.js (window.HIK_DEVICE) and the vendored crypto-js and
+ * jsencrypt. Each generation keeps its own HTML, CSS and wording and calls into `Hik`.
+ * Wire formats: docs/device-api.md. No secret is ever logged.
+ */
+(function (global) {
+  "use strict";
+
+  var TIMEOUT_MS = 15000;
+  var USER = "admin";
+  var LEVEL_KEYS = ["risky", "weak", "fair", "strong"];
+  var LEVEL_NAMES = ["Risky", "Weak", "Fair", "Strong"];
+
+  function device() {
+    var d = global.HIK_DEVICE || {};
+    var gui = d.gui || {};
+    return {
+      generation: d.generation || "",
+      deviceType: d.deviceType || "",
+      model: d.model || "",
+      firmware: d.firmware || "",
+      checkConfirm: gui.checkConfirm !== false,
+      strengthOffset: Number(gui.strengthOffset || 0)
+    };
+  }
+
+  /* DEVICE-SPEC §4: the GUI's own strength formula (0 Risky .. 3 Strong). */
+  function strength(password, user) {
+    user = user === undefined ? USER : user;
+    var n = 0;
+    if (/[a-z]/.test(password)) n += 1;
+    if (/[A-Z]/.test(password)) n += n ? 2 : 1;
+    if (/[0-9]/.test(password)) n += 1;
+    if (/[^a-zA-Z0-9]/.test(password)) n += n ? 2 : 1;
+    var reversed = user.split("").reverse().join("");
+    if (password.length < 8 || password === user || password === reversed) return 0;
+    return Math.max(0, Math.min(3, n - 1));
+  }
+
+  /* The level the bar shows: a firmware defect may shift it (gui.strengthOffset). */
+  function displayedLevel(password) {
+    var level = strength(password) + device().strengthOffset;
+    return Math.max(0, Math.min(3, level));
+  }
+
+  /* Confirm check before anything is sent; a defective build skips it (gui.checkConfirm). */
+  function confirmMatches(password, confirm) {
+    if (!device().checkConfirm) return true;
+    return password === confirm;
+  }
+
+  /*
+   * Bind a live strength bar: `bar` gets data-level (0..3, "" when empty) and the element
+   * `[data-role=label]` inside it the level's name, so page objects read one attribute.
+   */
+  function bindStrength(input, bar) {
+    var label = bar.querySelector("[data-role=label]");
+    function update() {
+      var pw = input.value;
+      if (!pw) {
+        bar.setAttribute("data-level", "");
+        bar.setAttribute("data-strength", "");
+        if (label) { label.textContent = ""; label.removeAttribute("data-i18n"); }
+        return;
+      }
+      var level = displayedLevel(pw);
+      bar.setAttribute("data-level", String(level));
+      bar.setAttribute("data-strength", LEVEL_KEYS[level]);
+      if (label) {
+        label.textContent = LEVEL_NAMES[level];
+        label.setAttribute("data-i18n", "strength." + LEVEL_KEYS[level]);
+      }
+    }
+    input.addEventListener("input", update);
+    update();
+    return update;
+  }
+
+  /* ---------------------------------------------------------------- HTTP */
+
+  function request(method, url, body, contentType) {
+    var ctrl = new AbortController();
+    var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
+    var init = { method: method, credentials: "same-origin", signal: ctrl.signal, headers: {} };
+    if (body !== undefined && body !== null) {
+      init.body = body;
+      init.headers["Content-Type"] = contentType || "application/xml; charset=UTF-8";
+    }
+    return fetch(url, init).then(function (resp) {
+      return resp.text().then(function (text) {
+        clearTimeout(timer);
+        return new Answer(resp.status, text, resp.headers.get("Content-Type") || "");
+      });
+    }, function (err) {
+      clearTimeout(timer);
+      if (err && err.name === "AbortError") {
+        throw new Error("No answer from the device within " + TIMEOUT_MS / 1000 + " s for " + method + " " + url.split("?")[0]);
+      }
+      throw new Error("Network error for " + method + " " + url.split("?")[0]);
+    });
+  }
+
+  function Answer(status, text, contentType) {
+    this.status = status;
+    this.text = text;
+    this.ok = status >= 200 && status < 300;
+    this.json = null;
+    this.xml = null;
+    var trimmed = text.replace(/^\s+/, "");
+    if (trimmed.charAt(0) === "{") {
+      try { this.json = JSON.parse(trimmed); } catch (e) { this.json = null; }
+    } else if (trimmed.charAt(0) === "<") {
+      this.xml = new DOMParser().parseFromString(trimmed, "application/xml");
+    }
+    this.contentType = contentType;
+  }
+
+  /* First element named `name` in any namespace (newer firmware changes the namespace). */
+  Answer.prototype.xmlText = function (name) {
+    if (!this.xml) return null;
+    var nodes = this.xml.getElementsByTagNameNS("*", name);
+    if (!nodes.length) nodes = this.xml.getElementsByTagName(name);
+    return nodes.length ? nodes[0].textContent : null;
+  };
+
+  /* statusCode, subStatusCode, retryTimes of a ResponseStatus (JSON or XML), or a userCheck. */
+  Answer.prototype.status_ = function () {
+    if (this.json) {
+      var j = this.json;
+      return {
+        statusCode: j.statusCode, subStatusCode: j.subStatusCode || j.errorMsg || "",
+        retryTimes: j.retryTimes === undefined ? null : Number(j.retryTimes)
+      };
+    }
+    var retry = this.xmlText("retryTimes");
+    return {
+      statusCode: Number(this.xmlText("statusCode") || 0),
+      subStatusCode: this.xmlText("subStatusCode") || "",
+      retryTimes: retry === null ? null : Number(retry)
+    };
+  };
+
+  /* One human sentence for a device error answer. */
+  function errorText(answer) {
+    var st = answer.status_();
+    var left = st.retryTimes;
+    switch (st.subStatusCode) {
+      case "riskPassword":
+        return "Risky password: use 8 to 16 characters combining at least two of digits, lower case, upper case and special characters.";
+      case "badParameters":
+        return "Invalid parameter. Check the value you entered.";
+      case "invalidOperation":
+        return "The device is already activated.";
+      case "notActivated":
+        return "The device is not activated.";
+      case "passwordError":
+        return "The admin password is incorrect." + (left !== null ? " " + left + " attempt(s) left." : "");
+      case "verificationCodeError":
+        return "Incorrect verification code." + (left !== null ? " " + left + " attempt(s) left." : "");
+      case "verificationCodeExpired":
+        return "The verification code is invalid or has expired. Get a new QR code.";
+      case "invalidResetToken":
+        return "The reset session has expired. Start the password reset again.";
+      case "notSupport":
+        return "This function is not supported by the device.";
+      case "lowPrivilege":
+        return "No permission.";
+      default:
+        if (answer.status === 401) return "Not logged in or the session has expired.";
+        return "Operation failed (HTTP " + answer.status + (st.subStatusCode ? ", " + st.subStatusCode : "") + ").";
+    }
+  }
+
+  function DeviceError(answer) {
+    this.name = "DeviceError";
+    this.answer = answer;
+    this.subStatusCode = answer.status_().subStatusCode;
+    this.message = errorText(answer);
+  }
+  DeviceError.prototype = Object.create(Error.prototype);
+
+  function expectOk(answer) {
+    if (!answer.ok) throw new DeviceError(answer);
+    return answer;
+  }
+
+  /* ---------------------------------------------------------------- crypto */
+
+  /* RSA-1024 key pair made in the browser; the device encrypts a 32-hex challenge to it. */
+  function challenge() {
+    var rsa = new global.JSEncrypt({ default_key_size: 1024 });
+    var key = rsa.getKey();
+    var modulusHex = key.n.toString(16);
+    var body = "<PublicKey><key>" + btoa(modulusHex) + "</key></PublicKey>";
+    return request("POST", "/ISAPI/Security/challenge", body).then(function (answer) {
+      expectOk(answer);
+      var plain = rsa.decrypt(answer.xmlText("key") || "");
+      if (!plain || !/^[0-9a-fA-F]{32}$/.test(plain)) {
+        throw new Error("The device's challenge could not be decrypted.");
+      }
+      return plain;
+    });
+  }
+
+  /* AES-128-ECB, zero padding, key = the challenge's 16 bytes, text = challenge[0:16] + password. */
+  function encryptPassword(challengeHex, password) {
+    var C = global.CryptoJS;
+    var cipher = C.AES.encrypt(C.enc.Utf8.parse(challengeHex.substring(0, 16) + password),
+      C.enc.Hex.parse(challengeHex), { mode: C.mode.ECB, padding: C.pad.ZeroPadding });
+    return cipher.ciphertext.toString(C.enc.Base64);
+  }
+
+  function sha256Hex(text) {
+    return global.CryptoJS.SHA256(text).toString(global.CryptoJS.enc.Hex);
+  }
+
+  /* DEVICE-SPEC §5: iterated SHA-256 of the session-login challenge. */
+  function sessionHash(password, salt, challengeHex, iterations) {
+    var r = sha256Hex(USER + salt + password);
+    r = sha256Hex(r + challengeHex);
+    for (var i = 2; i < iterations; i++) r = sha256Hex(r);
+    return r;
+  }
+
+  function xmlEscape(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+  }
+
+  /* ---------------------------------------------------------------- ISAPI */
+
+  function activated() {
+    return request("GET", "/SDK/activateStatus").then(function (a) {
+      return (a.xmlText("Activated") || "").trim() === "true";
+    });
+  }
+
+  /*
+   * Every page but activation calls this first: an inactive device sends the browser to the
+   * activation page. Resolves true when the page may go on.
+   */
+  function requireActivated(activationUrl) {
+    return activated().then(function (isActive) {
+      if (!isActive) { global.location.replace(activationUrl); return false; }
+      return true;
+    });
+  }
+
+  function activate(password, reservedEmail) {
+    return challenge().then(function (ch) {
+      var body = "<ActivateInfo><password>" + encryptPassword(ch, password) + "</password>" +
+        (reservedEmail ? "<reservedEmail>" + xmlEscape(reservedEmail) + "</reservedEmail>" : "") +
+        "</ActivateInfo>";
+      return request("PUT", "/ISAPI/System/activate", body);
+    }).then(expectOk);
+  }
+
+  /*
+   * Session login. Resolves {ok: true} or {ok: false, locked, attemptsLeft, unlockSeconds,
+   * message}; the 401 userCheck carries the lockout counters.
+   */
+  function login(password) {
+    if (!global.navigator.cookieEnabled) {
+      return Promise.resolve({ ok: false, locked: false, attemptsLeft: null, unlockSeconds: 0,
+        cookies: false, message: "Cookies are disabled in this browser. Enable cookies to log in." });
+    }
+    return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
+      expectOk(cap);
+      var hash = sessionHash(password, cap.xmlText("salt") || "", cap.xmlText("challenge") || "",
+        Number(cap.xmlText("iterations") || 100));
+      var body = "<SessionLogin><userName>" + USER + "</userName><password>" + hash +
+        "</password><sessionID>" + (cap.xmlText("sessionID") || "") +
+        "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
+        "<sessionIDVersion>2</sessionIDVersion></SessionLogin>";
+      return request("POST", "/ISAPI/Security/sessionLogin", body);
+    }).then(function (a) {
+      if (a.ok) return { ok: true, locked: false, attemptsLeft: null, unlockSeconds: 0, message: "" };
+      if (a.status === 401 && a.xmlText("lockStatus") !== null) {
+        var locked = a.xmlText("lockStatus") === "lock";
+        var left = Number(a.xmlText("retryLoginTime") || 0);
+        var unlock = Number(a.xmlText("unlockTime") || 0);
+        var msg = locked
+          ? "The user is locked. Try again in " + formatDuration(unlock) + "."
+          : "Incorrect user name or password. " + left + " attempt(s) left.";
+        return { ok: false, locked: locked, attemptsLeft: left, unlockSeconds: unlock, message: msg };
+      }
+      return { ok: false, locked: false, attemptsLeft: null, unlockSeconds: 0, message: errorText(a) };
+    });
+  }
+
+  function formatDuration(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return (m ? m + " min " : "") + s + " s";
+  }
+
+  function logout() {
+    return request("PUT", "/ISAPI/Security/sessionLogout").catch(function () { return null; });
+  }
+
+  /* Resolves the DeviceInfo answer, or null when not logged in. */
+  function deviceInfo() {
+    return request("GET", "/ISAPI/System/deviceInfo").then(function (a) {
+      if (!a.ok) return null;
+      return {
+        deviceName: a.xmlText("deviceName") || "", model: a.xmlText("model") || "",
+        serialNumber: a.xmlText("serialNumber") || "", firmwareVersion: a.xmlText("firmwareVersion") || "",
+        firmwareReleasedDate: a.xmlText("firmwareReleasedDate") || "", deviceType: a.xmlText("deviceType") || ""
+      };
+    });
+  }
+
+  function users() {
+    return request("GET", "/ISAPI/Security/users").then(function (a) {
+      expectOk(a);
+      var out = [];
+      var nodes = a.xml ? a.xml.getElementsByTagNameNS("*", "User") : [];
+      for (var i = 0; i < nodes.length; i++) {
+        var get = function (n) { var e = nodes[i].getElementsByTagNameNS("*", n); return e.length ? e[0].textContent : ""; };
+        out.push({ id: get("id"), userName: get("userName"), userLevel: get("userLevel") });
+      }
+      return out;
+    });
+  }
+
+  /* Which reset methods the device offers (no login needed). */
+  function externCapabilities() {
+    return request("GET", "/ISAPI/Security/extern/capabilities").then(function (a) {
+      function flag(n) { return (a.xmlText(n) || "").trim() === "true"; }
+      return {
+        email: flag("isSupportWithSecurityEmail"), securityQuestion: flag("isSupportWithSecurityQuestion"),
+        guidFile: flag("isSupportWithGUIDFileData"), hcApp: flag("isSupportWithHCApp")
+      };
+    });
+  }
+
+  function securityCapabilities() {
+    return request("GET", "/ISAPI/Security/capabilities").then(function (a) {
+      return { email: a.ok && (a.xmlText("isSupportSecurityEmail") || "").trim() === "true" };
+    });
+  }
+
+  function getReservedEmail() {
+    return request("GET", "/ISAPI/Security/email/parameter?format=json").then(function (a) {
+      expectOk(a);
+      var info = (a.json && a.json.SecurityEmail && a.json.SecurityEmail.SecurityInformation) || [];
+      return info.length ? info[0].emailAddress : "";
+    });
+  }
+
+  function setReservedEmail(adminPassword, email) {
+    var body = JSON.stringify({ SecurityEmail: { password: adminPassword,
+      SecurityInformation: [{ emailAddress: email }] } });
+    return request("PUT", "/ISAPI/Security/email/parameter?format=json", body, "application/json").then(expectOk);
+  }
+
+  /* A new reset QR (voids the previous one): {qrText, qrImage, validSeconds}. */
+  function qrCode() {
+    return request("GET", "/ISAPI/Security/email/qrCode?format=json").then(function (a) {
+      expectOk(a);
+      return a.json.QRCode;
+    });
+  }
+
+  /* Exchange the mailed verification code for a reset token. */
+  function verifyCode(code) {
+    var body = JSON.stringify({ EmailCertification: { verificationCode: code } });
+    return request("PUT", "/ISAPI/Security/emailCertification?format=json", body, "application/json")
+      .then(expectOk).then(function (a) { return a.json.EmailCertification.resetToken; });
+  }
+
+  /* Set the new password with the reset token, encrypted like activation with a fresh challenge. */
+  function resetPassword(resetToken, password) {
+    return challenge().then(function (ch) {
+      var body = JSON.stringify({ EmailCertification: { resetToken: resetToken,
+        password: encryptPassword(ch, password) } });
+      return request("PUT", "/ISAPI/Security/emailCertification?format=json", body, "application/json");
+    }).then(expectOk);
+  }
+
+  /* Small DOM helpers shared by the generations. */
+  function $(id) { return global.document.getElementById(id); }
+  function show(el, on) { if (typeof el === "string") el = $(el); if (el) el.hidden = !on; }
+  function say(el, text, kind) {
+    if (typeof el === "string") el = $(el);
+    if (!el) return;
+    el.textContent = text || "";
+    el.hidden = !text;
+    el.setAttribute("data-kind", kind || "error");
+  }
+  function emailLooksValid(email) {
+    return email.length >= 1 && email.length <= 32 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
+  }
+
+  global.Hik = {
+    USER: USER, LEVEL_NAMES: LEVEL_NAMES, LEVEL_KEYS: LEVEL_KEYS,
+    device: device, strength: strength, displayedLevel: displayedLevel,
+    confirmMatches: confirmMatches, bindStrength: bindStrength,
+    request: request, errorText: errorText, DeviceError: DeviceError,
+    challenge: challenge, encryptPassword: encryptPassword, sessionHash: sessionHash,
+    activated: activated, requireActivated: requireActivated, activate: activate,
+    login: login, logout: logout, deviceInfo: deviceInfo, users: users,
+    externCapabilities: externCapabilities, securityCapabilities: securityCapabilities,
+    getReservedEmail: getReservedEmail, setReservedEmail: setReservedEmail,
+    qrCode: qrCode, verifyCode: verifyCode, resetPassword: resetPassword,
+    formatDuration: formatDuration, emailLooksValid: emailLooksValid,
+    $: $, show: show, say: say
+  };
+})(window);

@@ -1,0 +1,30 @@
+/* Recorder activation window: password, confirm, live strength, optional reserved e-mail. */
+(function () {
+  "use strict";
+  var $ = Hik.$;
+  $("headerModel").textContent = Hik.device().model;
+  Hik.activated().then(function (active) { if (active) location.replace("login.html"); });
+  Hik.bindStrength($("newPassword"), $("strengthBar"));
+  $("reservedEmailEnable").addEventListener("change", function () {
+    Hik.show("reservedEmailRow", this.checked);
+  });
+  $("activateForm").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var pw = $("newPassword").value, confirm = $("confirmPassword").value;
+    var email = $("reservedEmailEnable").checked ? $("reservedEmail").value.trim() : "";
+    if (!pw) return Hik.say("activateError", "Please enter the password.");
+    if (!Hik.confirmMatches(pw, confirm)) return Hik.say("activateError", "The passwords do not match.");
+    if ($("reservedEmailEnable").checked && !Hik.emailLooksValid(email)) {
+      return Hik.say("activateError", "Please enter a valid e-mail address (up to 32 characters).");
+    }
+    Hik.say("activateError", "");
+    $("activateOk").disabled = true;
+    Hik.activate(pw, email).then(function () {
+      sessionStorage.setItem("hik.notice", "Activated successfully. Log in with the new password.");
+      location.replace("login.html");
+    }, function (err) {
+      $("activateOk").disabled = false;
+      Hik.say("activateError", err.message);
+    });
+  });
+})();
