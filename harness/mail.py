@@ -172,7 +172,10 @@ class _MaildirHandler:
     """aiosmtpd handler: every accepted mail goes into the Maildir with its arrival time."""
 
     def __init__(self, path: Path) -> None:
-        self.box = mailbox.Maildir(path, create=True)
+        # Maildir(create=True) makes tmp/new/cur only when the folder itself is new.
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        self.box = mailbox.Maildir(path, create=False)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -193,6 +196,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _check_bindable(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+        sock.bind((host, port))
+
+
 class SmtpSink:
     """An SMTP server on loopback storing every mail in a Maildir. Start, use, stop."""
 
@@ -207,18 +216,23 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         """Bind and serve; a few free ports are tried since another process may take one."""
-        self.maildir.mkdir(parents=True, exist_ok=True)
         handler = _MaildirHandler(self.maildir)
         attempts = 1 if self.requested_port else 5
         last: BaseException | None = None
         for _ in range(attempts):
             port = self.requested_port or free_port(self.host)
+            try:
+                _check_bindable(self.host, port)
+            except OSError as exc:
+                # aiosmtpd would only notice after its ready_timeout.
+                last = exc
+                continue
             controller = Controller(
                 handler,
                 hostname=self.host,
                 port=port,
                 ready_timeout=10.0,
-                server_kwargs={"data_size_limit": 10 * 1024 * 1024},
+                data_size_limit=10 * 1024 * 1024,
             )
             try:
                 controller.start()

@@ -1,0 +1,201 @@
+"""The inventory: the default devices.yaml, one-line errors, secrets by reference, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.catalogue import GuiGeneration, LineId
+from harness.lab import (
+    DEFAULT_INVENTORY,
+    SCHEMA_FILE,
+    EmulatedDevice,
+    ImapConfig,
+    InventoryError,
+    MissingSecret,
+    RealDevice,
+    load_inventory,
+    parse_inventory,
+    schema_text,
+)
+
+CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(InventoryError) as info:
+        parse_inventory(text)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_default_inventory_covers_the_matrix() -> None:
+    inventory = load_inventory(DEFAULT_INVENTORY)
+    devices = inventory.devices
+    assert len(devices) >= 13
+    assert all(isinstance(d, EmulatedDevice) for d in devices)
+    for line in LineId:
+        on_line = [d for d in devices if d.line.id is line]
+        threshold = on_line[0].line.reset_threshold
+        versions = [d.firmware_version for d in on_line]
+        assert any(v < threshold for v in versions), line
+        assert any(v == threshold for v in versions), line
+        assert any(v > threshold for v in versions), line
+    assert {d.gui_generation for d in devices} == set(GuiGeneration)
+    for device in devices:
+        # names say line and firmware, e.g. nvr-v4.21.000
+        assert device.firmware_version.version.lower() in device.name
+
+
+def test_real_device_and_secret_by_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    inventory = parse_inventory(
+        """
+devices:
+  - name: nvr1
+    kind: real
+    model: DS-7608NI-K2
+    firmware: V4.30.005
+    base_url: https://192.0.2.10/
+    tls: {verify: true, ca_file: lab-ca.pem}
+    password_env: HIL_NVR1_PASSWORD
+    ssh_port: 2222
+    outlet: "3"
+mailbox: {kind: imap, host: imap.lab.test, user: qa, password_env: HIL_IMAP_PASSWORD}
+cloud: {kind: manual}
+lab_controller: {kind: real, host: relay.lab.test, user: lab, password_env: HIL_LABCTL}
+leases: {kind: file, directory: /tmp/leases}
+"""
+    )
+    device = inventory.device("nvr1")
+    assert isinstance(device, RealDevice)
+    assert device.base_url == "https://192.0.2.10"
+    assert device.tls.ca_file == Path("lab-ca.pem")
+    assert not inventory.needs_emulator
+    monkeypatch.delenv("HIL_NVR1_PASSWORD", raising=False)
+    with pytest.raises(MissingSecret) as info:
+        device.secret()
+    assert str(info.value) == (
+        "environment variable HIL_NVR1_PASSWORD is not set: it must hold the admin password "
+        "of device 'nvr1' (named in devices.yaml)"
+    )
+    monkeypatch.setenv("HIL_NVR1_PASSWORD", "Qx7!mZ2p")
+    assert device.secret() == "Qx7!mZ2p"
+    assert isinstance(inventory.mailbox, ImapConfig)
+    with pytest.raises(MissingSecret, match="HIL_IMAP_PASSWORD"):
+        inventory.mailbox.secret()
+
+
+def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HIL_X", raising=False)
+    parse_inventory(
+        "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+        "base_url: 'http://127.0.0.1:8080', password_env: HIL_X}]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f"devices:\n  - {CAMERA}\n  - {{name: b, kind: emulated, model: DS-2CD2143G2-I, "
+            "firmware: five}",
+            "devices.yaml: devices[1].firmware: expected a firmware version like V5.6.3, "
+            "got 'five'",
+        ),
+        (
+            f"devices:\n  - {CAMERA}\n  - {CAMERA}",
+            "devices.yaml: devices[1].name: duplicate device name 'cam' (first at devices[0])",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: XYZ-1, firmware: V5.6.0}]",
+            "devices.yaml: devices[0].model: unknown model 'XYZ-1': expected a model of a known "
+            "product line (DS-2CD… camera, DS-xxxxNI-… NVR, DS-xxxxH…-K… DVR K, "
+            "DS-xxxxH…-F… DVR HGHI-F)",
+        ),
+        (
+            "devices: [{name: a, kind: robot, model: DS-2CD2143G2-I, firmware: V5.6.0}]",
+            "devices.yaml: devices[0]: expected kind to be one of 'real', 'emulated', got 'robot'",
+        ),
+        (
+            "devices: [{name: a, model: DS-2CD2143G2-I, firmware: V5.6.0}]",
+            "devices.yaml: devices[0]: missing 'kind' (what sort of entry this is)",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, firmware: V5.6.0}]",
+            "devices.yaml: devices[0].model: required field is missing",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "colour: red}]",
+            "devices.yaml: devices[0].colour: unknown field (got 'red'); check the spelling "
+            "against devices.schema.json",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "latency_ms: lots}]",
+            "devices.yaml: devices[0].latency_ms: expected a whole number, got 'lots'",
+        ),
+        (
+            "devices: [{name: 'a b', kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}]",
+            "devices.yaml: devices[0].name: expected a device name of letters, digits, '.', '_' "
+            "or '-' (at most 64), got 'a b'",
+        ),
+        (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "base_url: 'ftp://x', password_env: HIL_A}]",
+            "devices.yaml: devices[0].base_url: expected a base URL like https://192.0.2.10 or "
+            "http://host:8080, got 'ftp://x'",
+        ),
+        (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "base_url: 'https://x', password_env: 'my password'}]",
+            "devices.yaml: devices[0].password_env: expected the name of an environment "
+            "variable, e.g. HIL_NVR1_PASSWORD, got 'my password'",
+        ),
+        (
+            f"devices: [{CAMERA}]\nmailbox: {{kind: imap, host: h, user: u, password_env: P, "
+            "port: 99999}",
+            "devices.yaml: mailbox.port: expected a number at most 65535, got 99999",
+        ),
+        (
+            f"devices: [{CAMERA}]\nleases: {{kind: redis}}",
+            "devices.yaml: leases: expected kind to be one of 'file', got 'redis'",
+        ),
+        ("devices: []", "devices.yaml: devices: expected at least one device"),
+        ("mailbox: {kind: smtp-sink}", "devices.yaml: devices: required field is missing"),
+        ("- just a list", "devices.yaml: expected a mapping with 'devices:' at the top, got list"),
+    ],
+)
+def test_each_mistake_is_one_line(text: str, message: str) -> None:
+    assert error_of(text) == message
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    text = f"devices:\n  - {CAMERA}\n  - {{name: b, kind: emulated\n"
+    assert error_of(text).startswith("devices.yaml: line 4: invalid YAML (")
+
+
+def test_several_mistakes_are_counted_on_the_one_line() -> None:
+    text = "devices: [{name: a, kind: emulated, model: XYZ-1, firmware: five}]"
+    assert error_of(text).endswith("(and 1 more)")
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match=r"missing\.yaml: cannot read the inventory"):
+        load_inventory(tmp_path / "missing.yaml")
+
+
+def test_file_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_text("devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: x}]")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert str(info.value).startswith(f"{path}: devices[0].firmware: ")
+
+
+def test_committed_schema_is_current() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
+        "devices.schema.json is stale: run `python -m harness.lab`"
+    )

@@ -1,0 +1,126 @@
+"""The SMTP sink and Maildir mailbox: a real SMTP client sends, another process reads."""
+
+from __future__ import annotations
+
+import smtplib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InfrastructureError
+from harness.mail import MaildirMailbox, MailNotReceived, SmtpSink
+
+TIMEOUT = 30.0
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[SmtpSink]:
+    with SmtpSink(tmp_path / "maildir") as running:
+        yield running
+
+
+def send(sink: SmtpSink, to: str, subject: str, body: str, rcpt: str | None = None) -> None:
+    message = EmailMessage()
+    message["From"] = "noreply@cloud.hik-emulator.test"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP(sink.host, sink.port, timeout=TIMEOUT) as client:
+        client.send_message(message, to_addrs=[rcpt or to])
+
+
+def test_a_sent_mail_is_found(sink: SmtpSink) -> None:
+    since = time.time()
+    send(
+        sink,
+        "qa1@hil.test",
+        "Device password reset code for DS-2CD0001",
+        "Verification code: AB3K9ZQ7",
+    )
+    mail = sink.mailbox().wait_for(
+        "QA1@hil.test", since, subject_contains="reset code", timeout=TIMEOUT
+    )
+    assert mail.subject == "Device password reset code for DS-2CD0001"
+    assert "AB3K9ZQ7" in mail.body
+    assert "qa1@hil.test" in mail.to
+    assert "AB3K9ZQ7" not in repr(mail)  # codes never reach a log through repr
+
+
+def test_only_mails_since_and_to_the_address_match(sink: SmtpSink) -> None:
+    send(sink, "qa2@hil.test", "old", "old mail")
+    time.sleep(0.05)  # orders the two mails' arrival; no assertion on timing
+    since = time.time()
+    send(sink, "other@hil.test", "reset", "not for qa2")
+    send(sink, "qa2@hil.test", "reset", "new mail")
+    mail = sink.mailbox().wait_for("qa2@hil.test", since, timeout=TIMEOUT)
+    assert mail.body.strip() == "new mail"
+
+
+def test_envelope_recipient_counts_when_to_differs(sink: SmtpSink) -> None:
+    since = time.time()
+    send(sink, "list@hil.test", "reset", "bcc", rcpt="hidden@hil.test")
+    assert sink.mailbox().wait_for("hidden@hil.test", since, timeout=TIMEOUT).body.strip() == "bcc"
+
+
+def test_timeout_names_address_and_wait(sink: SmtpSink) -> None:
+    since = time.time()
+    send(sink, "someone@hil.test", "unrelated", "x")
+    sink.mailbox().wait_for("someone@hil.test", since, timeout=TIMEOUT)
+    with pytest.raises(MailNotReceived) as info:
+        MaildirMailbox(sink.maildir, poll=0.05).wait_for(
+            "nobody@hil.test", since, subject_contains="reset code", timeout=0.3
+        )
+    assert str(info.value) == (
+        f"no mail to nobody@hil.test with a subject containing 'reset code' arrived in Maildir "
+        f"{sink.maildir} within 0.3 s (1 other mail(s) arrived in that time)"
+    )
+    assert isinstance(info.value, InfrastructureError)
+
+
+def test_another_process_reads_the_maildir(sink: SmtpSink) -> None:
+    since = time.time()
+    send(sink, "worker@hil.test", "Device password reset code for X", "Verification code: ZZ23ZZ45")
+    reader = (
+        "import sys; from harness.mail import MaildirMailbox;"
+        "m = MaildirMailbox(sys.argv[1]).wait_for("
+        "'worker@hil.test', float(sys.argv[2]), timeout=30);"
+        "print(m.subject)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", reader, str(sink.maildir), repr(since)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.strip() == "Device password reset code for X"
+
+
+def test_attachments_are_kept(sink: SmtpSink) -> None:
+    since = time.time()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "qa@hil.test", "pw@hil.test", "QR"
+    message.set_content("see attachment")
+    message.add_attachment(b"\x89PNG fake", maintype="image", subtype="png", filename="qr.png")
+    with smtplib.SMTP(sink.host, sink.port, timeout=TIMEOUT) as client:
+        client.send_message(message)
+    mail = sink.mailbox().wait_for("pw@hil.test", since, timeout=TIMEOUT)
+    assert mail.attachments() == [("qr.png", b"\x89PNG fake")]
+
+
+def test_not_a_maildir(tmp_path: Path) -> None:
+    with pytest.raises(InfrastructureError, match="is not a Maildir"):
+        MaildirMailbox(tmp_path).wait_for("a@b.c", 0, timeout=0)
+
+
+def test_sink_on_a_taken_port_is_one_clear_error(sink: SmtpSink, tmp_path: Path) -> None:
+    with pytest.raises(
+        InfrastructureError, match=f"cannot start the SMTP sink on 127.0.0.1:{sink.port}"
+    ):
+        SmtpSink(tmp_path / "other", port=sink.port).start()
