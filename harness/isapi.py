@@ -226,7 +226,11 @@ def parse_extern_capabilities(text: str) -> ExternCapabilities:
 
 
 def parse_user_check(text: str, url: str) -> LoginRejected | None:
-    """A 401 `userCheck` body as `LoginRejected`; None when the body is something else."""
+    """A 401 `userCheck` that judged a password as `LoginRejected`; None for anything else.
+
+    A plain Digest challenge also carries a `userCheck`, without lock state or attempts
+    left: that one refused no password and is not a rejection.
+    """
     try:
         root = parse_xml(text)
     except ET.ParseError:
@@ -234,6 +238,8 @@ def parse_user_check(text: str, url: str) -> LoginRejected | None:
     if _local(root.tag) != "userCheck":
         return None
     fields = xml_fields(root)
+    if "retryLoginTime" not in fields and "lockStatus" not in fields:
+        return None  # a plain Digest challenge: no password was judged
     return LoginRejected(
         url=url,
         attempts_left=_as_int(fields.get("retryLoginTime")),

@@ -1,0 +1,136 @@
+"""A small emulated lab on loopback for the client tests, started as real hardware is met.
+
+The emulator runs as a separate process (`python -m emulator fleet CONFIG`), reached only
+through its ports and its one JSON ready line; the code mails go to a real SMTP sink.
+Test modules import the fixtures from here (`from conftest_clients import ...`), so no
+shared conftest is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.mail import MaildirMailbox, SmtpSink
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 60.0
+REPO = Path(__file__).resolve().parents[2]
+
+# name -> (model, firmware): a recorder and a camera that support the reserved-e-mail reset,
+# and one camera below the threshold (V5.6.0).
+DEVICES: dict[str, tuple[str, str]] = {
+    "nvr": ("DS-7608NI-K2", "V4.21.000"),
+    "nvr-lock": ("DS-7616NI-I2", "V4.22.005"),
+    "ipc": ("DS-2CD2143G2-I", "V5.7.10 build 240120"),
+    "ipc-old": ("DS-2CD2043G2-I", "V5.5.82"),
+}
+
+
+@dataclass(frozen=True)
+class EmulatedLab:
+    """Addresses of the running fleet and the secrets the test made for it."""
+
+    ready: dict[str, Any]
+    mailbox: MaildirMailbox
+    smtp_port: int
+    labctl_password: str
+
+    def device(self, name: str) -> dict[str, Any]:
+        """The ready line's entry of device `name` (http, ssh_port, serial, ...)."""
+        for device in self.ready["devices"]:
+            if device["name"] == name:
+                return dict(device)
+        raise KeyError(name)
+
+    def http(self, name: str) -> str:
+        """Base URL of device `name`."""
+        return str(self.device(name)["http"])
+
+    @property
+    def cloud_url(self) -> str:
+        return str(self.ready["cloud"]["http"])
+
+    @property
+    def labctl(self) -> tuple[str, int, str]:
+        controller = self.ready["lab_controller"]
+        return str(controller.get("host", HOST)), int(controller["ssh_port"]), "lab"
+
+
+def _read_ready(proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    buffer = b""
+    while b"\n" not in buffer and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+        elif proc.poll() is not None:
+            break
+    line = buffer.partition(b"\n")[0]
+    with contextlib.suppress(ValueError):
+        data = json.loads(line)
+        if isinstance(data, dict) and data.get("ready") is True:
+            return data
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise RuntimeError(
+        f"emulator fleet gave no ready line within {READY_TIMEOUT_S:g} s: {line[:300]!r}\n{tail}"
+    )
+
+
+@pytest.fixture(scope="module")
+def emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
+    """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
+    workdir = tmp_path_factory.mktemp("fleet")
+    sink = SmtpSink(workdir / "maildir", host=HOST).start()
+    password = secrets.token_urlsafe(18)
+    config = {
+        "host": HOST,
+        "state_dir": str(workdir / "state"),
+        "mail_relay": {"host": HOST, "port": sink.port},
+        "cloud": {"http_port": 0, "smtp_port": 0, "min_app_version": "3.5.4"},
+        "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": "HIL_TEST_LABCTL"},
+        "defect_modules": [],
+        "devices": [
+            {"name": name, "model": model, "firmware": firmware, "http_port": 0,
+             "ssh_port": 0, "defects": [], "boot_seconds": 0, "latency_ms": 0}
+            for name, (model, firmware) in DEVICES.items()
+        ],
+    }
+    config_path = workdir / "fleet.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    log = workdir / "fleet.log"
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "fleet", str(config_path)],
+            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+            env={**os.environ, "HIL_TEST_LABCTL": password}, cwd=REPO,
+        )
+    try:
+        ready = _read_ready(proc, log)
+        yield EmulatedLab(ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port,
+                          labctl_password=password)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        sink.stop()
