@@ -2,8 +2,8 @@
 
 The emulator runs as a separate process (`python -m emulator fleet CONFIG`), reached only
 through its ports and its one JSON ready line; the code mails go to a real SMTP sink.
-Test modules import the fixtures from here (`from conftest_clients import ...`), so no
-shared conftest is touched.
+Test modules import the fixture from here (`from conftest_clients import
+emulated_lab_fixture`), so no shared conftest is touched; each module gets its own fleet.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def _read_ready(proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
     )
 
 
-@pytest.fixture(scope="module")
-def emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
+@pytest.fixture(scope="module", name="emulated_lab")
+def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
     """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
     workdir = tmp_path_factory.mktemp("fleet")
     sink = SmtpSink(workdir / "maildir", host=HOST).start()

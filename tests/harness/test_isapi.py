@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest_clients import EmulatedLab, emulated_lab  # noqa: F401
+from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 
 from harness.errors import DeviceError, HarnessError
 from harness.isapi import (
