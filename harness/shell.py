@@ -14,6 +14,7 @@ run: a key that changes mid-run is refused. Real labs should pin their keys: pas
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -31,6 +32,8 @@ PSH_BANNER = "BusyBox v1.19.4 Protect Shell (psh)"
 PSH_PROMPT = "# "
 DEFAULT_TIMEOUT_S = 10.0
 PowerAction = Literal["on", "off", "cycle"]
+# The first ':' or '=' splits; values (MACs, times) may contain more of them.
+_KEY_VALUE = re.compile(r"\s*([^:=]*[^:=\s])\s*[:=](.*)")
 
 
 class ShellLoginRejected(Exception):
@@ -330,12 +333,10 @@ def parse_key_values(text: str) -> dict[str, str]:
     """`key: value` / `key = value` lines as a dict with normalised keys."""
     info: dict[str, str] = {}
     for line in text.splitlines():
-        for separator in (":", "="):
-            key, found, value = line.partition(separator)
-            if found and key.strip():
-                name = "_".join(key.strip().lower().replace("-", " ").split())
-                info[name] = value.strip()
-                break
+        match = _KEY_VALUE.match(line)
+        if match:
+            name = "_".join(match.group(1).strip().lower().replace("-", " ").split())
+            info[name] = match.group(2).strip()
     return info
 
 
