@@ -297,6 +297,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
                 proc.kill()
                 proc.wait(timeout=5)
         sink.stop()
+        (workdir / SECRETS_FILE).unlink(missing_ok=True)
         (workdir / PID_FILE).unlink(missing_ok=True)
 
 
@@ -444,7 +445,9 @@ def _last_line(path: Path) -> str:
         lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return f"no log at {path}"
-    return f"{lines[-1]} (log: {path})" if lines else f"no output (log: {path})"
+    if not lines:
+        return f"no output (log: {path})"
+    return f"{lines[-1].removeprefix('error: ')} (log: {path})"
 
 
 def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
