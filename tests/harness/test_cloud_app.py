@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import io
+import re
+import socket
+import time
 from pathlib import Path
 
 import pytest
 import segno
+from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 from PIL import Image
 
 from harness.cloud import (
+    CloudRefused,
     ManualPhoneApp,
     PhoneApp,
     PhoneAppSettings,
+    export_channel,
     phone_app_for,
 )
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InfrastructureError
+from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.qr import QrUnreadable, decode_qr
 
 QR_TEXT = "HIKRESET1:eyJzbiI6IkRTLTJDRDIxNDNHMi1JIiwibm9uY2UiOiJhYmMifQ"
@@ -78,3 +85,92 @@ def test_manual_app_saves_the_picture_and_says_where(tmp_path: Path) -> None:
     assert str(saved[0]) in said[0]
     with pytest.raises(HarnessError, match="scan"):
         app.request_code("HIKRESET1:never-scanned")
+
+
+# ------------------------------------------------------------- against the emulated lab
+
+PASSWORD = "Qw7!rT9#zPk"
+NEW_PASSWORD = "Nw5$gH8@kLm"
+EMAIL = "owner.reset@lab.example.com"
+CODE = re.compile(r"Verification code:\s*([A-Za-z0-9]{8})")
+
+
+def _device_with_email(lab: EmulatedLab, name: str) -> IsapiClient:
+    client = IsapiClient(lab.http(name))
+    if not client.wait_until_up(30):
+        client.activate(PASSWORD, email=EMAIL)
+    return client
+
+
+def _code_mail(lab: EmulatedLab, serial: str, since: float) -> str:
+    mail = lab.mailbox.wait_for(EMAIL, since, subject_contains=serial, timeout=30)
+    found = CODE.search(mail.body)
+    assert found, f"no code in the mail: {mail.subject}"
+    return found.group(1)
+
+
+def test_reset_by_phone_app_end_to_end(emulated_lab: EmulatedLab) -> None:
+    client = _device_with_email(emulated_lab, "nvr")
+    serial = emulated_lab.device("nvr")["serial"]
+    qr = client.qr_code()
+    assert qr.image_png is not None
+    app = PhoneApp(emulated_lab.cloud_url, log=client.log)
+    since = time.time()
+    request = app.request_code(app.scan(qr.image_png))
+    assert request.serial == serial
+    code = _code_mail(emulated_lab, serial, since)
+    client.secrets.register(code)
+
+    with pytest.raises(IsapiError) as wrong:
+        client.submit_verification_code("WRONG234" if code != "WRONG234" else "WRONG235")
+    assert wrong.value.sub_status_code == "verificationCodeError"
+    assert wrong.value.retry_times is not None
+
+    token = client.submit_verification_code(code.lower())  # compared without case
+    client.set_password_with_token(token, NEW_PASSWORD)
+    with IsapiClient(emulated_lab.http("nvr")) as fresh:
+        assert fresh.login_digest(NEW_PASSWORD).serial_number == serial
+    with IsapiClient(emulated_lab.http("nvr")) as old, pytest.raises(LoginRejected):
+        old.login_digest(PASSWORD)
+    with pytest.raises(IsapiError) as used:
+        client.submit_verification_code(code)
+    assert used.value.sub_status_code == "verificationCodeExpired"
+
+    rendered = client.log.render()
+    for secret in (code, code.lower(), token, NEW_PASSWORD, PASSWORD):
+        assert secret not in rendered
+    assert "/api/v1/device-password-reset" in rendered
+
+
+def test_cloud_refusals_are_clear(emulated_lab: EmulatedLab) -> None:
+    client = _device_with_email(emulated_lab, "ipc")
+    qr_text = PhoneApp(emulated_lab.cloud_url).scan(client.qr_code().image_png or b"")
+    with pytest.raises(CloudRefused, match=r"needs 3\.5\.4 or later") as old:
+        PhoneApp(emulated_lab.cloud_url, app_version="3.5.3").request_code(qr_text)
+    assert (old.value.status, old.value.error) == (426, "appVersionTooOld")
+    with pytest.raises(CloudRefused) as bad:
+        PhoneApp(emulated_lab.cloud_url).request_code("HIKRESET1:not-base64-json")
+    assert bad.value.error == "badQr"
+
+
+def test_unreachable_cloud_is_infrastructure() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(InfrastructureError, match=f"127.0.0.1:{port} unreachable"):
+        PhoneApp(f"http://127.0.0.1:{port}", timeout=2).request_code("HIKRESET1:x")
+
+
+def test_export_channel_mails_the_picture_and_the_code_comes_back(
+    emulated_lab: EmulatedLab,
+) -> None:
+    client = _device_with_email(emulated_lab, "ipc")
+    serial = emulated_lab.device("ipc")["serial"]
+    qr = client.qr_code()
+    assert qr.image_png is not None
+    cloud = emulated_lab.ready["cloud"]
+    since = time.time()
+    export_channel(qr.image_png, cloud["recovery_address"], cloud["smtp_host"],
+                   int(cloud["smtp_port"]), "qa@lab.example.com")
+    code = _code_mail(emulated_lab, serial, since)
+    assert isinstance(client.submit_verification_code(code), str)
