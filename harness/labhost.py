@@ -32,7 +32,7 @@ import yaml
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
-from harness.errors import InfrastructureError
+from harness.errors import HarnessError, InfrastructureError
 from harness.lab import (
     EmulatedCloud,
     EmulatedLabController,
@@ -381,6 +381,8 @@ def start_lab(
     them start the lab and the others reuse it. Raises `InfrastructureError` with one line
     when the lab cannot start, and when a lab built from another inventory is running.
     """
+    if not inventory.emulated_devices:
+        raise HarnessError("the inventory has no emulated devices: there is no lab to start")
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from harness.errors import InfrastructureError
+from harness.errors import HarnessError, InfrastructureError
+from harness.lab import ImapConfig, SmtpSinkConfig
 
 log = logging.getLogger(__name__)
 
@@ -374,3 +375,23 @@ def _parse_fetch(parts: list[Any]) -> list[ReceivedMail]:
             stamp = parsedate_to_datetime(str(date)).timestamp() if date else time.time()
         found.append(_received_mail(message, stamp))
     return found
+
+
+def mailbox_for(config: SmtpSinkConfig | ImapConfig, maildir: Path | str | None = None) -> Mailbox:
+    """The reader for an inventory's `mailbox:` entry.
+
+    An `smtp-sink` is read through the Maildir the running lab writes (`maildir`, from
+    lab.json); `imap` logs in with the password from its `password_env` variable.
+    """
+    if isinstance(config, SmtpSinkConfig):
+        if maildir is None:
+            raise HarnessError("an smtp-sink mailbox needs the running lab's Maildir path")
+        return MaildirMailbox(maildir)
+    return ImapMailbox(
+        config.host,
+        config.port,
+        config.user,
+        config.secret(),
+        tls=config.tls,
+        folder=config.folder,
+    )

@@ -6,6 +6,8 @@ import json
 import os
 import socket
 import stat
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from harness.errors import InfrastructureError
+from harness.errors import HarnessError, InfrastructureError
 from harness.lab import Inventory, parse_inventory
 from harness.labhost import LAB_JSON, LabEndpoints, lab_status, start_lab, stop_lab
 from harness.mail import free_port
@@ -141,3 +143,42 @@ def test_a_fleet_that_refuses_its_config_is_one_line(tmp_path: Path) -> None:
     assert message.startswith("the emulated lab did not start: the emulator fleet did not start:")
     assert "no-such-defect" in message
     assert lab_status(tmp_path) is None
+
+
+def test_workers_starting_at_once_share_one_lab(inventory: Inventory, tmp_path: Path) -> None:
+    # Two processes, as two xdist workers would, each asking for the lab at the same time.
+    script = (
+        "import sys; from harness.lab import parse_inventory;"
+        "from harness.labhost import start_lab;"
+        "print(start_lab(parse_inventory(sys.stdin.read()), sys.argv[1]).host_pid)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+        )
+        for _ in range(2)
+    ]
+    try:
+        pids = {worker.communicate(SMALL_LAB, timeout=120)[0].strip() for worker in workers}
+        assert len(pids) == 1
+        running = lab_status(tmp_path)
+        assert running is not None and str(running.host_pid) in pids
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+        stop_lab(tmp_path)
+
+
+def test_nothing_emulated_nothing_to_start(tmp_path: Path) -> None:
+    real = parse_inventory(
+        "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+        "base_url: 'http://127.0.0.1:1', password_env: HIL_A}]"
+    )
+    with pytest.raises(HarnessError, match="no emulated devices"):
+        start_lab(real, tmp_path)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InfrastructureError
-from harness.mail import MaildirMailbox, MailNotReceived, SmtpSink
+from harness.errors import HarnessError, InfrastructureError
+from harness.lab import ImapConfig, MissingSecret, SmtpSinkConfig
+from harness.mail import ImapMailbox, MaildirMailbox, MailNotReceived, SmtpSink, mailbox_for
 
 TIMEOUT = 30.0
 
@@ -124,3 +125,18 @@ def test_sink_on_a_taken_port_is_one_clear_error(sink: SmtpSink, tmp_path: Path)
         InfrastructureError, match=f"cannot start the SMTP sink on 127.0.0.1:{sink.port}"
     ):
         SmtpSink(tmp_path / "other", port=sink.port).start()
+
+
+def test_mailbox_for_the_inventory_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sink_box = mailbox_for(SmtpSinkConfig(kind="smtp-sink"), tmp_path)
+    assert isinstance(sink_box, MaildirMailbox)
+    with pytest.raises(HarnessError, match="needs the running lab's Maildir"):
+        mailbox_for(SmtpSinkConfig(kind="smtp-sink"))
+    imap = ImapConfig(kind="imap", host="imap.lab.test", user="qa", password_env="HIL_IMAP_PW")
+    monkeypatch.delenv("HIL_IMAP_PW", raising=False)
+    with pytest.raises(MissingSecret, match="HIL_IMAP_PW is not set"):
+        mailbox_for(imap)
+    monkeypatch.setenv("HIL_IMAP_PW", "secret-value")
+    imap_box = mailbox_for(imap)
+    assert isinstance(imap_box, ImapMailbox)
+    assert "secret-value" not in repr(imap_box)
