@@ -161,17 +161,18 @@ def register_backend(name: str, factory: BackendFactory) -> None:
 
 
 def backend_for(config: FileLeases, base: Path | None = None) -> LeaseBackend:
-    """The backend an inventory's `leases:` entry asks for.
+    """The backend an inventory's `leases:` entry asks for, built from its other fields.
 
-    A relative directory is taken relative to `base` (the working directory by default).
+    A relative `directory` is taken relative to `base` (the working directory by default).
     """
     factory = _BACKENDS.get(config.kind)
     if factory is None:
-        raise HarnessError(
-            f"no lease backend {config.kind!r} (known: {', '.join(sorted(_BACKENDS))})"
-        )
-    directory = config.directory if base is None else base / config.directory
-    return factory(directory=directory)
+        known = ", ".join(sorted(_BACKENDS))
+        raise HarnessError(f"no lease backend {config.kind!r} (known: {known})")
+    options = config.model_dump(exclude={"kind"})
+    if base is not None and isinstance(options.get("directory"), Path):
+        options["directory"] = base / options["directory"]
+    return factory(**options)
 
 
 register_backend("file", FileLeaseBackend)
