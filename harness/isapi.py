@@ -122,7 +122,16 @@ class DeviceInfo:
     encoder_version: str
     device_type: str
     boot_time: str | None
+    boot_id: str | None
     fields: Mapping[str, str]
+
+    @property
+    def boot_identity(self) -> str | None:
+        """What changes at every boot: the boot id when the device gives one, else bootTime.
+
+        bootTime alone has a one-second resolution, too coarse for a fast reboot.
+        """
+        return self.boot_id or self.boot_time
 
 
 @dataclass(frozen=True)
@@ -210,6 +219,7 @@ def parse_device_info(text: str) -> DeviceInfo:
         encoder_version=fields.get("encoderVersion", ""),
         device_type=fields.get("deviceType", ""),
         boot_time=fields.get("bootTime"),
+        boot_id=fields.get("bootID"),
         fields=fields,
     )
 
@@ -720,12 +730,12 @@ class IsapiClient:
     def factory_reset(self, mode: FactoryResetMode) -> None:
         """Factory reset (§8): `basic` keeps users and e-mail, `full` returns to inactive.
 
-        The device reboots afterwards; follow with `wait_until_up`.
+        The device reboots afterwards; follow with `wait_until_rebooted`.
         """
         self._call("PUT", f"/ISAPI/System/factoryReset?mode={mode}")
 
     def reboot(self) -> None:
-        """Reboot the device; follow with `wait_until_up`."""
+        """Reboot the device; follow with `wait_until_rebooted` (see there why not only up)."""
         self._call("PUT", "/ISAPI/System/reboot")
 
     def ssh_enabled(self) -> bool:
@@ -737,6 +747,36 @@ class IsapiClient:
         """Turn the device's SSH service on or off (off by default, §8)."""
         body = f"<SSH><enabled>{str(enabled).lower()}</enabled></SSH>"
         self._call("PUT", "/ISAPI/System/Network/ssh", content=body, headers=_XML)
+
+    def wait_until_rebooted(
+        self, before: DeviceInfo, timeout: float, *, interval: float = 0.2
+    ) -> bool:
+        """Wait until the device has rebooted since `before` and answers; its activation state.
+
+        `wait_until_up` alone can return before a reboot even starts (the device answers
+        the reboot request first). This waits for a new boot identity (`DeviceInfo.
+        boot_identity`), or for the device to come back inactive (after a full factory
+        reset, which needs no login to tell). Needs the login used for `before`.
+        """
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while True:
+            try:
+                if not self.wait_until_up(max(0.1, deadline - time.monotonic()),
+                                          interval=interval):
+                    return False
+                now = self.device_info()
+                if now.boot_identity != before.boot_identity:
+                    return True
+                last = "same boot identity as before"
+            except (DeviceError, InfrastructureError, IsapiError) as exc:
+                last = str(exc)
+            if time.monotonic() + interval > deadline:
+                raise DeviceError(
+                    f"{self.base_url} did not reboot within {timeout:.0f} s "
+                    f"(waited for a new boot identity; last: {last})"
+                )
+            time.sleep(interval)
 
     def wait_until_up(self, timeout: float, *, interval: float = 0.2) -> bool:
         """Poll `/SDK/activateStatus` until the device answers; returns its activation state.

@@ -258,3 +258,31 @@ def test_a_closed_port_is_a_one_line_device_error() -> None:
     with pytest.raises(DeviceError, match="did not come up within 1 s"):
         client.wait_until_up(1.0)
     assert client.log.render().count("no answer") >= 2
+
+
+def test_illegal_login_lock_limits_are_checked(emulated_lab: EmulatedLab) -> None:
+    client = _activated(emulated_lab, "ipc-old")
+    client.use_digest(PASSWORD)
+    with pytest.raises(IsapiError) as info:
+        client.set_illegal_login_lock(IllegalLoginLock(True, 2, 30))
+    assert (info.value.http_status, info.value.sub_status_code) == (400, "badParameters")
+
+
+def test_reboot_comes_back_with_a_new_boot_time(emulated_lab: EmulatedLab) -> None:
+    client = _activated(emulated_lab, "ipc-old")
+    client.use_digest(PASSWORD)
+    before = client.device_info()
+    assert before.boot_time
+    client.reboot()
+    assert client.wait_until_rebooted(before, 30) is True
+    assert client.device_info().boot_identity != before.boot_identity
+
+
+def test_full_factory_reset_returns_to_inactive(emulated_lab: EmulatedLab) -> None:
+    client = _activated(emulated_lab, "ipc-old")
+    client.use_digest(PASSWORD, algorithm="SHA-256")
+    before = client.device_info()
+    client.factory_reset("full")
+    assert client.wait_until_rebooted(before, 30) is False
+    client.activate(PASSWORD)  # and it can be activated again
+    assert client.activated() is True
