@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
+import http.server
+import ipaddress
 import socket
+import ssl
+import threading
+from pathlib import Path
 
 import pytest
 from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from harness.errors import DeviceError, HarnessError
+from harness.errors import DeviceError, HarnessError, InfrastructureError
 from harness.isapi import (
     IllegalLoginLock,
     IsapiClient,
@@ -286,3 +296,65 @@ def test_full_factory_reset_returns_to_inactive(emulated_lab: EmulatedLab) -> No
     assert client.wait_until_rebooted(before, 30) is False
     client.activate(PASSWORD)  # and it can be activated again
     assert client.activated() is True
+
+
+# ------------------------------------------------------------------ HTTPS with a lab CA
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "device.pem", tmp_path / "device.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _ActivateStatus(http.server.BaseHTTPRequestHandler):
+    """A real HTTPS server that answers like a device's /SDK/activateStatus."""
+
+    def do_GET(self) -> None:
+        body = b"<ActivateStatus><Activated>true</Activated></ActivateStatus>"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_https_with_the_lab_ca_file(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ActivateStatus)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        with IsapiClient(url, verify=cert, timeout=5) as pinned:
+            assert pinned.activated() is True
+        with (
+            IsapiClient(url, verify=True, timeout=5) as system_cas,
+            pytest.raises(InfrastructureError, match="TLS verification failed"),
+        ):
+            system_cas.activated()
+    finally:
+        server.shutdown()
+        server.server_close()
