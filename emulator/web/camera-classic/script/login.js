@@ -59,6 +59,7 @@
 
   $("loginBox").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    if ($("username").value.trim() !== Hik.USER) return Hik.say("loginTips", "Incorrect user name or password.");
     if (!$("password").value) return Hik.say("loginTips", "Please enter the password.");
     $("btnLogin").disabled = true;
     Hik.login($("password").value).then(function (r) {

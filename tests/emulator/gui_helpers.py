@@ -1,0 +1,632 @@
+"""What the GUI tests share: a real emulated lab, the phone's part, and a driver per generation.
+
+The lab is the real thing on loopback: `python -m emulator fleet` in its own process (devices,
+vendor cloud), and an aiosmtpd sink standing for the lab's mail relay. The phone's part is
+what a person does: photograph the QR on screen (element screenshot → zxing-cpp), send its
+text to the cloud, read the code from the mail.
+
+The drivers below are the tests' own small page objects, written against the DOM documented
+in emulator/web/README.md; the harness writes its own.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import io
+import json
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import zxingcpp
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from PIL import Image
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect
+
+HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("HIL_CHROMIUM", "/usr/lib/chromium/chromium")
+APP_VERSION = "3.5.4"
+WAIT_MS = 15_000  # one GUI step: page load plus a few ISAPI calls on a busy machine
+MAIL_WAIT_S = 30.0
+READY_WAIT_S = 60.0
+CODE_RE = re.compile(r"Verification code:\s*([A-Za-z0-9]{8})")
+
+
+# -- the lab ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    """A loopback port free right now (aiosmtpd's Controller cannot pick one itself)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class MailSink:
+    """aiosmtpd handler keeping every mail the lab's relay receives."""
+
+    def __init__(self) -> None:
+        self.mails: queue.Queue[EmailMessage] = queue.Queue()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = BytesParser(policy=email.policy.default).parsebytes(
+            envelope.original_content or b"")
+        assert isinstance(message, EmailMessage)
+        self.mails.put(message)
+        return "250 OK"
+
+    def next_mail(self, to: str) -> EmailMessage:
+        """The next mail addressed to `to` (others are dropped)."""
+        while True:
+            try:
+                mail = self.mails.get(timeout=MAIL_WAIT_S)
+            except queue.Empty:
+                raise TimeoutError(f"no mail for {to} reached the relay sink in "
+                                   f"{MAIL_WAIT_S} s") from None
+            if to.lower() in str(mail["To"]).lower():
+                return mail
+
+
+@dataclass
+class LabDevice:
+    name: str
+    http: str
+    serial: str
+    generation: str
+    firmware: str
+
+
+@dataclass
+class Lab:
+    """A running emulated fleet, its cloud and the relay sink."""
+
+    devices: dict[str, LabDevice]
+    cloud_http: str
+    sink: MailSink
+    process: subprocess.Popen[str]
+    log: list[str] = field(default_factory=list)
+
+    def url(self, device: str, path: str = "") -> str:
+        """The device's base URL (no trailing slash) followed by `path`."""
+        return self.devices[device].http + path
+
+
+def _read_ready(process: subprocess.Popen[str], log: list[str]) -> dict[str, Any]:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=READY_WAIT_S)
+        except queue.Empty:
+            raise TimeoutError(f"emulated fleet printed no ready line in {READY_WAIT_S} s") from None
+        if line is None:
+            raise RuntimeError("emulated fleet exited before it was ready:\n" + "".join(log))
+        log.append(line)
+        if line.lstrip().startswith("{"):
+            info: dict[str, Any] = json.loads(line)
+            if info.get("ready"):
+                return info
+
+
+@contextmanager
+def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[Lab]:
+    """Start a fleet of `devices` (fleet config entries) with cloud and relay sink; stop it after."""
+    sink = MailSink()
+    relay_port = free_port()
+    controller = Controller(sink, hostname=HOST, port=relay_port)
+    controller.start()
+    with tempfile.TemporaryDirectory(prefix="gui-lab-") as tmp:
+        config = {"host": HOST, "state_dir": str(Path(tmp) / "state"),
+                  "mail_relay": {"host": HOST, "port": relay_port},
+                  "cloud": {"min_app_version": APP_VERSION}, "lab_controller": None,
+                  "devices": devices}
+        config_path = Path(tmp) / "fleet.json"
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "fleet", str(config_path)], cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log: list[str] = []
+        try:
+            info = _read_ready(process, log)
+            lab = Lab(devices={d["name"]: LabDevice(d["name"], d["http"], d["serial"],
+                                                    d["generation"], d["firmware"])
+                               for d in info["devices"]},
+                      cloud_http=info["cloud"]["http"], sink=sink, process=process, log=log)
+            yield lab
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            controller.stop()
+
+
+def launch_browser(playwright: Playwright) -> Browser:
+    """Headless Debian Chromium (Playwright cannot download its own here)."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium, "
+                           "or set HIL_CHROMIUM")
+    return playwright.chromium.launch(executable_path=CHROMIUM)
+
+
+# -- the phone's part --------------------------------------------------------------------------
+
+def scan_qr(qr: Locator) -> str:
+    """Photograph the QR element on screen and decode it, as the phone app does."""
+    expect(qr).to_be_visible(timeout=WAIT_MS)
+    qr.page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=qr.element_handle(),
+                              timeout=WAIT_MS)
+    picture = Image.open(io.BytesIO(qr.screenshot()))
+    found = zxingcpp.read_barcodes(picture)
+    texts = [r.text for r in found if r.text]
+    if not texts:
+        raise AssertionError("no QR code could be decoded from the QR element's screenshot")
+    return texts[0]
+
+
+def request_code(lab: Lab, qr_text: str) -> None:
+    """The phone app's call to the vendor cloud: it answers at once and mails the code later."""
+    answer = httpx.post(f"{lab.cloud_http}/api/v1/device-password-reset", json={"qr": qr_text},
+                        headers={"X-App-Version": APP_VERSION}, timeout=10.0)
+    assert answer.status_code == 202, f"cloud refused the QR: {answer.status_code} {answer.text}"
+
+
+def read_code(lab: Lab, address: str) -> str:
+    """The verification code from the next mail to `address`."""
+    mail = lab.sink.next_mail(address)
+    body = mail.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    match = CODE_RE.search(text)
+    assert match, "the code mail holds no 'Verification code: XXXXXXXX' line"
+    return match.group(1)
+
+
+# -- drivers per generation --------------------------------------------------------------------
+
+class GuiDriver(Protocol):
+    """The steps a test needs; each generation does them with its own DOM."""
+
+    activation_path: str
+    protected_path: str
+
+    def open_activation(self, page: Page, base: str) -> None: ...
+    def strength(self, page: Page, password: str) -> str: ...
+    def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None: ...
+    def activation_error(self, page: Page) -> Locator: ...
+    def after_activation(self, page: Page, password: str, email: str) -> None: ...
+    def activation_accepted(self, page: Page) -> None: ...
+    def login_form_ready(self, page: Page, base: str) -> None: ...
+    def login(self, page: Page, password: str) -> None: ...
+    def login_error(self, page: Page) -> Locator: ...
+    def wait_logged_in(self, page: Page) -> None: ...
+    def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None: ...
+    def logout(self, page: Page) -> None: ...
+    def forgot_to_qr(self, page: Page) -> Locator: ...
+    def export_link(self, page: Page) -> Locator: ...
+    def enter_code(self, page: Page, code: str) -> None: ...
+    def new_password(self, page: Page, password: str) -> None: ...
+    def notice(self, page: Page) -> Locator: ...
+    def on_activation(self, page: Page) -> None: ...
+
+
+def visible(page: Page, selector: str) -> Locator:
+    loc = page.locator(selector)
+    expect(loc).to_be_visible(timeout=WAIT_MS)
+    return loc
+
+
+class RecorderGui:
+    activation_path = "/doc/activate.html"
+    protected_path = "/doc/main.html"
+
+    def open_activation(self, page: Page, base: str) -> None:
+        page.goto(base + "/", timeout=WAIT_MS)
+        self.on_activation(page)
+
+    def on_activation(self, page: Page) -> None:
+        page.wait_for_url("**/doc/activate.html", timeout=WAIT_MS)
+        visible(page, "#activateForm")
+
+    def strength(self, page: Page, password: str) -> str:
+        page.fill("#newPassword", password)
+        return page.get_attribute("#strengthBar", "data-level") or ""
+
+    def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
+        page.fill("#newPassword", password)
+        page.fill("#confirmPassword", confirm)
+        if email:
+            page.check("#reservedEmailEnable")
+            visible(page, "#reservedEmail").fill(email)
+        page.click("#activateOk")
+
+    def activation_error(self, page: Page) -> Locator:
+        return visible(page, "#activateError")
+
+    def after_activation(self, page: Page, password: str, email: str) -> None:
+        self.activation_accepted(page)
+
+    def activation_accepted(self, page: Page) -> None:
+        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
+        visible(page, "#loginForm")
+
+    def login_form_ready(self, page: Page, base: str) -> None:
+        page.goto(base + "/doc/login.html", timeout=WAIT_MS)
+        visible(page, "#loginForm")
+
+    def login(self, page: Page, password: str) -> None:
+        visible(page, "#loginPassword").fill(password)
+        page.click("#loginBtn")
+
+    def login_error(self, page: Page) -> Locator:
+        return visible(page, "#loginError")
+
+    def wait_logged_in(self, page: Page) -> None:
+        page.wait_for_url("**/doc/main.html", timeout=WAIT_MS)
+        visible(page, "#mainLayout")
+
+    def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
+        page.click("#navConfig")
+        page.click("#menuUser")
+        visible(page, "#editUser_admin").click()
+        visible(page, "#oldPassword").fill(admin_password)
+        page.check("#editReservedEmailEnable")
+        visible(page, "#editReservedEmail").fill(email)
+        page.click("#userEditOk")
+        expect(page.locator("#userNotice")).to_have_text("Saved successfully.", timeout=WAIT_MS)
+
+    def logout(self, page: Page) -> None:
+        page.click("#logoutBtn")
+        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
+        visible(page, "#loginForm")
+
+    def forgot_to_qr(self, page: Page) -> Locator:
+        page.click("#forgotPassword")
+        visible(page, "#stepMethod")
+        page.check("#method_email")
+        page.click("#methodNext")
+        visible(page, "#stepPrivacy")
+        page.check("#privacyAccept")
+        page.click("#privacyNext")
+        return visible(page, "#qrImage")
+
+    def export_link(self, page: Page) -> Locator:
+        return visible(page, "#qrExport")
+
+    def enter_code(self, page: Page, code: str) -> None:
+        page.fill("#verificationCode", code)
+        page.click("#codeNext")
+        visible(page, "#stepNewPassword")
+
+    def new_password(self, page: Page, password: str) -> None:
+        page.fill("#resetPassword", password)
+        page.fill("#resetConfirm", password)
+        page.click("#resetOk")
+        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
+
+    def notice(self, page: Page) -> Locator:
+        return visible(page, "#loginNotice")
+
+
+class ClassicGui:
+    activation_path = "/doc/page/login.html"
+    protected_path = "/doc/page/config.html"
+
+    def open_activation(self, page: Page, base: str) -> None:
+        page.goto(base + "/", timeout=WAIT_MS)
+        self.on_activation(page)
+
+    def on_activation(self, page: Page) -> None:
+        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
+        visible(page, "#active")
+
+    def strength(self, page: Page, password: str) -> str:
+        page.fill("#activePassword", password)
+        return page.get_attribute("#activeStrength", "data-level") or ""
+
+    def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
+        page.fill("#activePassword", password)
+        page.fill("#activeConfirm", confirm)
+        page.click("#activeOk")
+
+    def activation_error(self, page: Page) -> Locator:
+        return visible(page, "#activeTips")
+
+    def activation_accepted(self, page: Page) -> None:
+        visible(page, "#resetMethod")
+
+    def after_activation(self, page: Page, password: str, email: str) -> None:
+        self.activation_accepted(page)
+        page.click("#resetMethodOk")  # no method yet: refused
+        expect(page.locator("#resetMethodTips")).to_have_text(
+            "Set at least one password reset method.", timeout=WAIT_MS)
+        page.fill("#securityEmail", email)
+        page.click("#resetMethodOk")
+        page.wait_for_url("**/doc/page/preview.html", timeout=WAIT_MS)
+        self.logout(page)
+
+    def login_form_ready(self, page: Page, base: str) -> None:
+        page.goto(base + "/doc/page/login.html", timeout=WAIT_MS)
+        visible(page, "#loginBox")
+
+    def login(self, page: Page, password: str) -> None:
+        visible(page, "#password").fill(password)
+        page.click("#btnLogin")
+
+    def login_error(self, page: Page) -> Locator:
+        return visible(page, "#loginTips")
+
+    def wait_logged_in(self, page: Page) -> None:
+        page.wait_for_url("**/doc/page/preview.html", timeout=WAIT_MS)
+        visible(page, "#frame")
+
+    def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
+        page.click("#menuConfig")
+        page.wait_for_url("**/doc/page/config.html", timeout=WAIT_MS)
+        visible(page, "#treeUserManage").click()
+        visible(page, "#btnAccountSecurity").click()
+        visible(page, "#asAdminPassword").fill(admin_password)
+        page.fill("#asEmail", email)
+        page.click("#asOk")
+        expect(page.locator("#userTips")).to_have_text("Saved.", timeout=WAIT_MS)
+
+    def logout(self, page: Page) -> None:
+        page.click("#btnLogout")
+        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
+        visible(page, "#loginBox")
+
+    def forgot_to_qr(self, page: Page) -> Locator:
+        page.click("#forgetPwd")
+        visible(page, "#resetModeStep")
+        page.check("#mode_email")
+        page.click("#resetModeNext")
+        visible(page, "#privacyStep")
+        page.check("#privacyAgree")
+        page.click("#privacyNext")
+        return visible(page, "#resetQrCode")
+
+    def export_link(self, page: Page) -> Locator:
+        return visible(page, "#exportQrCode")
+
+    def enter_code(self, page: Page, code: str) -> None:
+        page.fill("#securityCode", code)
+        page.click("#verifyNext")
+        visible(page, "#newPwdStep")
+
+    def new_password(self, page: Page, password: str) -> None:
+        page.fill("#newPwd", password)
+        page.fill("#newPwdConfirm", password)
+        page.click("#newPwdOk")
+        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
+
+    def notice(self, page: Page) -> Locator:
+        return visible(page, "#loginNotice")
+
+
+class SpaGui:
+    activation_path = "/doc/index.html#/activate"
+    protected_path = "/doc/index.html#/config/user"
+
+    def view(self, page: Page, name: str) -> None:
+        page.wait_for_selector(f"#app[data-view='{name}']:not([aria-busy])", timeout=WAIT_MS)
+
+    def open_activation(self, page: Page, base: str) -> None:
+        page.goto(base + "/", timeout=WAIT_MS)
+        self.on_activation(page)
+
+    def on_activation(self, page: Page) -> None:
+        self.view(page, "activate")
+        assert page.url.endswith("#/activate"), page.url
+
+    def strength(self, page: Page, password: str) -> str:
+        page.fill("#activate-password", password)
+        return page.get_attribute("#activate-strength", "data-level") or ""
+
+    def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
+        page.fill("#activate-password", password)
+        page.fill("#activate-confirm", confirm)
+        page.click("#activate-submit")
+
+    def activation_error(self, page: Page) -> Locator:
+        return visible(page, "#activate-error")
+
+    def activation_accepted(self, page: Page) -> None:
+        visible(page, "#reset-method-dialog")
+
+    def after_activation(self, page: Page, password: str, email: str) -> None:
+        self.activation_accepted(page)
+        page.click("#rm-submit")  # no method yet: refused
+        expect(page.locator("#rm-error")).to_have_text(
+            "Set at least one password reset method.", timeout=WAIT_MS)
+        page.fill("#rm-email", email)
+        page.click("#rm-submit")
+        self.view(page, "preview")
+        self.logout(page)
+
+    def login_form_ready(self, page: Page, base: str) -> None:
+        page.goto(base + "/doc/index.html#/login", timeout=WAIT_MS)
+        self.view(page, "login")
+
+    def login(self, page: Page, password: str) -> None:
+        visible(page, "#login-password").fill(password)
+        page.click("#login-submit")
+
+    def login_error(self, page: Page) -> Locator:
+        return visible(page, "#login-error")
+
+    def wait_logged_in(self, page: Page) -> None:
+        self.view(page, "preview")
+
+    def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
+        page.click("#nav-config")
+        self.view(page, "config-user")
+        visible(page, "#account-security-admin").click()
+        visible(page, "#as-admin-password").fill(admin_password)
+        page.fill("#as-email", email)
+        page.click("#as-submit")
+        expect(page.locator("#user-notice")).to_have_text("Saved successfully.", timeout=WAIT_MS)
+
+    def logout(self, page: Page) -> None:
+        page.click("#logout-btn")
+        self.view(page, "login")
+
+    def forgot_to_qr(self, page: Page) -> Locator:
+        page.click("#forget-password")
+        self.view(page, "pwd-reset")
+        visible(page, "#pr-step-mode")
+        page.check("#pr-mode-email")
+        page.click("#pr-mode-next")
+        visible(page, "#pr-step-privacy")
+        page.check("#pr-privacy-accept")
+        page.click("#pr-privacy-next")
+        return visible(page, "#pr-qr")
+
+    def export_link(self, page: Page) -> Locator:
+        return visible(page, "#pr-export")
+
+    def enter_code(self, page: Page, code: str) -> None:
+        page.fill("#pr-code", code)
+        page.click("#pr-verify-next")
+        visible(page, "#pr-step-password")
+
+    def new_password(self, page: Page, password: str) -> None:
+        page.fill("#pr-password", password)
+        page.fill("#pr-confirm", password)
+        page.click("#pr-submit")
+        self.view(page, "login")
+
+    def notice(self, page: Page) -> Locator:
+        return visible(page, "#login-notice")
+
+
+DRIVERS: dict[str, GuiDriver] = {
+    "recorder": RecorderGui(), "camera-classic": ClassicGui(), "camera-spa": SpaGui(),
+}
+
+
+# -- scenarios every generation runs ------------------------------------------------------------
+
+# Spec §4's formula, worked by hand: (password, level the bar must show).
+STRENGTH_CASES = [("abc", "0"), ("abcdefgh", "0"), ("abcdefg1", "1"), ("Abcdefgh", "2"),
+                  ("Abcdef1!", "3")]
+FIRST_PASSWORD = "Start#2024a"
+OTHER_PASSWORD = "Start#2024b"
+NEW_PASSWORD = "Reset#2025z"
+
+
+def devices_for(model: str, firmware: str) -> list[dict[str, Any]]:
+    """One device per scenario, so no scenario depends on another's leftovers."""
+    names = ("walk", "checks", "lockout")
+    entries: list[dict[str, Any]] = [{"name": n, "model": model, "firmware": firmware}
+                                     for n in names]
+    entries.append({"name": "confirm-defect", "model": model, "firmware": firmware,
+                    "defects": ["gui_confirm_mismatch"]})
+    return entries
+
+
+def walk_reset(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+    """Activation → reserved e-mail → forgot password → QR → mailed code → new password → login."""
+    base = lab.url(device)
+    first_mail, reserved = "first.owner@example.com", "qa.owner@example.com"
+    gui.open_activation(page, base)
+    gui.activate(page, FIRST_PASSWORD, FIRST_PASSWORD, first_mail)
+    gui.after_activation(page, FIRST_PASSWORD, first_mail)
+    gui.login(page, FIRST_PASSWORD)
+    gui.wait_logged_in(page)
+    gui.set_reserved_email(page, FIRST_PASSWORD, reserved)
+    gui.logout(page)
+
+    qr = gui.forgot_to_qr(page)
+    export = gui.export_link(page)
+    expect(export, "Export offers the QR as a PNG").to_have_attribute(
+        "href", re.compile(r"^data:image/png;base64,"), timeout=WAIT_MS)
+    expect(export).to_have_attribute("download", re.compile(r"\.png$"))
+    qr_text = scan_qr(qr)
+    assert qr_text.startswith("HIKRESET1:"), qr_text[:20]
+    request_code(lab, qr_text)
+    code = read_code(lab, reserved)  # the address changed in user management gets the code
+    gui.enter_code(page, code)
+    gui.new_password(page, NEW_PASSWORD)
+    expect(gui.notice(page)).to_contain_text("password has been reset", timeout=WAIT_MS)
+
+    gui.login(page, FIRST_PASSWORD)
+    expect(gui.login_error(page)).to_contain_text("attempt(s) left", timeout=WAIT_MS)
+    gui.login(page, NEW_PASSWORD)
+    gui.wait_logged_in(page)
+
+
+def check_strength_and_confirm(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+    """Live strength levels; a mismatched confirm and a risky password are refused."""
+    gui.open_activation(page, lab.url(device))
+    for password, level in STRENGTH_CASES:
+        assert gui.strength(page, password) == level, f"strength of {password!r}"
+    gui.activate(page, FIRST_PASSWORD, OTHER_PASSWORD, None)
+    expect(gui.activation_error(page)).to_have_text("The passwords do not match.",
+                                                    timeout=WAIT_MS)
+    gui.activate(page, "abcdefgh", "abcdefgh", None)  # level 0: the device answers riskPassword
+    expect(gui.activation_error(page)).to_contain_text("Risky password", timeout=WAIT_MS)
+    # Nothing was activated: every other page still leads to activation.
+    page.goto(lab.url(device, gui.protected_path), timeout=WAIT_MS)
+    gui.on_activation(page)
+
+
+def check_confirm_defect(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+    """With the gui_confirm_mismatch defect the GUI sends a mismatched confirm."""
+    gui.open_activation(page, lab.url(device))
+    gui.activate(page, FIRST_PASSWORD, OTHER_PASSWORD, None)
+    gui.activation_accepted(page)
+
+
+def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab: Lab,
+                              device: str) -> None:
+    """Wrong passwords show the attempts left; a browser without cookies is refused."""
+    base = lab.url(device)
+    gui.open_activation(page, base)
+    gui.activate(page, FIRST_PASSWORD, FIRST_PASSWORD, "lock.owner@example.com")
+    gui.after_activation(page, FIRST_PASSWORD, "lock.owner@example.com")
+    gui.login_form_ready(page, base)
+    gui.login(page, OTHER_PASSWORD)
+    error = gui.login_error(page)
+    expect(error).to_have_text("Incorrect user name or password. 6 attempt(s) left.",
+                               timeout=WAIT_MS)
+    assert error.get_attribute("data-attempts-left") == "6"
+    gui.login(page, OTHER_PASSWORD)
+    expect(error).to_have_text("Incorrect user name or password. 5 attempt(s) left.",
+                               timeout=WAIT_MS)
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'cookieEnabled', {get: () => false});")
+        no_cookies = context.new_page()
+        gui.login_form_ready(no_cookies, base)
+        gui.login(no_cookies, FIRST_PASSWORD)
+        expect(gui.login_error(no_cookies)).to_contain_text("Cookies are disabled",
+                                                            timeout=WAIT_MS)
+    finally:
+        context.close()
+    # The refused cookie-less try cost no attempt: the right password still logs in.
+    gui.login(page, FIRST_PASSWORD)
+    gui.wait_logged_in(page)
