@@ -820,7 +820,11 @@ def _data_url_bytes(value: object) -> bytes | None:
 
 def _connection_error(base_url: str, method: str, path: str, exc: httpx.HTTPError) -> Exception:
     """A transport failure as a one-line failure of the right kind, naming the address."""
-    what = f"{method} {base_url}{path}"
+    error = _connection_error_of(f"{method} {base_url}{path}", exc)
+    return type(error)(" ".join(str(error).split()))
+
+
+def _connection_error_of(what: str, exc: httpx.HTTPError) -> Exception:
     cause = exc.__cause__ or exc.__context__
     if isinstance(exc, httpx.ConnectError):
         if isinstance(cause, ssl.SSLError) or "CERTIFICATE" in str(exc).upper():
