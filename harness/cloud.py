@@ -98,17 +98,27 @@ class PhoneApp:
             response = httpx.post(url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             self.log.record(
-                method="POST", url=url, request_headers=headers.items(), request_body=body,
-                status=None, elapsed_s=time.perf_counter() - t0, started=started,
+                method="POST",
+                url=url,
+                request_headers=headers.items(),
+                request_body=body,
+                status=None,
+                elapsed_s=time.perf_counter() - t0,
+                started=started,
                 error=f"{type(exc).__name__}: {exc}",
             )
             raise InfrastructureError(
                 f"vendor cloud {self.cloud_url} unreachable ({type(exc).__name__}: {exc})"
             ) from exc
         self.log.record(
-            method="POST", url=url, request_headers=headers.items(), request_body=body,
-            status=response.status_code, response_headers=response.headers.multi_items(),
-            response_body=response.content, elapsed_s=time.perf_counter() - t0,
+            method="POST",
+            url=url,
+            request_headers=headers.items(),
+            request_body=body,
+            status=response.status_code,
+            response_headers=response.headers.multi_items(),
+            response_body=response.content,
+            elapsed_s=time.perf_counter() - t0,
             started=started,
         )
         try:
@@ -121,8 +131,11 @@ class PhoneApp:
             serial = answer.get("serial")
             return CodeRequest(serial=serial if isinstance(serial, str) else None)
         error = str(answer.get("error", "")) or f"HTTP {response.status_code}"
-        raise CloudRefused(_refusal_message(error, answer, self.app_version),
-                           status=response.status_code, error=error)
+        raise CloudRefused(
+            _refusal_message(error, answer, self.app_version),
+            status=response.status_code,
+            error=error,
+        )
 
 
 def _refusal_message(error: str, answer: dict[str, object], app_version: str) -> str:
@@ -145,9 +158,7 @@ class ManualPhoneApp:
     then waits for the code mail as it would with the emulated cloud.
     """
 
-    def __init__(
-        self, qr_dir: Path, *, announce: Callable[[str], None] = print
-    ) -> None:
+    def __init__(self, qr_dir: Path, *, announce: Callable[[str], None] = print) -> None:
         self.qr_dir = qr_dir
         self.announce = announce
         self._pictures: dict[str, Path] = {}
@@ -187,8 +198,9 @@ class PhoneAppSettings:
 def _emulated(settings: PhoneAppSettings) -> PhoneAppRole:
     if not settings.cloud_url:
         raise HarnessError("the emulated phone app needs the emulated cloud's URL")
-    return PhoneApp(settings.cloud_url, settings.app_version,
-                    timeout=settings.timeout, log=settings.log)
+    return PhoneApp(
+        settings.cloud_url, settings.app_version, timeout=settings.timeout, log=settings.log
+    )
 
 
 def _manual(settings: PhoneAppSettings) -> PhoneAppRole:

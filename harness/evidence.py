@@ -43,9 +43,7 @@ SECRET_HEADERS: frozenset[str] = frozenset(
 )
 
 _FIELDS = "|".join(SECRET_FIELDS)
-_XML_FIELD = re.compile(
-    rf"(<(?:[\w.-]+:)?(?:{_FIELDS})(?:\s[^>]*)?>)([^<]*)(</)", re.IGNORECASE
-)
+_XML_FIELD = re.compile(rf"(<(?:[\w.-]+:)?(?:{_FIELDS})(?:\s[^>]*)?>)([^<]*)(</)", re.IGNORECASE)
 _JSON_FIELD = re.compile(rf'("(?:{_FIELDS})"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
 _DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
 _COOKIE_PAIR = re.compile(r"([^=;,\s]+=)([^;,\s]*)")
@@ -104,9 +102,7 @@ class Secrets:
                 ordered = sorted(self._values, key=len, reverse=True)
                 # Case-insensitive: codes are compared without case and may be typed
                 # in lower case; masking a little more than needed is harmless.
-                self._pattern = re.compile(
-                    "|".join(re.escape(v) for v in ordered), re.IGNORECASE
-                )
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
             return self._pattern
 
 
@@ -339,8 +335,12 @@ class ShellTranscript:
     def note(self, target: str, text: str) -> None:
         """Keep a line that is not a command (a connection, a banner, a retry)."""
         self.record(
-            target=target, command=f"({text})", output="", exit_status=None,
-            elapsed_s=0.0, started=time.time(),
+            target=target,
+            command=f"({text})",
+            output="",
+            exit_status=None,
+            elapsed_s=0.0,
+            started=time.time(),
         )
 
     def __iter__(self) -> Iterator[ShellCommand]:
@@ -354,4 +354,3 @@ class ShellTranscript:
         """The transcript as text for an Allure attachment."""
         with self._lock:
             return "\n\n".join(c.render() for c in self._commands)
-

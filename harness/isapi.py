@@ -329,14 +329,15 @@ class _DeviceDigestAuth(httpx.DigestAuth):
         if preemptive and parse_user_check(response.text, str(request.url)) is not None:
             return
         offers = [
-            h for h in response.headers.get_list("www-authenticate")
+            h
+            for h in response.headers.get_list("www-authenticate")
             if h.lower().startswith("digest ")
         ]
         chosen = next(
             (
-                h for h in offers
-                if self._parse_challenge(request, response, h).algorithm.upper()
-                == self.algorithm
+                h
+                for h in offers
+                if self._parse_challenge(request, response, h).algorithm.upper() == self.algorithm
             ),
             None,
         )
@@ -505,8 +506,9 @@ class IsapiClient:
 
     # -- authentication
 
-    def use_digest(self, password: str, *, algorithm: DigestAlgorithm = "MD5",
-                   user: str = ADMIN) -> None:
+    def use_digest(
+        self, password: str, *, algorithm: DigestAlgorithm = "MD5", user: str = ADMIN
+    ) -> None:
         """Authenticate every later call with HTTP Digest of `algorithm` (MD5 or SHA-256).
 
         Nothing is sent yet; the first call that needs login carries the password.
@@ -515,8 +517,9 @@ class IsapiClient:
         self._digest = _DeviceDigestAuth(user, password, algorithm)
 
     @login_step
-    def login_digest(self, password: str, *, algorithm: DigestAlgorithm = "MD5",
-                     user: str = ADMIN) -> DeviceInfo:
+    def login_digest(
+        self, password: str, *, algorithm: DigestAlgorithm = "MD5", user: str = ADMIN
+    ) -> DeviceInfo:
         """Digest-authenticate and prove it with `GET /ISAPI/System/deviceInfo`.
 
         Raises `LoginRejected` (attempts left, lock state) when the device refuses.
@@ -545,7 +548,10 @@ class IsapiClient:
         if iterations is None or not caps.get("salt") or not caps.get("challenge"):
             raise ProductDefect(f"{self.base_url}{caps_path}: incomplete SessionLoginCap {caps}")
         hashed = session_login_hash(
-            user, password, salt=caps["salt"], challenge=caps["challenge"],
+            user,
+            password,
+            salt=caps["salt"],
+            challenge=caps["challenge"],
             iterations=iterations,
         )
         self.secrets.register(hashed)
@@ -556,11 +562,10 @@ class IsapiClient:
             "<isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>"
             "<sessionIDVersion>2</sessionIDVersion></SessionLogin>"
         )
-        response = self._call("POST", "/ISAPI/Security/sessionLogin", content=body,
-                              headers=_XML, auth=False)
-        cookie_name = next(
-            (c for c in response.cookies if c.startswith("WebSession_")), None
+        response = self._call(
+            "POST", "/ISAPI/Security/sessionLogin", content=body, headers=_XML, auth=False
         )
+        cookie_name = next((c for c in response.cookies if c.startswith("WebSession_")), None)
         if cookie_name is None:
             raise ProductDefect(
                 f"{self.base_url}/ISAPI/Security/sessionLogin succeeded without a "
@@ -601,8 +606,9 @@ class IsapiClient:
         """`POST /ISAPI/Security/challenge` with a fresh RSA-1024 key; the 32 hex characters."""
         key = ChallengeKey.generate()
         body = f"<PublicKey><key>{key.public_key_field()}</key></PublicKey>"
-        answer = self._call("POST", "/ISAPI/Security/challenge", content=body,
-                            headers=_XML, auth=False)
+        answer = self._call(
+            "POST", "/ISAPI/Security/challenge", content=body, headers=_XML, auth=False
+        )
         field = _find_text(parse_xml(answer.text), "key")
         if not field:
             raise ProductDefect(f"{self.base_url}/ISAPI/Security/challenge: no <key> in answer")
@@ -651,10 +657,18 @@ class IsapiClient:
         """
         self.secrets.register(code)
         body = json.dumps({"EmailCertification": {"verificationCode": code}})
-        doc = self._call("PUT", "/ISAPI/Security/emailCertification?format=json",
-                         content=body, headers=_JSON, auth=False).json()
-        token = (doc.get("EmailCertification") or {}).get("resetToken") if isinstance(
-            doc, dict) else None
+        doc = self._call(
+            "PUT",
+            "/ISAPI/Security/emailCertification?format=json",
+            content=body,
+            headers=_JSON,
+            auth=False,
+        ).json()
+        token = (
+            (doc.get("EmailCertification") or {}).get("resetToken")
+            if isinstance(doc, dict)
+            else None
+        )
         if not isinstance(token, str) or not token:
             raise ProductDefect(
                 f"{self.base_url}/ISAPI/Security/emailCertification: no resetToken in answer"
@@ -668,11 +682,14 @@ class IsapiClient:
         self.secrets.register(password)
         encrypted = encrypt_password(self._challenge(), password)
         self.secrets.register(encrypted)
-        body = json.dumps(
-            {"EmailCertification": {"resetToken": token, "password": encrypted}}
+        body = json.dumps({"EmailCertification": {"resetToken": token, "password": encrypted}})
+        self._call(
+            "PUT",
+            "/ISAPI/Security/emailCertification?format=json",
+            content=body,
+            headers=_JSON,
+            auth=False,
         )
-        self._call("PUT", "/ISAPI/Security/emailCertification?format=json",
-                   content=body, headers=_JSON, auth=False)
 
     # -- with login
 
@@ -702,12 +719,17 @@ class IsapiClient:
         `notSupport`).
         """
         self.secrets.register(admin_password)
-        body = json.dumps({"SecurityEmail": {
-            "password": admin_password,
-            "SecurityInformation": [{"emailAddress": address}],
-        }})
-        self._call("PUT", "/ISAPI/Security/email/parameter?format=json",
-                   content=body, headers=_JSON)
+        body = json.dumps(
+            {
+                "SecurityEmail": {
+                    "password": admin_password,
+                    "SecurityInformation": [{"emailAddress": address}],
+                }
+            }
+        )
+        self._call(
+            "PUT", "/ISAPI/Security/email/parameter?format=json", content=body, headers=_JSON
+        )
 
     def illegal_login_lock(self) -> IllegalLoginLock:
         """The illegal-login lock settings (§5)."""
@@ -762,8 +784,7 @@ class IsapiClient:
         last = "no answer yet"
         while True:
             try:
-                if not self.wait_until_up(max(0.1, deadline - time.monotonic()),
-                                          interval=interval):
+                if not self.wait_until_up(max(0.1, deadline - time.monotonic()), interval=interval):
                     return False
                 now = self.device_info()
                 if now.boot_identity != before.boot_identity:
@@ -790,8 +811,7 @@ class IsapiClient:
             remaining = deadline - time.monotonic()
             per_call = max(0.1, min(self.timeout, remaining))
             try:
-                response = self._send("GET", "/SDK/activateStatus", auth=False,
-                                      timeout=per_call)
+                response = self._send("GET", "/SDK/activateStatus", auth=False, timeout=per_call)
                 if response.is_success:
                     value = _find_text(parse_xml(response.text), "Activated")
                     if value is not None:

@@ -37,10 +37,7 @@ def decode_qr(png: bytes) -> str:
         rgba = image.convert("RGBA")
         image = Image.new("RGB", image.size, "white")
         image.paste(rgba, mask=rgba.getchannel("A"))
-    found = [
-        b for b in zxingcpp.read_barcodes(image, formats=_QR_FORMATS)
-        if b.valid
-    ]
+    found = [b for b in zxingcpp.read_barcodes(image, formats=_QR_FORMATS) if b.valid]
     if not found:
         raise QrUnreadable(f"no QR code found in the {image.width}x{image.height} picture")
     texts = {b.text for b in found}

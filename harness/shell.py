@@ -169,9 +169,16 @@ class _SshEndpoint:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
                 client.connect(
-                    self.host, self.port, username=self.user, password=self._password,
-                    sock=sock, timeout=per_try, banner_timeout=per_try, auth_timeout=per_try,
-                    look_for_keys=False, allow_agent=False,
+                    self.host,
+                    self.port,
+                    username=self.user,
+                    password=self._password,
+                    sock=sock,
+                    timeout=per_try,
+                    banner_timeout=per_try,
+                    auth_timeout=per_try,
+                    look_for_keys=False,
+                    allow_agent=False,
                 )
             except paramiko.AuthenticationException as exc:
                 client.close()
@@ -226,17 +233,24 @@ class _SshEndpoint:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             self.close()
             self.transcript.record(
-                target=self.address, command=command, output=f"(failed: {exc})",
-                exit_status=None, elapsed_s=time.perf_counter() - t0, started=started,
+                target=self.address,
+                command=command,
+                output=f"(failed: {exc})",
+                exit_status=None,
+                elapsed_s=time.perf_counter() - t0,
+                started=started,
             )
             raise self._unreachable(
                 f"ssh {self.address}: {command.split()[0] if command else 'command'} got no "
                 f"answer within {limit:.0f} s ({type(exc).__name__}: {exc})"
             ) from exc
         self.transcript.record(
-            target=self.address, command=command,
+            target=self.address,
+            command=command,
             output=stdout + (f"[stderr] {stderr}" if stderr else ""),
-            exit_status=status, elapsed_s=time.perf_counter() - t0, started=started,
+            exit_status=status,
+            elapsed_s=time.perf_counter() - t0,
+            started=started,
         )
         return CommandResult(status, stdout, stderr)
 
@@ -262,8 +276,12 @@ class _SshEndpoint:
         finally:
             channel.close()
         self.transcript.record(
-            target=self.address, command="(interactive login)", output=text,
-            exit_status=None, elapsed_s=time.perf_counter() - t0, started=started,
+            target=self.address,
+            command="(interactive login)",
+            output=text,
+            exit_status=None,
+            elapsed_s=time.perf_counter() - t0,
+            started=started,
         )
         return text.replace("\r\n", "\n")
 
@@ -288,8 +306,15 @@ class DeviceShell:
         transcript: ShellTranscript | None = None,
     ) -> None:
         self._ssh = _SshEndpoint(
-            host, port, user, password, timeout=timeout, connect_deadline=connect_deadline,
-            known_hosts=known_hosts, transcript=transcript, unreachable=DeviceError,
+            host,
+            port,
+            user,
+            password,
+            timeout=timeout,
+            connect_deadline=connect_deadline,
+            known_hosts=known_hosts,
+            transcript=transcript,
+            unreachable=DeviceError,
         )
 
     @property
@@ -359,8 +384,15 @@ class LabController:
         transcript: ShellTranscript | None = None,
     ) -> None:
         self._ssh = _SshEndpoint(
-            host, port, user, password, timeout=timeout, connect_deadline=connect_deadline,
-            known_hosts=known_hosts, transcript=transcript, unreachable=InfrastructureError,
+            host,
+            port,
+            user,
+            password,
+            timeout=timeout,
+            connect_deadline=connect_deadline,
+            known_hosts=known_hosts,
+            transcript=transcript,
+            unreachable=InfrastructureError,
         )
 
     @property

@@ -108,8 +108,16 @@ def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
         "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": "HIL_TEST_LABCTL"},
         "defect_modules": [],
         "devices": [
-            {"name": name, "model": model, "firmware": firmware, "http_port": 0,
-             "ssh_port": 0, "defects": [], "boot_seconds": 0, "latency_ms": 0}
+            {
+                "name": name,
+                "model": model,
+                "firmware": firmware,
+                "http_port": 0,
+                "ssh_port": 0,
+                "defects": [],
+                "boot_seconds": 0,
+                "latency_ms": 0,
+            }
             for name, (model, firmware) in DEVICES.items()
         ],
     }
@@ -119,13 +127,17 @@ def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     with log.open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "emulator", "fleet", str(config_path)],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-            env={**os.environ, "HIL_TEST_LABCTL": password}, cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "HIL_TEST_LABCTL": password},
+            cwd=REPO,
         )
     try:
         ready = _read_ready(proc, log)
-        yield EmulatedLab(ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port,
-                          labctl_password=password)
+        yield EmulatedLab(
+            ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port, labctl_password=password
+        )
     finally:
         proc.terminate()
         try:

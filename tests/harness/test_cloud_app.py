@@ -170,7 +170,12 @@ def test_export_channel_mails_the_picture_and_the_code_comes_back(
     assert qr.image_png is not None
     cloud = emulated_lab.ready["cloud"]
     since = time.time()
-    export_channel(qr.image_png, cloud["recovery_address"], cloud["smtp_host"],
-                   int(cloud["smtp_port"]), "qa@lab.example.com")
+    export_channel(
+        qr.image_png,
+        cloud["recovery_address"],
+        cloud["smtp_host"],
+        int(cloud["smtp_port"]),
+        "qa@lab.example.com",
+    )
     code = _code_mail(emulated_lab, serial, since)
     assert isinstance(client.submit_verification_code(code), str)

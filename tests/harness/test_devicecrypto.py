@@ -65,6 +65,7 @@ def test_session_login_hash_matches_the_formula() -> None:
     expected = hashlib.sha256((expected + challenge).encode()).hexdigest()
     for _ in range(2, 100):
         expected = hashlib.sha256(expected.encode()).hexdigest()
-    assert session_login_hash(
-        "admin", "Secret123", salt=salt, challenge=challenge, iterations=100
-    ) == expected
+    assert (
+        session_login_hash("admin", "Secret123", salt=salt, challenge=challenge, iterations=100)
+        == expected
+    )

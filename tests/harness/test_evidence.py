@@ -7,7 +7,7 @@ import time
 
 from harness.evidence import MASK, ExchangeLog, Secrets, ShellTranscript, mask_body, mask_header
 
-PASSWORD = "Sup3r&Secret\"1"
+PASSWORD = 'Sup3r&Secret"1'
 CODE = "ABCD2345"
 TOKEN = "0123456789abcdef0123456789abcdef"
 SESSION = "fedcba9876543210fedcba9876543210"
@@ -15,9 +15,15 @@ SESSION = "fedcba9876543210fedcba9876543210"
 
 def _record(log: ExchangeLog, **overrides: object) -> None:
     fields: dict[str, object] = {
-        "method": "PUT", "url": "http://127.0.0.1:1/ISAPI/x", "request_headers": (),
-        "request_body": b"", "status": 200, "response_headers": (), "response_body": b"",
-        "elapsed_s": 0.01, "started": time.time(),
+        "method": "PUT",
+        "url": "http://127.0.0.1:1/ISAPI/x",
+        "request_headers": (),
+        "request_body": b"",
+        "status": 200,
+        "response_headers": (),
+        "response_body": b"",
+        "elapsed_s": 0.01,
+        "started": time.time(),
     }
     fields.update(overrides)
     log.record(**fields)  # type: ignore[arg-type]
@@ -31,8 +37,14 @@ def test_secret_fields_are_masked_by_shape_without_registration() -> None:
     masked = mask_body(xml)
     assert "a" * 64 not in masked and SESSION not in masked
     assert "<userName>admin</userName>" in masked
-    body = json.dumps({"SecurityEmail": {"password": PASSWORD,
-                                         "SecurityInformation": [{"emailAddress": "b@x.test"}]}})
+    body = json.dumps(
+        {
+            "SecurityEmail": {
+                "password": PASSWORD,
+                "SecurityInformation": [{"emailAddress": "b@x.test"}],
+            }
+        }
+    )
     masked = mask_body(body)
     assert PASSWORD not in masked and json.dumps(PASSWORD)[1:-1] not in masked
     assert "b@x.test" in masked
@@ -67,13 +79,20 @@ def test_registered_secrets_are_masked_anywhere_in_every_spelling() -> None:
         request_headers=(("X-Note", f"token {TOKEN}"), ("Cookie", f"a={SESSION}")),
         request_body=f"free text {PASSWORD} and {json.dumps(PASSWORD)}".encode(),
         response_body=f"<Msg>your code is {CODE.lower()} / {CODE} &amp; "
-                      f"{PASSWORD.replace('&', '&amp;').replace(chr(34), '&quot;')}</Msg>".encode(),
+        f"{PASSWORD.replace('&', '&amp;').replace(chr(34), '&quot;')}</Msg>".encode(),
         response_headers=(("Set-Cookie", f"WebSession_1={SESSION}; Path=/"),),
     )
     _record(log, status=None, error=f"connection reset while sending {PASSWORD}")
     rendered = log.render()
-    for value in (PASSWORD, json.dumps(PASSWORD)[1:-1], CODE, CODE.lower(), TOKEN, SESSION,
-                  PASSWORD.replace("&", "&amp;")):
+    for value in (
+        PASSWORD,
+        json.dumps(PASSWORD)[1:-1],
+        CODE,
+        CODE.lower(),
+        TOKEN,
+        SESSION,
+        PASSWORD.replace("&", "&amp;"),
+    ):
         assert value not in rendered, value
     assert MASK in rendered and "no answer" in rendered
 
@@ -92,8 +111,9 @@ def test_short_values_are_not_registered() -> None:
 
 
 def test_images_and_long_bodies_are_shortened() -> None:
-    body = json.dumps({"QRCode": {"qrText": "HIKRESET1:x",
-                                  "qrImage": "data:image/png;base64," + "A" * 50000}})
+    body = json.dumps(
+        {"QRCode": {"qrText": "HIKRESET1:x", "qrImage": "data:image/png;base64," + "A" * 50000}}
+    )
     masked = mask_body(body)
     assert len(masked) < 1000 and "HIKRESET1:x" in masked
 
@@ -107,7 +127,13 @@ def test_log_is_bounded() -> None:
 
 def test_shell_transcript_masks_registered_secrets() -> None:
     transcript = ShellTranscript(secrets=Secrets([PASSWORD]))
-    transcript.record(target="127.0.0.1:22", command=f"echo {PASSWORD}",
-                      output=f"{PASSWORD}\n", exit_status=0, elapsed_s=0.0, started=time.time())
+    transcript.record(
+        target="127.0.0.1:22",
+        command=f"echo {PASSWORD}",
+        output=f"{PASSWORD}\n",
+        exit_status=0,
+        elapsed_s=0.0,
+        started=time.time(),
+    )
     assert PASSWORD not in transcript.render()
     assert "# echo ***" in transcript.render()

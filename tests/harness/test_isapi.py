@@ -160,10 +160,17 @@ def test_activate_then_digest_md5_and_sha256(emulated_lab: EmulatedLab) -> None:
         with _client(emulated_lab, "nvr") as fresh:
             info = fresh.login_digest(PASSWORD, algorithm=algorithm)  # type: ignore[arg-type]
             assert (info.model, info.serial_number, info.device_type) == (
-                expected["model"], expected["serial"], "NVR")
+                expected["model"],
+                expected["serial"],
+                "NVR",
+            )
             assert info.firmware_version == expected["firmware"].split()[0]
-            sent = [value for e in fresh.log for name, value in e.request_headers
-                    if name.lower() == "authorization"]
+            sent = [
+                value
+                for e in fresh.log
+                for name, value in e.request_headers
+                if name.lower() == "authorization"
+            ]
             assert sent and all(f"algorithm={algorithm})" in v for v in sent)
     assert client.extern_capabilities().security_email is True
     rendered = client.log.render()
@@ -175,7 +182,10 @@ def test_activating_an_active_device_is_refused(emulated_lab: EmulatedLab) -> No
     with pytest.raises(IsapiError) as info:
         client.activate("Other#Pass9x")
     assert (info.value.http_status, info.value.status_code, info.value.sub_status_code) == (
-        403, 4, "invalidOperation")
+        403,
+        4,
+        "invalidOperation",
+    )
 
 
 def test_session_login_sets_a_cookie_that_authorises(emulated_lab: EmulatedLab) -> None:
@@ -306,20 +316,29 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "device.pem", tmp_path / "device.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 

@@ -42,15 +42,19 @@ def _controller(lab: EmulatedLab, known: KnownHosts | None = None) -> LabControl
 def test_parse_key_values() -> None:
     text = "Model: DS-2CD2143G2-I\nSerial Number : ABC\nmac=44:19:b6:00:00:01\nnoise\n"
     assert parse_key_values(text) == {
-        "model": "DS-2CD2143G2-I", "serial_number": "ABC", "mac": "44:19:b6:00:00:01"}
+        "model": "DS-2CD2143G2-I",
+        "serial_number": "ABC",
+        "mac": "44:19:b6:00:00:01",
+    }
 
 
 def test_psh_banner_commands_and_hard_info(emulated_lab: EmulatedLab) -> None:
     _ssh_on(emulated_lab, "ipc")
     device = emulated_lab.device("ipc")
     secrets = Secrets()
-    with DeviceShell("127.0.0.1", device["ssh_port"], PASSWORD,
-                     transcript=ShellTranscript(secrets=secrets)) as shell:
+    with DeviceShell(
+        "127.0.0.1", device["ssh_port"], PASSWORD, transcript=ShellTranscript(secrets=secrets)
+    ) as shell:
         greeting = shell.greeting()
         assert PSH_BANNER in greeting and greeting.endswith(PSH_PROMPT)
         assert "prtHardInfo" in shell.run("help")
