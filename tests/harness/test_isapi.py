@@ -304,8 +304,11 @@ def test_full_factory_reset_returns_to_inactive(emulated_lab: EmulatedLab) -> No
     before = client.device_info()
     client.factory_reset("full")
     assert client.wait_until_rebooted(before, 30) is False
-    client.activate(PASSWORD)  # and it can be activated again
+    # Activated again with a 16-character password: 16 + 16 bytes need no zero padding.
+    sixteen = "Qw7!rT9#zPk2Lm4X"
+    client.activate(sixteen)
     assert client.activated() is True
+    assert client.login_digest(sixteen).model == emulated_lab.device("ipc-old")["model"]
 
 
 # ------------------------------------------------------------------ HTTPS with a lab CA
