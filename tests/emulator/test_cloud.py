@@ -11,8 +11,12 @@ import asyncio
 import email.policy
 import io
 import logging
+import queue
+import re
+import smtplib
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -24,12 +28,14 @@ import httpx
 import pytest
 import segno
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from specclient import SpecClient
 
 from emulator.cloud import RECOVERY_ADDRESS, CloudService, app_version_ok, start_cloud
 from emulator.cloudcrypto import (
     QrPayload,
     derive_code,
     new_cloud_key,
+    parse_qr_text,
     qr_text,
     seal_address,
 )
@@ -284,3 +290,151 @@ def test_the_recovery_inbox_refuses_other_recipients_and_pictureless_mail() -> N
             await world.cloud.drain(WAIT_S)
             assert world.sink.mails.empty()
     run(scenario)
+
+
+# -- end to end with the real fleet -------------------------------------------------------------
+# A real emulated recorder, activated over ISAPI with a reserved address, serves its QR; the
+# fleet's cloud mails the code to a relay sink; the device accepts that code.
+
+PASSWORD = "Tr1cky-Pass9"
+OWNER = "owner@example.com"
+
+
+class ThreadedSink(MailSink):
+    """The relay sink on its own event-loop thread, for tests whose fleet runs on another."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: queue.Queue[tuple[Envelope, EmailMessage]] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="relay-sink",
+                                        daemon=True)
+        self._server: asyncio.Server | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = BytesParser(policy=email.policy.default).parsebytes(
+            envelope.original_content or b"")
+        assert isinstance(message, EmailMessage)
+        self.received.put((envelope, message))
+        return "250 OK"
+
+    def start(self) -> int:
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(self._loop.create_server(
+            lambda: SMTP(self, hostname="relay.test"), HOST, 0), self._loop).result(10)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+                await self._server.wait_closed()
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def next_mail_for(self, to: str) -> EmailMessage:
+        try:
+            envelope, message = self.received.get(timeout=WAIT_S)
+        except queue.Empty:
+            raise TimeoutError(f"no mail for {to} reached the relay sink in {WAIT_S} s") from None
+        assert envelope.rcpt_tos == [to]
+        return message
+
+
+@dataclass
+class RealLab:
+    lab: Any
+    sink: ThreadedSink
+
+    def activated_client(self, name: str) -> SpecClient:
+        client = SpecClient(self.lab.url(name))
+        answer = client.activate(PASSWORD, email=OWNER)
+        assert answer.status_code == 200, answer.text
+        return client
+
+    def reset_qr(self, client: SpecClient) -> str:
+        answer = client.qr()
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["QRCode"]["qrText"])
+
+    def cloud_url(self) -> str:
+        return f"{self.lab.info['cloud']['http']}/api/v1/device-password-reset"
+
+    def expected_code(self, name: str, qr: str) -> str:
+        return derive_code(self.lab.device(name).cloud_key, parse_qr_text(qr).nonce)
+
+
+@pytest.fixture
+def real_lab(fleet_factory: Callable[..., Any]) -> Iterator[RealLab]:
+    sink = ThreadedSink()
+    relay_port = sink.start()
+    try:
+        lab = fleet_factory(
+            [{"name": "nvr", "model": "DS-7608NI-K2", "firmware": "V4.22.005"},
+             {"name": "stale", "model": "DS-7608NI-K2", "firmware": "V4.22.005",
+              "defects": ["code_mail_never_sent"]}],
+            mail_relay=(HOST, relay_port), lab_controller=False)
+        yield RealLab(lab, sink)
+    finally:
+        sink.stop()
+
+
+def code_in(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    match = re.search(r"Verification code: ([A-Z0-9]{8})", body.get_content())
+    assert match is not None, body.get_content()
+    return match.group(1)
+
+
+def test_real_device_qr_through_the_app_channel_gives_a_code_the_device_accepts(
+        real_lab: RealLab) -> None:
+    client = real_lab.activated_client("nvr")
+    try:
+        qr = real_lab.reset_qr(client)
+        answer = httpx.post(real_lab.cloud_url(), json={"qr": qr},
+                            headers={"X-App-Version": MIN_APP}, timeout=10)
+        assert answer.status_code == 202, answer.text
+        serial = real_lab.lab.device("nvr").serial
+        assert answer.json() == {"status": "accepted", "serial": serial}
+        message = real_lab.sink.next_mail_for(OWNER)
+        assert serial in message["Subject"]
+        code = code_in(message)
+        assert code == real_lab.expected_code("nvr", qr)
+        accepted = client.submit_code(code)
+        assert accepted.status_code == 200, accepted.text
+        assert "resetToken" in accepted.json()["EmailCertification"]
+    finally:
+        client.close()
+
+
+def test_real_device_qr_through_the_export_channel_gives_a_code_the_device_accepts(
+        real_lab: RealLab) -> None:
+    client = real_lab.activated_client("nvr")
+    try:
+        qr = real_lab.reset_qr(client)
+        recovery = real_lab.lab.info["cloud"]
+        with smtplib.SMTP(HOST, int(recovery["smtp_port"]), local_hostname="tester.test",
+                          timeout=10) as smtp:
+            smtp.send_message(export_mail(qr_png(qr), to=str(recovery["recovery_address"])))
+        code = code_in(real_lab.sink.next_mail_for(OWNER))
+        assert code == real_lab.expected_code("nvr", qr)
+        accepted = client.submit_code(code)
+        assert accepted.status_code == 200, accepted.text
+    finally:
+        client.close()
+
+
+def test_real_device_sealing_with_a_stale_key_gets_no_mail(real_lab: RealLab) -> None:
+    client = real_lab.activated_client("stale")
+    try:
+        qr = real_lab.reset_qr(client)
+        answer = httpx.post(real_lab.cloud_url(), json={"qr": qr},
+                            headers={"X-App-Version": MIN_APP}, timeout=10)
+        assert answer.status_code == 202, answer.text
+        real_lab.lab.call(real_lab.lab.fleet.cloud.drain(WAIT_S), timeout=WAIT_S + 5)
+        assert real_lab.sink.received.empty()
+    finally:
+        client.close()
