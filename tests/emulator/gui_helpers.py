@@ -24,7 +24,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -92,20 +92,39 @@ class LabDevice:
 
 @dataclass
 class Lab:
-    """A running emulated fleet, its cloud and the relay sink."""
+    """A running emulated fleet (its ready JSON), its cloud and the relay sink."""
 
     devices: dict[str, LabDevice]
     cloud_http: str
     sink: MailSink
-    process: subprocess.Popen[str]
-    log: list[str] = field(default_factory=list)
 
     def url(self, device: str, path: str = "") -> str:
         """The device's base URL (no trailing slash) followed by `path`."""
         return self.devices[device].http + path
 
 
-def _read_ready(process: subprocess.Popen[str], log: list[str]) -> dict[str, Any]:
+def lab_from(info: dict[str, Any], sink: MailSink) -> Lab:
+    """A Lab from the ready JSON that `python -m emulator fleet` prints."""
+    return Lab(devices={d["name"]: LabDevice(d["name"], d["http"], d["serial"],
+                                             d["generation"], d["firmware"])
+                        for d in info["devices"]},
+               cloud_http=info["cloud"]["http"], sink=sink)
+
+
+@contextmanager
+def relay_sink() -> Iterator[tuple[MailSink, int]]:
+    """A real SMTP server on loopback standing for the lab's mail relay: (sink, port)."""
+    sink = MailSink()
+    port = free_port()
+    controller = Controller(sink, hostname=HOST, port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+def _read_ready(process: subprocess.Popen[str]) -> dict[str, Any]:
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -115,14 +134,15 @@ def _read_ready(process: subprocess.Popen[str], log: list[str]) -> dict[str, Any
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
     while True:
         try:
             line = lines.get(timeout=READY_WAIT_S)
         except queue.Empty:
-            raise TimeoutError(f"emulated fleet printed no ready line in {READY_WAIT_S} s") from None
+            raise TimeoutError(f"the fleet printed no ready line in {READY_WAIT_S} s") from None
         if line is None:
-            raise RuntimeError("emulated fleet exited before it was ready:\n" + "".join(log))
-        log.append(line)
+            raise RuntimeError("the fleet exited before it was ready:\n" + "".join(seen))
+        seen.append(line)
         if line.lstrip().startswith("{"):
             info: dict[str, Any] = json.loads(line)
             if info.get("ready"):
@@ -131,12 +151,9 @@ def _read_ready(process: subprocess.Popen[str], log: list[str]) -> dict[str, Any
 
 @contextmanager
 def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[Lab]:
-    """Start a fleet of `devices` (fleet config entries) with cloud and relay sink; stop it after."""
-    sink = MailSink()
-    relay_port = free_port()
-    controller = Controller(sink, hostname=HOST, port=relay_port)
-    controller.start()
-    with tempfile.TemporaryDirectory(prefix="gui-lab-") as tmp:
+    """Outside pytest (docs/screenshots/make.py): a fleet process, its cloud and a relay sink."""
+    with relay_sink() as (sink, relay_port), \
+            tempfile.TemporaryDirectory(prefix="gui-lab-") as tmp:
         config = {"host": HOST, "state_dir": str(Path(tmp) / "state"),
                   "mail_relay": {"host": HOST, "port": relay_port},
                   "cloud": {"min_app_version": APP_VERSION}, "lab_controller": None,
@@ -146,14 +163,8 @@ def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[Lab]:
         process = subprocess.Popen(
             [sys.executable, "-m", "emulator", "fleet", str(config_path)], cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        log: list[str] = []
         try:
-            info = _read_ready(process, log)
-            lab = Lab(devices={d["name"]: LabDevice(d["name"], d["http"], d["serial"],
-                                                    d["generation"], d["firmware"])
-                               for d in info["devices"]},
-                      cloud_http=info["cloud"]["http"], sink=sink, process=process, log=log)
-            yield lab
+            yield lab_from(_read_ready(process), sink)
         finally:
             process.terminate()
             try:
@@ -161,7 +172,6 @@ def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[Lab]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-            controller.stop()
 
 
 def launch_browser(playwright: Playwright) -> Browser:
@@ -536,14 +546,12 @@ OTHER_PASSWORD = "Start#2024b"
 NEW_PASSWORD = "Reset#2025z"
 
 
-def devices_for(model: str, firmware: str) -> list[dict[str, Any]]:
-    """One device per scenario, so no scenario depends on another's leftovers."""
-    names = ("walk", "checks", "lockout")
-    entries: list[dict[str, Any]] = [{"name": n, "model": model, "firmware": firmware}
-                                     for n in names]
-    entries.append({"name": "confirm-defect", "model": model, "firmware": firmware,
-                    "defects": ["gui_confirm_mismatch"]})
-    return entries
+DEVICE = "gui"
+
+
+def device_spec(model: str, firmware: str, defects: list[str] | None = None) -> dict[str, Any]:
+    """The fleet-config entry of the one device a GUI test uses."""
+    return {"name": DEVICE, "model": model, "firmware": firmware, "defects": defects or []}
 
 
 def walk_reset(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:

@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from gui_helpers import (
+    DEVICE,
     DRIVERS,
+    HOST,
     Lab,
     check_confirm_defect,
     check_lockout_and_cookies,
     check_strength_and_confirm,
-    devices_for,
-    emulated_lab,
+    device_spec,
+    lab_from,
     launch_browser,
+    relay_sink,
     walk_reset,
 )
 from playwright.sync_api import Browser, Page, Playwright
 
-GUI = DRIVERS["camera-spa"]
+GENERATION = "camera-spa"
+MODEL, FIRMWARE = "DS-2CD2043G2-I", "V5.7.10 build 240120"
+GUI = DRIVERS[GENERATION]
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with emulated_lab(devices_for("DS-2CD2043G2-I", "V5.7.10 build 240120")) as running:
-        assert {d.generation for d in running.devices.values()} == {"camera-spa"}
-        yield running
+@pytest.fixture
+def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., Lab]]:
+    """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
+    with relay_sink() as (sink, relay_port):
+        def start(defects: list[str] | None = None) -> Lab:
+            running = fleet_factory([device_spec(MODEL, FIRMWARE, defects)], subprocess=True,
+                                    mail_relay=(HOST, relay_port), lab_controller=False)
+            lab = lab_from(running.info, sink)
+            assert lab.devices[DEVICE].generation == GENERATION
+            return lab
+        yield start
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +54,21 @@ def gui_page(gui_browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def test_reset_by_reserved_email_end_to_end(gui_page: Page, lab: Lab) -> None:
-    walk_reset(GUI, gui_page, lab, "walk")
+def test_reset_by_reserved_email_end_to_end(gui_page: Page,
+                                            start_lab: Callable[..., Lab]) -> None:
+    walk_reset(GUI, gui_page, start_lab(), DEVICE)
 
 
-def test_strength_bar_confirm_and_risky_password(gui_page: Page, lab: Lab) -> None:
-    check_strength_and_confirm(GUI, gui_page, lab, "checks")
+def test_strength_bar_confirm_and_risky_password(gui_page: Page,
+                                                 start_lab: Callable[..., Lab]) -> None:
+    check_strength_and_confirm(GUI, gui_page, start_lab(), DEVICE)
 
 
-def test_confirm_mismatch_sent_with_gui_defect(gui_page: Page, lab: Lab) -> None:
-    check_confirm_defect(GUI, gui_page, lab, "confirm-defect")
+def test_confirm_mismatch_sent_with_gui_defect(gui_page: Page,
+                                               start_lab: Callable[..., Lab]) -> None:
+    check_confirm_defect(GUI, gui_page, start_lab(["gui_confirm_mismatch"]), DEVICE)
 
 
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
-                                               lab: Lab) -> None:
-    check_lockout_and_cookies(GUI, gui_page, gui_browser, lab, "lockout")
+                                               start_lab: Callable[..., Lab]) -> None:
+    check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
