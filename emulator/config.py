@@ -1,0 +1,134 @@
+"""The fleet config file (YAML or JSON) and its validation: one clear line per mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .defects import DefectError, get_defect, load_defect_module
+from .firmware import FirmwareFormatError, UnknownModelError, line_for_model, parse_firmware
+
+
+class ConfigError(ValueError):
+    """A fleet config that cannot be used; the message is one line naming file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MailRelay(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=1, le=65535)
+
+
+class CloudSettings(_Strict):
+    http_port: int = Field(default=0, ge=0, le=65535)
+    smtp_port: int = Field(default=0, ge=0, le=65535)
+    min_app_version: str = "3.5.4"
+
+
+class LabControllerSettings(_Strict):
+    ssh_port: int = Field(default=0, ge=0, le=65535)
+    username: str = "lab"
+    password_env: str = "HIL_LABCTL_PASSWORD"
+
+
+class DeviceEntry(_Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    model: str
+    firmware: str
+    http_port: int = Field(default=0, ge=0, le=65535)
+    ssh_port: int = Field(default=0, ge=0, le=65535)
+    defects: list[str] = Field(default_factory=list)
+    boot_seconds: float = Field(default=0.0, ge=0, le=600)
+    latency_ms: float = Field(default=0.0, ge=0, le=60000)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            line_for_model(value)
+        except UnknownModelError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("firmware")
+    @classmethod
+    def _firmware(cls, value: str) -> str:
+        try:
+            parse_firmware(value)
+        except FirmwareFormatError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class FleetConfig(_Strict):
+    host: str = "127.0.0.1"
+    state_dir: Path = Path(".lab/state")
+    mail_relay: MailRelay = Field(default_factory=lambda: MailRelay())
+    cloud: CloudSettings | None = Field(default_factory=lambda: CloudSettings())
+    lab_controller: LabControllerSettings | None = Field(
+        default_factory=lambda: LabControllerSettings())
+    defect_modules: list[str] = Field(default_factory=list)
+    devices: list[DeviceEntry] = Field(default_factory=list)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validate_config(data: Any, source: str) -> FleetConfig:
+    """Validate a parsed config, load its defect modules, check defect names and ports."""
+    try:
+        config = FleetConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {_loc(tuple(err['loc']))}: {msg}") from None
+    for i, module in enumerate(config.defect_modules):
+        try:
+            load_defect_module(module)
+        except DefectError as exc:
+            raise ConfigError(f"{source}: defect_modules[{i}]: {exc}") from None
+    names: set[str] = set()
+    ports: set[int] = set()
+    for i, device in enumerate(config.devices):
+        if device.name in names:
+            raise ConfigError(f"{source}: devices[{i}].name: duplicate name {device.name!r}")
+        names.add(device.name)
+        for j, name in enumerate(device.defects):
+            try:
+                get_defect(name)
+            except DefectError as exc:
+                raise ConfigError(f"{source}: devices[{i}].defects[{j}]: {exc}") from None
+        for field in ("http_port", "ssh_port"):
+            port = getattr(device, field)
+            if port and port in ports:
+                raise ConfigError(f"{source}: devices[{i}].{field}: port {port} used twice")
+            ports.add(port)
+    return config
+
+
+def load_config(path: Path) -> FleetConfig:
+    """Read a YAML or JSON fleet config file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                          f"{first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping with a 'devices' list")
+    return validate_config(data, str(path))

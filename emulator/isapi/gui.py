@@ -1,0 +1,82 @@
+"""The GUI serving contract: `/doc/` = web/<generation>/, `/common/` = web/common/,
+`/` redirects to the generation's entry page, `/SDK/guiConfig.js` describes the build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from .server import device_of
+
+DEFAULT_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+CONTENT_TYPES = {
+    ".html": "text/html", ".htm": "text/html", ".asp": "text/html",
+    ".js": "application/javascript", ".mjs": "application/javascript",
+    ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml",
+    ".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif", ".ico": "image/x-icon",
+    ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".txt": "text/plain",
+    ".xml": "application/xml", ".map": "application/json",
+}
+
+
+def web_layout() -> tuple[Path, dict[str, str]]:
+    """WEB_ROOT and ENTRY from `emulator.web` (the GUI helper's), with fallbacks."""
+    try:
+        from .. import web as gui_pkg
+    except ImportError:
+        return DEFAULT_WEB_ROOT, {}
+    root = getattr(gui_pkg, "WEB_ROOT", DEFAULT_WEB_ROOT)
+    entry = getattr(gui_pkg, "ENTRY", {})
+    return Path(root), dict(entry) if isinstance(entry, dict) else {}
+
+
+def _serve(root: Path, rel: str) -> web.StreamResponse:
+    if not rel or rel.endswith("/"):
+        rel += "index.html"
+    base = root.resolve()
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        raise web.HTTPNotFound(text=f"no such page: {rel}")
+    content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    if content_type.startswith("text/") or content_type.endswith(("javascript", "json")):
+        content_type += "; charset=utf-8"
+    return web.FileResponse(path, headers={"Content-Type": content_type,
+                                           "Cache-Control": "no-cache"})
+
+
+async def doc_files(request: web.Request) -> web.StreamResponse:
+    root, _entry = web_layout()
+    return _serve(root / device_of(request).generation, request.match_info["path"])
+
+
+async def common_files(request: web.Request) -> web.StreamResponse:
+    root, _entry = web_layout()
+    return _serve(root / "common", request.match_info["path"])
+
+
+async def root_redirect(request: web.Request) -> web.StreamResponse:
+    _root, entry = web_layout()
+    target = entry.get(device_of(request).generation, "index.html").lstrip("/")
+    raise web.HTTPFound("/doc/" + target)
+
+
+async def gui_config(request: web.Request) -> web.Response:
+    device = device_of(request)
+    config = {
+        "generation": device.generation, "deviceType": device.device_type,
+        "model": device.model, "firmware": device.version.version,
+        "gui": {"checkConfirm": device.policy.gui.check_confirm,
+                "strengthOffset": device.policy.gui.strength_offset},
+    }
+    return web.Response(text=f"window.HIK_DEVICE = {json.dumps(config)};\n",
+                        content_type="application/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", root_redirect)
+    app.router.add_get("/doc/{path:.*}", doc_files)
+    app.router.add_get("/common/{path:.*}", common_files)
+    app.router.add_get("/SDK/guiConfig.js", gui_config)

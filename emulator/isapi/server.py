@@ -1,0 +1,104 @@
+"""One aiohttp Application for a whole fleet; one listening socket per device."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ..device import Device
+from ..errors import DeviceError, LoginRefused
+from ..interfaces import PowerState
+from . import documents
+from .auth import Unauthorised
+
+DEVICES: web.AppKey[dict[int, Device]] = web.AppKey("devices_by_port", dict)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def device_of(request: web.Request) -> Device:
+    """The device whose socket the request arrived on."""
+    transport = request.transport
+    port = transport.get_extra_info("sockname")[1] if transport is not None else -1
+    device = request.app[DEVICES].get(port)
+    if device is None:
+        raise web.HTTPServiceUnavailable(text="device is not listening")
+    return device
+
+
+@web.middleware
+async def device_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Latency injection, boot state and the rendering of device errors."""
+    device = device_of(request)
+    if device.latency_ms:
+        await asyncio.sleep(device.latency_ms / 1000)
+    if device.power_state != PowerState.ON:
+        raise web.HTTPServiceUnavailable(text="device is booting")
+    try:
+        return await handler(request)
+    except DeviceError as err:
+        return documents.response_status(request, err.http_status, err.status_code, err.sub,
+                                         err.retry_times)
+    except LoginRefused as refused:
+        return documents.user_check(refused)
+    except Unauthorised as unauthorised:
+        return unauthorised.response
+
+
+def bind_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    """A bound (and optionally listening) TCP socket; raises OSError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(256)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class HttpFront:
+    """The shared HTTP server: open and close one device's port at a time."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._sites: dict[int, web.SockSite] = {}
+
+    async def setup(self) -> None:
+        await self.runner.setup()
+
+    async def open(self, device: Device, host: str, port: int) -> int:
+        """Listen for `device` on `port` (0 = any free port); answer the port."""
+        sock = bind_socket(host, port, listen=False)
+        port = sock.getsockname()[1]
+        site = web.SockSite(self.runner, sock, backlog=512)
+        self.app[DEVICES][port] = device
+        await site.start()
+        self._sites[port] = site
+        return int(port)
+
+    async def close(self, port: int) -> None:
+        """Stop listening on `port` and drop its open connections (connection refused)."""
+        site = self._sites.pop(port, None)
+        if site is not None:
+            await site.stop()
+        server = self.runner.server
+        if server is not None:
+            for handler in server.connections:
+                transport = handler.transport
+                if transport is not None and transport.get_extra_info("sockname")[1] == port:
+                    transport.abort()
+        self.app[DEVICES].pop(port, None)
+
+    async def cleanup(self) -> None:
+        for port in list(self._sites):
+            await self.close(port)
+        await self.runner.cleanup()

@@ -1,0 +1,93 @@
+"""Every [dec] behaviour of the firmware in one place (DEVICE-SPEC marks them [dec]).
+
+A `FirmwarePolicy` is built per device from its product line and firmware; defects mutate it.
+Change a decision here and every device follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .firmware import (
+    RECORDER_EXTRA_RULES_FROM,
+    FirmwareVersion,
+    ProductLine,
+    email_reset_supported,
+)
+
+# Defaults of the illegal-login lock (spec §5: shape [src], numbers [dec]).
+LOCK_MAX_ATTEMPTS = 7
+LOCK_MINUTES = 30
+LOCK_ATTEMPTS_RANGE = (3, 20)
+LOCK_MINUTES_RANGE = (1, 120)
+
+
+@dataclass
+class GuiFlags:
+    """What `/SDK/guiConfig.js` tells the GUI build (GUI defects flip these)."""
+
+    check_confirm: bool = True
+    strength_offset: int = 0
+
+
+@dataclass
+class FirmwarePolicy:
+    """The knobs of one device's firmware. Defects change these fields or hooks."""
+
+    line: ProductLine
+    firmware: FirmwareVersion
+    # Gate of the reserved-e-mail reset (spec §1).
+    email_reset_gate: Callable[[FirmwareVersion], bool] = lambda _v: False
+    # Activation challenge and session-login ID (spec §3, device-api).
+    challenge_lifetime_s: float = 60.0
+    max_outstanding_challenges: int = 32
+    session_id_lifetime_s: float = 60.0
+    session_login_iterations: int = 100
+    session_idle_s: float = 1800.0
+    # Illegal-login lock (spec §5).
+    lock_enabled: bool = True
+    lock_max_attempts: int = LOCK_MAX_ATTEMPTS
+    lock_minutes: int = LOCK_MINUTES
+    lock_engages: bool = True
+    # Passwords (spec §4).
+    refuse_risky: bool = True
+    recorder_2020_rules: bool = False
+    # Reserved e-mail (spec §6).
+    email_max_length: int = 32
+    email_change_requires_password: bool = True
+    # Verification code (spec §7).
+    code_validity_s: float = 48 * 3600.0
+    code_single_use: bool = True
+    code_void_on_reboot: bool = True
+    code_void_on_email_change: bool = True
+    code_void_on_new_qr: bool = True
+    regenerate_qr: bool = True
+    wrong_code_limit: int | None = 5
+    reset_token_lifetime_s: float = 300.0
+    # The QR's address is sealed with the device's cloud key; a stale key breaks the mail.
+    seal_with_stale_key: bool = False
+    # After a reset by code (spec §7 [dec]).
+    old_password_valid_after_reset: bool = False
+    close_sessions_after_reset: bool = True
+    clear_locks_after_reset: bool = True
+    # Reset methods other than e-mail listed in extern capabilities (spec §1 "may").
+    offers_security_question: bool = False
+    offers_guid_file: bool = False
+    gui: GuiFlags = field(default_factory=GuiFlags)
+
+    @property
+    def email_reset_offered(self) -> bool:
+        return self.email_reset_gate(self.firmware)
+
+
+def default_policy(line: ProductLine, firmware: FirmwareVersion) -> FirmwarePolicy:
+    """The clean firmware's policy for a product line and version."""
+    return FirmwarePolicy(
+        line=line,
+        firmware=firmware,
+        email_reset_gate=lambda v: email_reset_supported(line, v),
+        recorder_2020_rules=line.is_recorder and firmware >= RECORDER_EXTRA_RULES_FROM,
+        offers_security_question=not line.is_recorder,
+        offers_guid_file=line.is_recorder,
+    )
