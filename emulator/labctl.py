@@ -141,7 +141,7 @@ class LabControllerServer:
                     line = await process.stdin.readline()
                 except (asyncssh.TerminalSizeChanged, asyncssh.BreakReceived):
                     continue
-                if not line or (await self._one(process, line)) == -1:
+                if not line or (await self._one(process, line, interactive=True)) == -1:
                     process.exit(0)
                     return
                 process.stdout.write(PROMPT)
@@ -151,12 +151,15 @@ class LabControllerServer:
             if conn is not None:
                 self._connections.discard(conn)
 
-    async def _one(self, process: asyncssh.SSHServerProcess[str], line: str) -> int:
+    async def _one(self, process: asyncssh.SSHServerProcess[str], line: str,
+                   interactive: bool = False) -> int:
         """Run a line and write its output; the exit status, or -1 to end the session."""
         try:
             outcome = await self._controller.run(line)
         except CommandError as exc:
-            process.stderr.write(f"{exc}\n")
+            # In an interactive session the refusal shows on the terminal, as a shell's
+            # stderr does; an exec request keeps it on the channel's stderr stream.
+            (process.stdout if interactive else process.stderr).write(f"{exc}\n")
             return 1
         process.stdout.write(outcome.output)
         return -1 if outcome.end_session else 0
