@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import paramiko
 import pytest
+from specclient import SpecClient, leaves
 
 from emulator.interfaces import PowerState
 from emulator.psh import BANNER, PROMPT, ShellServer, start_device_shell
@@ -267,3 +269,103 @@ def test_the_host_key_is_created_once_and_kept(tmp_path: Path) -> None:
     assert first.get_fingerprint() == again.get_fingerprint()
     assert (tmp_path / "ssh_host_ecdsa_key").stat().st_mode & 0o077 == 0
     assert [p.name for p in tmp_path.iterdir()] == ["ssh_host_ecdsa_key"]
+
+
+# -- with the real emulated fleet ---------------------------------------------------------------
+# A real camera, activated over ISAPI; SSH switched on by the documented ISAPI call.
+
+REAL_PASSWORD = "Tr1cky-Pass9"
+
+
+@dataclass
+class RealCamera:
+    lab: Any
+    ssh_port: int
+
+    def boot_id(self) -> str:
+        return str(self.lab.run(lambda: self.lab.device("cam").hard_info()["boot_id"]))
+
+
+def enable_ssh(url: str) -> None:
+    client = SpecClient(url)
+    try:
+        assert client.activate(REAL_PASSWORD).status_code == 200
+        assert client.session_login(REAL_PASSWORD).status_code == 200
+        answer = client.http.put("/ISAPI/System/Network/ssh",
+                                 content="<SSH><enabled>true</enabled></SSH>")
+        assert answer.status_code == 200, answer.text
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def real_camera(fleet_factory: Callable[..., Any]) -> RealCamera:
+    lab = fleet_factory([{"name": "cam", "model": "DS-2CD2143G2-I", "firmware": "V5.7.10"}],
+                        cloud=False, lab_controller=False)
+    return RealCamera(lab, int(lab.entry("cam")["ssh_port"]))
+
+
+def test_real_device_has_no_ssh_until_isapi_turns_it_on(real_camera: RealCamera) -> None:
+    with pytest.raises(ConnectionRefusedError):
+        connect(real_camera.ssh_port, REAL_PASSWORD)
+    enable_ssh(real_camera.lab.url("cam"))
+    client = connect(real_camera.ssh_port, REAL_PASSWORD)
+    try:
+        channel = client.invoke_shell()
+        channel.settimeout(10)
+        assert BANNER in read_until(channel, PROMPT)
+        channel.send(b"prtHardInfo\n")
+        hard_info = read_until(channel, PROMPT)
+    finally:
+        client.close()
+    device = real_camera.lab.device("cam")
+    assert device.serial in hard_info and "V5.7.10" in hard_info
+
+
+def test_real_device_counts_a_wrong_ssh_password(real_camera: RealCamera) -> None:
+    enable_ssh(real_camera.lab.url("cam"))
+    client = SpecClient(real_camera.lab.url("cam"))
+    try:
+        assert client.session_login(REAL_PASSWORD).status_code == 200
+        lock = client.http.get("/ISAPI/Security/illegalLoginLock")
+        assert lock.status_code == 200, lock.text
+        allowed = int(leaves(lock.text)["maxIllegalLoginTimes"])
+        with pytest.raises(paramiko.AuthenticationException):
+            connect(real_camera.ssh_port, "Wrong-Pass9")
+        # The device's lock counter saw the SSH attempt: one ISAPI attempt more and two of
+        # the allowed ones are gone.
+        answer = client.session_login("Wrong-Pass8")
+        assert answer.status_code == 401
+        assert int(leaves(answer.text)["retryLoginTime"]) == allowed - 2
+    finally:
+        client.close()
+
+
+def test_real_reboot_from_psh_comes_back_with_a_new_boot_id(real_camera: RealCamera) -> None:
+    enable_ssh(real_camera.lab.url("cam"))
+    before = real_camera.boot_id()
+    client = connect(real_camera.ssh_port, REAL_PASSWORD)
+    try:
+        _, stdout, _ = client.exec_command("reboot", timeout=10)
+        assert "Rebooting" in stdout.read().decode()
+        assert stdout.channel.recv_exit_status() == 0
+    finally:
+        client.close()
+    deadline = time.monotonic() + WAIT_S
+    while real_camera.boot_id() == before:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no new boot id within {WAIT_S} s after psh reboot")
+        time.sleep(0.05)
+    real_camera.lab.call(real_camera.lab.device("cam").wait_booted(WAIT_S), timeout=WAIT_S + 5)
+    result = exec_command_as(real_camera.ssh_port, REAL_PASSWORD, "getIp")
+    assert result.status == 0 and HOST in result.stdout
+
+
+def exec_command_as(port: int, password: str, command: str) -> ExecResult:
+    client = connect(port, password)
+    try:
+        _, stdout, stderr = client.exec_command(command, timeout=10)
+        out, err = stdout.read().decode(), stderr.read().decode()
+        return ExecResult(stdout.channel.recv_exit_status(), out, err)
+    finally:
+        client.close()
