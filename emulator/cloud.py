@@ -18,6 +18,7 @@ import email.policy
 import io
 import logging
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -145,6 +146,7 @@ class CloudService:
         self.smtp_port = 0
         self._runner: aiohttp.web.AppRunner | None = None
         self._smtp_server: asyncio.Server | None = None
+        self._smtp_sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self._sends: set[asyncio.Task[None]] = set()
 
     # -- the shared path -------------------------------------------------------------------
@@ -252,10 +254,7 @@ class CloudService:
         # aiosmtpd's Controller(port=0) cannot report its port and runs its own thread; the
         # bare protocol served in this loop can. The hostname is given so that aiosmtpd does
         # not ask the resolver for the machine's FQDN.
-        self._smtp_server = await loop.create_server(
-            lambda: SMTP(self, hostname=CLOUD_DOMAIN, ident="hik-emulator cloud",
-                         data_size_limit=MAX_RECOVERY_MAIL_BYTES, timeout=60),
-            host, smtp_port)
+        self._smtp_server = await loop.create_server(self._smtp_session, host, smtp_port)
         self.smtp_port = _bound_port(self._smtp_server)
 
     async def drain(self, timeout: float) -> None:
@@ -267,12 +266,22 @@ class CloudService:
             raise TimeoutError(f"{len(pending)} code mail(s) still on their way to relay "
                                f"{self._relay_host}:{self._relay_port} after {timeout} s")
 
+    def _smtp_session(self) -> SMTP:
+        session = SMTP(self, hostname=CLOUD_DOMAIN, ident="hik-emulator cloud",
+                       data_size_limit=MAX_RECOVERY_MAIL_BYTES, timeout=60)
+        self._smtp_sessions.add(session)
+        return session
+
     async def close(self) -> None:
-        """Stop both servers and any code mail still on its way."""
-        if self._smtp_server is not None:
-            self._smtp_server.close()
-            await self._smtp_server.wait_closed()
-            self._smtp_server = None
+        """Stop both servers, their open sessions and any code mail still on its way."""
+        server, self._smtp_server = self._smtp_server, None
+        if server is not None:
+            server.close()
+            # Newer Pythons wait for open connections in wait_closed(): end them first.
+            for session in list(self._smtp_sessions):
+                if session.transport is not None:
+                    session.transport.close()
+            await server.wait_closed()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -102,9 +102,20 @@ class LabController:
 class _Login(asyncssh.SSHServer):
     """The controller's one account."""
 
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str,
+                 open_connections: set[asyncssh.SSHServerConnection]) -> None:
         self._username = username
         self._password = password
+        self._open = open_connections
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._open.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._open.discard(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -128,9 +139,6 @@ class LabControllerServer:
         self.port = 0
 
     async def _session(self, process: asyncssh.SSHServerProcess[str]) -> None:
-        conn = process.get_extra_info("connection")
-        if conn is not None:
-            self._connections.add(conn)
         try:
             if process.command is not None:
                 process.exit(max(await self._one(process, process.command), 0))
@@ -147,9 +155,6 @@ class LabControllerServer:
                 process.stdout.write(PROMPT)
         except (asyncssh.DisconnectError, asyncssh.ConnectionLost, BrokenPipeError):
             return
-        finally:
-            if conn is not None:
-                self._connections.discard(conn)
 
     async def _one(self, process: asyncssh.SSHServerProcess[str], line: str,
                    interactive: bool = False) -> int:
@@ -168,19 +173,21 @@ class LabControllerServer:
                     host_key: asyncssh.SSHKey) -> None:
         # asyncssh sets TCP_NODELAY on accepted sockets itself.
         self._server = await asyncssh.create_server(
-            lambda: _Login(username, password), host, port, server_host_keys=[host_key],
-            process_factory=self._session, encoding="utf-8", login_timeout=30,
-            reuse_address=True)
+            lambda: _Login(username, password, self._connections), host, port,
+            server_host_keys=[host_key], process_factory=self._session, encoding="utf-8",
+            login_timeout=30, reuse_address=True)
         self.port = self._server.get_port()
 
     async def close(self) -> None:
         """Stop listening and drop open sessions."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        # asyncssh leaves accepted connections open when its listener closes.
         for conn in list(self._connections):
             conn.abort()
+        if server is not None:
+            await server.wait_closed()
 
 
 async def start_lab_controller(fleet: FleetHandle, *, host: str, port: int, username: str,

@@ -165,7 +165,7 @@ class _PshConnection(asyncssh.SSHServer):
         self._client_address = str(peer[0]) if peer else ""
         # The listener outlives SSH being switched off or the device losing power; a device
         # in that state has no sshd, so the connection ends before any login.
-        if not self._device.ssh_enabled() or self._device.power_state != PowerState.ON:
+        if not self._device.ssh_enabled() or self._device.power_state == PowerState.OFF:
             asyncio.get_running_loop().call_soon(conn.abort)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -222,13 +222,14 @@ class ShellServer:
     async def close(self) -> None:
         """Stop listening and drop the open connections, as a device going down does
         (a reboot already under way goes on)."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         # asyncssh leaves accepted connections open when its listener closes.
         for conn in list(self._connections):
             conn.abort()
+        if server is not None:
+            await server.wait_closed()
         for task in list(self._sessions):
             task.cancel()
         await asyncio.gather(*self._sessions, return_exceptions=True)

@@ -292,6 +292,19 @@ def test_the_recovery_inbox_refuses_other_recipients_and_pictureless_mail() -> N
     run(scenario)
 
 
+def test_closing_the_cloud_ends_open_recovery_sessions() -> None:
+    async def scenario() -> None:
+        async with cloud_world() as world:
+            smtp = aiosmtplib.SMTP(hostname=HOST, port=world.cloud.smtp_port, timeout=10,
+                                   start_tls=False, local_hostname="tester.test")
+            await smtp.connect()
+            await smtp.ehlo()
+            await world.cloud.close()
+            with pytest.raises(aiosmtplib.SMTPServerDisconnected):
+                await smtp.noop()
+    run(scenario)
+
+
 # -- end to end with the real fleet -------------------------------------------------------------
 # A real emulated recorder, activated over ISAPI with a reserved address, serves its QR; the
 # fleet's cloud mails the code to a relay sink; the device accepts that code.

@@ -359,3 +359,22 @@ def test_real_status_lists_the_fleet_and_refuses_unknown_devices(real_lab: Any) 
     assert all(r["power"] == "on" and r["boots"] >= 1 for r in records)
     unknown = labctl(lab_port(real_lab), "power off ghost")
     assert (unknown.status, unknown.stderr) == (1, "unknown device: ghost\n")
+
+
+def test_closing_the_controller_drops_open_sessions(tmp_path: Path) -> None:
+    def open_session(port: int) -> tuple[paramiko.SSHClient, paramiko.Channel]:
+        client = connect(port)
+        channel = client.invoke_shell()
+        channel.settimeout(10)
+        read_until(channel, PROMPT)
+        return client, channel
+
+    async def scenario() -> None:
+        async with controller(two_devices(), tmp_path) as server:
+            client, channel = await asyncio.to_thread(open_session, server.port)
+            try:
+                await server.close()
+                assert await asyncio.to_thread(channel.recv, 4096) == b""
+            finally:
+                await asyncio.to_thread(client.close)
+    run(scenario)
