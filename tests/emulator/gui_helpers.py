@@ -228,6 +228,9 @@ class GuiDriver(Protocol):
     def activation_error(self, page: Page) -> Locator: ...
     def after_activation(self, page: Page, password: str, email: str) -> None: ...
     def activation_accepted(self, page: Page) -> None: ...
+    def no_email_option_before_activation(self, page: Page) -> None: ...
+    def after_activation_without_email(self, page: Page) -> None: ...
+    def offered_reset_methods(self, page: Page) -> list[str]: ...
     def login_form_ready(self, page: Page, base: str) -> None: ...
     def login(self, page: Page, password: str) -> None: ...
     def login_error(self, page: Page) -> Locator: ...
@@ -281,6 +284,20 @@ class RecorderGui:
     def activation_accepted(self, page: Page) -> None:
         page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
         visible(page, "#loginForm")
+
+    def no_email_option_before_activation(self, page: Page) -> None:
+        visible(page, "#activateForm[data-ready=true]")
+        expect(page.locator("#reservedEmailEnable")).to_be_hidden()
+
+    def after_activation_without_email(self, page: Page) -> None:
+        self.activation_accepted(page)
+
+    def offered_reset_methods(self, page: Page) -> list[str]:
+        page.click("#forgotPassword")
+        visible(page, "#stepMethod")
+        values: list[str] = page.eval_on_selector_all(
+            "input[name=resetMethod]", "els => els.map(e => e.value)")
+        return values
 
     def login_form_ready(self, page: Page, base: str) -> None:
         page.goto(base + "/doc/login.html", timeout=WAIT_MS)
@@ -366,6 +383,20 @@ class ClassicGui:
 
     def activation_accepted(self, page: Page) -> None:
         visible(page, "#resetMethod")
+
+    def no_email_option_before_activation(self, page: Page) -> None:
+        """The camera asks for reset methods only after activation."""
+
+    def after_activation_without_email(self, page: Page) -> None:
+        self.wait_logged_in(page)  # no reset-method dialog in between
+        self.logout(page)
+
+    def offered_reset_methods(self, page: Page) -> list[str]:
+        page.click("#forgetPwd")
+        visible(page, "#resetModeStep")
+        values: list[str] = page.eval_on_selector_all(
+            "input[name=resetMethod]", "els => els.map(e => e.value)")
+        return values
 
     def after_activation(self, page: Page, password: str, email: str) -> None:
         self.activation_accepted(page)
@@ -465,6 +496,20 @@ class SpaGui:
     def activation_accepted(self, page: Page) -> None:
         visible(page, "#reset-method-dialog")
 
+    def no_email_option_before_activation(self, page: Page) -> None:
+        """The camera asks for reset methods only after activation."""
+
+    def after_activation_without_email(self, page: Page) -> None:
+        self.wait_logged_in(page)  # no reset-method dialog in between
+        self.logout(page)
+
+    def offered_reset_methods(self, page: Page) -> list[str]:
+        page.click("#forget-password")
+        visible(page, "#pr-step-mode")
+        values: list[str] = page.eval_on_selector_all(
+            "input[name=resetMethod]", "els => els.map(e => e.value)")
+        return values
+
     def after_activation(self, page: Page, password: str, email: str) -> None:
         self.activation_accepted(page)
         page.click("#rm-submit")  # no method yet: refused
@@ -544,6 +589,7 @@ STRENGTH_CASES = [("abc", "0"), ("abcdefgh", "0"), ("abcdefg1", "1"), ("Abcdefgh
 FIRST_PASSWORD = "Start#2024a"
 OTHER_PASSWORD = "Start#2024b"
 NEW_PASSWORD = "Reset#2025z"
+LOCK_ATTEMPTS = 7  # spec §5 default before the address is locked
 
 
 DEVICE = "gui"
@@ -638,3 +684,21 @@ def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab:
     # The refused cookie-less try cost no attempt: the right password still logs in.
     gui.login(page, FIRST_PASSWORD)
     gui.wait_logged_in(page)
+    gui.logout(page)
+    for _ in range(LOCK_ATTEMPTS):
+        gui.login(page, OTHER_PASSWORD)
+        expect(error).to_be_visible(timeout=WAIT_MS)
+        if error.get_attribute("data-locked") == "true":
+            break
+    expect(error).to_contain_text("The user is locked. Try again in", timeout=WAIT_MS)
+    assert error.get_attribute("data-attempts-left") == "0"
+
+
+def check_below_email_threshold(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+    """Firmware below its line's threshold offers no reserved e-mail anywhere in the GUI."""
+    gui.open_activation(page, lab.url(device))
+    gui.no_email_option_before_activation(page)
+    gui.activate(page, FIRST_PASSWORD, FIRST_PASSWORD, None)
+    gui.after_activation_without_email(page)
+    methods = gui.offered_reset_methods(page)
+    assert "email" not in methods, methods

@@ -31,8 +31,8 @@ GUI = DRIVERS[GENERATION]
 def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., Lab]]:
     """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
     with relay_sink() as (sink, relay_port):
-        def start(defects: list[str] | None = None) -> Lab:
-            running = fleet_factory([device_spec(MODEL, FIRMWARE, defects)], subprocess=True,
+        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> Lab:
+            running = fleet_factory([device_spec(MODEL, firmware, defects)], subprocess=True,
                                     mail_relay=(HOST, relay_port), lab_controller=False)
             lab = lab_from(running.info, sink)
             assert lab.devices[DEVICE].generation == GENERATION

@@ -11,6 +11,7 @@ from gui_helpers import (
     DRIVERS,
     HOST,
     Lab,
+    check_below_email_threshold,
     check_confirm_defect,
     check_lockout_and_cookies,
     check_strength_and_confirm,
@@ -25,14 +26,15 @@ from playwright.sync_api import Browser, Page, Playwright
 GENERATION = "recorder"
 MODEL, FIRMWARE = "DS-7608NI-K2", "V4.22.005"
 GUI = DRIVERS[GENERATION]
+BELOW_EMAIL_THRESHOLD = "V4.20.000"
 
 
 @pytest.fixture
 def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., Lab]]:
     """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
     with relay_sink() as (sink, relay_port):
-        def start(defects: list[str] | None = None) -> Lab:
-            running = fleet_factory([device_spec(MODEL, FIRMWARE, defects)], subprocess=True,
+        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> Lab:
+            running = fleet_factory([device_spec(MODEL, firmware, defects)], subprocess=True,
                                     mail_relay=(HOST, relay_port), lab_controller=False)
             lab = lab_from(running.info, sink)
             assert lab.devices[DEVICE].generation == GENERATION
@@ -72,3 +74,8 @@ def test_confirm_mismatch_sent_with_gui_defect(gui_page: Page,
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
                                                start_lab: Callable[..., Lab]) -> None:
     check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
+
+
+def test_no_reserved_email_below_firmware_threshold(gui_page: Page,
+                                                    start_lab: Callable[..., Lab]) -> None:
+    check_below_email_threshold(GUI, gui_page, start_lab(firmware=BELOW_EMAIL_THRESHOLD), DEVICE)

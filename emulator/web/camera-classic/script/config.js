@@ -59,5 +59,6 @@
     $("sysSerial").textContent = info.serialNumber;
     $("sysFirmware").textContent = info.firmwareVersion + " " + info.firmwareReleasedDate;
     open(location.hash === "#user");
+    Hik.securityCapabilities().then(function (caps) { Hik.show("btnAccountSecurity", caps.email); });
   });
 })();

@@ -39,8 +39,12 @@
     }).then(function (r) {
       $("activeOk").disabled = false;
       Hik.show("active", false);
-      if (!r.ok) { Hik.show("loginBox", true); Hik.say("loginTips", r.message); return; }
-      Hik.show("resetMethod", true);
+      if (!r.ok) { Hik.show("loginBox", true); Hik.say("loginTips", r.message); return null; }
+      return Hik.securityCapabilities().then(function (caps) {
+        // Firmware below the reserved-email line has no reset method the web can set.
+        if (!caps.email) { newPassword = ""; location.replace("preview.html"); return; }
+        Hik.show("resetMethod", true);
+      });
     }, function (err) { $("activeOk").disabled = false; Hik.say("activeTips", err.message); });
   });
 

@@ -83,8 +83,11 @@
       Hik.activate(pw).then(function () { return Hik.login(pw); }).then(function (r) {
         $("activate-submit").disabled = false;
         if (!r.ok) { sessionStorage.setItem("hik.notice", r.message); go("/login"); return; }
-        activationPassword = pw;
-        Hik.show("reset-method-dialog", true);
+        return Hik.securityCapabilities().then(function (caps) {
+          if (!caps.email) { go("/preview"); return; }
+          activationPassword = pw;
+          Hik.show("reset-method-dialog", true);
+        });
       }, function (err) { $("activate-submit").disabled = false; Hik.say("activate-error", err.message); });
     });
     $("reset-method-form").addEventListener("submit", function (ev) {
@@ -121,7 +124,8 @@
 
   function bindConfigUser() {
     function load() {
-      Hik.users().then(function (list) {
+      Promise.all([Hik.users(), Hik.securityCapabilities()]).then(function (got) {
+        var list = got[0], emailSupported = got[1].email;
         var tbody = $("user-table").querySelector("tbody");
         tbody.innerHTML = "";
         list.forEach(function (u, i) {
@@ -131,11 +135,13 @@
             var td = document.createElement("td"); td.textContent = t; tr.appendChild(td);
           });
           var td = document.createElement("td");
+          tr.appendChild(td); tbody.appendChild(tr);
+          if (!emailSupported) return;
           var a = document.createElement("a");
           a.href = "javascript:void(0)"; a.id = "account-security-" + u.userName;
           a.textContent = "Account Security Settings"; a.setAttribute("data-i18n", "user.accountSecurity");
           a.addEventListener("click", openDialog);
-          td.appendChild(a); tr.appendChild(td); tbody.appendChild(tr);
+          td.appendChild(a);
         });
       }, function (err) { Hik.say("user-notice", err.message, "error"); });
     }

@@ -4,6 +4,11 @@
   var $ = Hik.$;
   $("headerModel").textContent = Hik.device().model;
   Hik.activated().then(function (active) { if (active) location.replace("login.html"); });
+  // Firmware without the reserved-email reset (HC app channel) has no such checkbox.
+  Hik.externCapabilities().then(function (caps) {
+    Hik.show("reservedEmailCheckRow", caps.hcApp);
+    $("activateForm").setAttribute("data-ready", "true");
+  });
   Hik.bindStrength($("newPassword"), $("strengthBar"));
   $("reservedEmailEnable").addEventListener("change", function () {
     Hik.show("reservedEmailRow", this.checked);

@@ -33,7 +33,9 @@
     }, function (err) { Hik.say("userNotice", err.message, "error"); });
   }
 
+  var emailSupported = false;
   function openEdit(current) {
+    Hik.show("editReservedEmailCheckRow", emailSupported);
     $("oldPassword").value = "";
     $("editReservedEmailEnable").checked = !!current;
     $("editReservedEmail").value = "";
@@ -75,6 +77,7 @@
       $("infoSerial").textContent = info.serialNumber;
       $("infoFirmware").textContent = info.firmwareVersion + " " + info.firmwareReleasedDate;
       Hik.show("mainLayout", true);
+      Hik.securityCapabilities().then(function (caps) { emailSupported = caps.email; });
       open(location.hash === "#user" ? "menuUser" : "menuDeviceInfo");
     });
   });
