@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 
 import asyncssh
@@ -161,6 +162,11 @@ class _PshConnection(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._open.add(conn)
+        # asyncssh sets this too; kept explicit because it takes connect + exec from ~60 ms
+        # to ~6 ms on loopback (ENVIRONMENT.md) and must not depend on a library default.
+        sock = conn.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = conn.get_extra_info("peername")
         self._client_address = str(peer[0]) if peer else ""
         # The listener outlives SSH being switched off or the device losing power; a device
@@ -211,8 +217,6 @@ class ShellServer:
         await session.run()
 
     async def start(self, host: str, port: int, host_key: asyncssh.SSHKey) -> None:
-        # asyncssh sets TCP_NODELAY on every accepted socket itself (connection.py), which
-        # takes connect + exec from ~60 ms to ~6 ms (ENVIRONMENT.md).
         self._server = await asyncssh.create_server(
             lambda: _PshConnection(self._device, self._connections), host, port,
             server_host_keys=[host_key], process_factory=self._process,
