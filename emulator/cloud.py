@@ -112,11 +112,13 @@ def decode_qr_picture(png: bytes) -> list[str]:
 
 
 def picture_attachments(raw_mail: bytes) -> list[bytes]:
-    """The image parts of a mail (PNG expected; any image/* is tried)."""
+    """The picture parts of a mail: any image/*, and parts named *.png whatever their type
+    (some mail programs attach a PNG as application/octet-stream)."""
     message = BytesParser(policy=email.policy.default).parsebytes(raw_mail)
     pictures: list[bytes] = []
     for part in message.walk():
-        if part.get_content_maintype() != "image":
+        named_png = (part.get_filename() or "").lower().endswith(".png")
+        if part.get_content_maintype() != "image" and not named_png:
             continue
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):

@@ -8,6 +8,7 @@ with segno from a real QR text.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.policy
 import io
 import logging
@@ -249,14 +250,15 @@ def qr_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def export_mail(png: bytes | None, to: str = RECOVERY_ADDRESS) -> EmailMessage:
+def export_mail(png: bytes | None, to: str = RECOVERY_ADDRESS,
+                mime: tuple[str, str] = ("image", "png")) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = RESERVED
     mail["To"] = to
     mail["Subject"] = "Reset QR"
     mail.set_content("Exported from the device.")
     if png is not None:
-        mail.add_attachment(png, maintype="image", subtype="png", filename="qrcode.png")
+        mail.add_attachment(png, maintype=mime[0], subtype=mime[1], filename="qrcode.png")
     return mail
 
 
@@ -265,12 +267,14 @@ async def deliver(world: World, mail: EmailMessage) -> None:
                           start_tls=False, local_hostname="tester.test")
 
 
-def test_the_export_channel_mails_the_code_for_a_qr_picture() -> None:
+@pytest.mark.parametrize("mime", [("image", "png"), ("application", "octet-stream")])
+def test_the_export_channel_mails_the_code_for_a_qr_picture(mime: tuple[str, str]) -> None:
     async def scenario() -> None:
         async with cloud_world() as world:
             qr, payload = world.device.reset_qr(nonce="fedcba9876543210")
             assert world.cloud.recovery_address == "pw_recovery@cloud.hik-emulator.test"
-            await deliver(world, export_mail(qr_png(qr), to=world.cloud.recovery_address))
+            await deliver(world, export_mail(qr_png(qr), to=world.cloud.recovery_address,
+                                             mime=mime))
             envelope, message = await world.sink.next_mail()
             assert envelope.rcpt_tos == [RESERVED]
             assert_code_mail(message, world.device, payload)
@@ -423,15 +427,24 @@ def test_real_device_qr_through_the_app_channel_gives_a_code_the_device_accepts(
         client.close()
 
 
+@pytest.mark.parametrize("picture", ["segno", "device qrImage"])
 def test_real_device_qr_through_the_export_channel_gives_a_code_the_device_accepts(
-        real_lab: RealLab) -> None:
+        real_lab: RealLab, picture: str) -> None:
     client = real_lab.activated_client("nvr")
     try:
-        qr = real_lab.reset_qr(client)
+        answer = client.qr()
+        assert answer.status_code == 200, answer.text
+        qr = str(answer.json()["QRCode"]["qrText"])
+        if picture == "segno":
+            png = qr_png(qr)
+        else:  # the picture the GUI's Export button saves
+            data_url = str(answer.json()["QRCode"]["qrImage"])
+            assert data_url.startswith("data:image/png;base64,")
+            png = base64.b64decode(data_url.split(",", 1)[1])
         recovery = real_lab.lab.info["cloud"]
         with smtplib.SMTP(HOST, int(recovery["smtp_port"]), local_hostname="tester.test",
                           timeout=10) as smtp:
-            smtp.send_message(export_mail(qr_png(qr), to=str(recovery["recovery_address"])))
+            smtp.send_message(export_mail(png, to=str(recovery["recovery_address"])))
         code = code_in(real_lab.sink.next_mail_for(OWNER))
         assert code == real_lab.expected_code("nvr", qr)
         accepted = client.submit_code(code)
