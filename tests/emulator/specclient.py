@@ -136,3 +136,48 @@ def code_for(cloud_key: bytes, qr_text: str) -> str:
                       hashlib.sha256).digest()
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "".join(alphabet[b % len(alphabet)] for b in digest[:8])
+
+
+PASSWORD = "Tr1cky-Pass"
+EMAIL = "owner@example.com"
+
+
+def activated_client(url: str, *, password: str = PASSWORD, email: str | None = None,
+                     login: bool = True) -> SpecClient:
+    """A client of a freshly activated device (reserved e-mail set when given)."""
+    client = SpecClient(url)
+    r = client.activate(password)
+    assert r.status_code == 200, r.text
+    if login:
+        assert client.session_login(password).status_code == 200
+    if email:
+        r = client.set_email(password, email)
+        assert r.status_code == 200, r.text
+    return client
+
+
+class DigestWith(httpx.DigestAuth):
+    """httpx's Digest, answering only the server's challenge of one algorithm.
+
+    The device offers MD5 and SHA-256 as two WWW-Authenticate headers; httpx would merge
+    them, so this keeps the one under test.
+    """
+
+    def __init__(self, username: str, password: str, algorithm: str) -> None:
+        super().__init__(username, password)
+        self.algorithm = algorithm
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        flow = super().auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            offers = response.headers.get_list("www-authenticate")
+            keep = [o for o in offers if f"algorithm={self.algorithm}" in o.replace('"', "")]
+            if keep:
+                del response.headers["www-authenticate"]
+                response.headers["www-authenticate"] = keep[0]
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return

@@ -1,0 +1,215 @@
+"""Spec §6-§7: reserved e-mail, QR, verification code rules and the reset itself.
+
+The code a test keys in is what the vendor cloud would mail: computed from the device's
+cloud key and the QR nonce (`specclient.code_for`), so these tests need no mail server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+
+import pytest
+import zxingcpp
+from PIL import Image
+from specclient import EMAIL, PASSWORD, SpecClient, activated_client, code_for, leaves
+
+NEW_PASSWORD = "N3w-Secret!"
+
+
+@pytest.fixture
+def lab(fleet_factory):  # type: ignore[no-untyped-def]
+    return fleet_factory([{"name": "cam", "model": "DS-2CD2143G2-I", "firmware": "V5.6.3"},
+                          {"name": "old", "model": "DS-2CD2143G2-I", "firmware": "V5.5.82"}],
+                         cloud=False, lab_controller=False)
+
+
+def _ready(lab) -> SpecClient:  # type: ignore[no-untyped-def]
+    return activated_client(lab.url("cam"), email=EMAIL)
+
+
+def _qr(client: SpecClient) -> str:
+    r = client.qr()
+    assert r.status_code == 200, r.text
+    return str(r.json()["QRCode"]["qrText"])
+
+
+def _code(lab, qr: str) -> str:  # type: ignore[no-untyped-def]
+    return code_for(lab.device("cam").cloud_key, qr)
+
+
+def _token(client: SpecClient, code: str) -> str:
+    r = client.submit_code(code)
+    assert r.status_code == 200, r.text
+    return str(r.json()["EmailCertification"]["resetToken"])
+
+
+def test_email_is_masked_and_capability_set(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    r = c.http.get("/ISAPI/Security/email/parameter", params={"format": "json"})
+    assert r.json() == {"SecurityEmail": {"SecurityInformation": [
+        {"emailAddress": "o****@example.com"}]}}
+    assert leaves(c.http.get("/ISAPI/Security/capabilities").text)[
+        "isSupportSecurityEmail"] == "true"
+    ext = leaves(SpecClient(lab.url("cam")).http.get(
+        "/ISAPI/Security/extern/capabilities").text)
+    assert ext["isSupportWithSecurityEmail"] == "true"
+
+
+def test_email_needs_admin_password_and_counts(lab) -> None:  # type: ignore[no-untyped-def]
+    c = activated_client(lab.url("cam"))
+    r = c.set_email("Wrong-Pass1", EMAIL)
+    assert r.status_code == 401
+    assert r.json()["subStatusCode"] == "passwordError"
+    assert r.json()["retryTimes"] == 6
+    assert c.http.get("/ISAPI/Security/email/parameter", params={"format": "json"}).json() == {
+        "SecurityEmail": {"SecurityInformation": []}}
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "a" * 30 + "@example.com", ""])
+def test_bad_address_refused(lab, address: str) -> None:  # type: ignore[no-untyped-def]
+    c = activated_client(lab.url("cam"))
+    r = c.set_email(PASSWORD, address)
+    assert r.status_code == 400
+    assert r.json()["subStatusCode"] == "badParameters"
+
+
+def test_no_qr_without_reserved_address(lab) -> None:  # type: ignore[no-untyped-def]
+    c = activated_client(lab.url("cam"))
+    r = c.qr()
+    assert r.status_code == 403 and r.json()["subStatusCode"] == "notSupport"
+    ext = leaves(c.http.get("/ISAPI/Security/extern/capabilities").text)
+    assert ext["isSupportWithSecurityEmail"] == "false"
+
+
+def test_below_threshold_not_supported(lab) -> None:  # type: ignore[no-untyped-def]
+    c = activated_client(lab.url("old"))
+    r = c.set_email(PASSWORD, EMAIL)
+    assert r.status_code == 403 and r.json()["subStatusCode"] == "notSupport"
+    assert c.qr().status_code == 403
+    ext = leaves(c.http.get("/ISAPI/Security/extern/capabilities").text)
+    assert ext["isSupportWithSecurityEmail"] == "false"
+    assert ext["isSupportWithHCApp"] == "false"
+    assert leaves(c.http.get("/ISAPI/Security/capabilities").text)[
+        "isSupportSecurityEmail"] == "false"
+
+
+def test_qr_text_image_and_sealed_address(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    body = c.qr().json()["QRCode"]
+    assert body["validSeconds"] == 172800
+    text = body["qrText"]
+    raw = text[len("HIKRESET1:"):]
+    payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert payload["sn"] == lab.entry("cam")["serial"]
+    assert EMAIL not in text and EMAIL not in json.dumps(payload)
+    prefix = "data:image/png;base64,"
+    assert body["qrImage"].startswith(prefix)
+    image = Image.open(io.BytesIO(base64.b64decode(body["qrImage"][len(prefix):])))
+    decoded = zxingcpp.read_barcodes(image)
+    assert [d.text for d in decoded] == [text]
+
+
+def test_full_reset_flow(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    stranger = SpecClient(lab.url("cam"))
+    code = _code(lab, _qr(stranger))
+    token = _token(stranger, code.lower())  # compared without case
+    assert len(token) == 32
+    r = stranger.set_password_with_token(token, NEW_PASSWORD)
+    assert r.status_code == 200, r.text
+    # sessions closed, old password dead, new one works, address kept
+    assert c.http.get("/ISAPI/System/deviceInfo").status_code == 401
+    assert SpecClient(lab.url("cam")).session_login(PASSWORD).status_code == 401
+    fresh = SpecClient(lab.url("cam"))
+    assert fresh.session_login(NEW_PASSWORD).status_code == 200
+    assert fresh.http.get("/ISAPI/Security/email/parameter", params={"format": "json"}).json()[
+        "SecurityEmail"]["SecurityInformation"] == [{"emailAddress": "o****@example.com"}]
+
+
+def test_reset_clears_lock_counters(lab) -> None:  # type: ignore[no-untyped-def]
+    _ready(lab)
+    other = SpecClient(lab.url("cam"))
+    for _ in range(3):
+        assert other.session_login("Wrong-Pass1").status_code == 401
+    token = _token(other, _code(lab, _qr(other)))
+    assert other.set_password_with_token(token, NEW_PASSWORD).status_code == 200
+    r = other.session_login("Wrong-Pass1")
+    assert leaves(r.text)["retryLoginTime"] == "6"
+
+
+def test_new_password_rules_apply(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    token = _token(c, _code(lab, _qr(c)))
+    r = c.set_password_with_token(token, "password")
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "riskPassword"
+    assert c.set_password_with_token("0" * 32, NEW_PASSWORD).json()[
+        "subStatusCode"] == "invalidResetToken"
+
+
+def test_code_single_use(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    _token(c, code)
+    r = c.submit_code(code)
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_wrong_code_then_void_after_five(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    wrong = "22222222" if code != "22222222" else "33333333"
+    for left in (4, 3, 2, 1, 0):
+        r = c.submit_code(wrong)
+        assert r.status_code == 400
+        assert r.json()["subStatusCode"] == "verificationCodeError"
+        assert r.json()["retryTimes"] == left
+    r = c.submit_code(code)
+    assert r.json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_new_qr_voids_previous_code(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    first = _qr(c)
+    second = _qr(c)
+    assert first != second
+    assert c.submit_code(_code(lab, first)).json()["subStatusCode"] in (
+        "verificationCodeError", "verificationCodeExpired")
+    _token(c, _code(lab, second))
+
+
+def test_email_change_voids_code(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    assert c.set_email(PASSWORD, "new@example.com").status_code == 200
+    assert c.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_reboot_voids_code(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    device = lab.device("cam")
+    lab.call(device.reboot())
+    lab.call(device.wait_booted())
+    fresh = SpecClient(lab.url("cam"))
+    assert fresh.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_code_expires(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    device = lab.device("cam")
+    # 48 h are simulated by moving the QR's issue time back.
+    lab.run(lambda: setattr(device.state.codes[0], "issued_at", time.time() - 48 * 3600 - 1))
+    assert c.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_reset_token_expires(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    token = _token(c, _code(lab, _qr(c)))
+    device = lab.device("cam")
+    lab.run(lambda: device._reset_tokens.update({token: time.monotonic() - 1}))
+    assert c.set_password_with_token(token, NEW_PASSWORD).json()[
+        "subStatusCode"] == "invalidResetToken"
