@@ -1,0 +1,127 @@
+"""What the harness knows of each device's secrets: the admin password and reserved address.
+
+Every xdist worker must know a device's current password, whichever worker changed it
+last, so the knowledge lives in the lab workdir: one JSON file per device, mode 0600, read
+and written under a file lock. Passwords are generated per run (strong, per the catalogue's
+rules); a real device's first password comes from the environment variable the inventory
+names. Every value read or made here is registered as a secret, so evidence masks it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from filelock import FileLock
+
+from harness.catalogue import password_acceptable
+from harness.errors import HarnessError
+from harness.evidence import Secrets
+from harness.lab import AnyDevice, RealDevice
+
+CREDENTIALS_DIR: Final = "credentials"
+LOCK_TIMEOUT_S: Final = 30.0
+# Specials that need no escaping in XML, JSON, URLs or a shell: fewer surprises in evidence.
+_SPECIALS: Final = "!#%+-_.@"
+_ALPHABET: Final = string.ascii_letters + string.digits + _SPECIALS
+_LENGTH: Final = 12
+
+
+@dataclass(frozen=True)
+class KnownCredentials:
+    """The admin password the harness believes is current, and the reserved address."""
+
+    password: str | None
+    email: str | None
+
+
+def generate_password(device: AnyDevice, length: int = _LENGTH) -> str:
+    """A strong password the device must accept (catalogue rules for its line and firmware).
+
+    Four character classes (Strong in the GUI's formula) and none of the recorders'
+    forbidden patterns; drawn from `secrets`, so every run gets new ones.
+    """
+    for _ in range(1000):
+        chars = [
+            secrets.choice(string.ascii_lowercase),
+            secrets.choice(string.ascii_uppercase),
+            secrets.choice(string.digits),
+            secrets.choice(_SPECIALS),
+        ] + [secrets.choice(_ALPHABET) for _ in range(length - 4)]
+        secrets.SystemRandom().shuffle(chars)
+        candidate = "".join(chars)
+        if password_acceptable(candidate, device.line, device.firmware_version):
+            return candidate
+    raise HarnessError(f"could not generate an acceptable password for {device.name}")
+
+
+class CredentialStore:
+    """Per-device credential files (`<workdir>/credentials/<device>.json`, 0600)."""
+
+    def __init__(self, workdir: Path, secrets_registry: Secrets | None = None) -> None:
+        self.directory = Path(workdir) / CREDENTIALS_DIR
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        self.secrets = secrets_registry if secrets_registry is not None else Secrets()
+
+    def _path(self, device: str) -> Path:
+        return self.directory / f"{device}.json"
+
+    def _lock(self, device: str) -> FileLock:
+        return FileLock(str(self.directory / f".{device}.lock"), timeout=LOCK_TIMEOUT_S)
+
+    def known(self, device: AnyDevice) -> KnownCredentials:
+        """What the harness knows of `device`; a real device's env password when nothing yet."""
+        with self._lock(device.name):
+            data = self._read(device.name)
+        password = data.get("password")
+        if password is None and isinstance(device, RealDevice) and "password" not in data:
+            password = device.secret()
+        self.secrets.register(password)
+        return KnownCredentials(password=password, email=data.get("email"))
+
+    def remember(self, device: str, *, password: str | object | None = ...,
+                 email: str | object | None = ...) -> None:
+        """Record a new current password and/or reserved address (None: none / unknown)."""
+        with self._lock(device):
+            data = self._read(device)
+            if password is not ...:
+                data["password"] = password  # type: ignore[assignment]
+                self.secrets.register(password if isinstance(password, str) else None)
+            if email is not ...:
+                data["email"] = email  # type: ignore[assignment]
+            self._write(device, data)
+
+    def all_passwords(self) -> list[str]:
+        """Every password recorded in this workdir (to register them all as secrets)."""
+        found: list[str] = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                value = json.loads(path.read_text()).get("password")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(value, str):
+                found.append(value)
+        return found
+
+    def _read(self, device: str) -> dict[str, str | None]:
+        try:
+            data = json.loads(self._path(device).read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, device: str, data: dict[str, str | None]) -> None:
+        path = self._path(device)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)

@@ -1,0 +1,323 @@
+"""A device under test: its inventory entry, where it answers, what QA expects of it, the
+clients to reach it (each recording evidence) and the credentials the harness knows.
+
+`Lab` is the run's view of the whole lab (inventory, running endpoints, workdir, secrets);
+`Lab.device(name)` gives a `DeviceUnderTest`. Nothing here knows pytest: scripts and the
+CLI use it as the fixtures do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+from harness.catalogue import GuiGeneration, ProductLine
+from harness.cloud import PhoneAppRole, PhoneAppSettings, phone_app_for
+from harness.credentials import CredentialStore, KnownCredentials, generate_password
+from harness.errors import HarnessError, InfrastructureError
+from harness.evidence import ExchangeLog, Secrets, ShellTranscript
+from harness.isapi import IsapiClient
+from harness.lab import (
+    AnyDevice,
+    EmulatedDevice,
+    ImapConfig,
+    Inventory,
+    RealDevice,
+    RealLabController,
+    SmtpSinkConfig,
+)
+from harness.labhost import LabEndpoints
+from harness.mail import Mailbox, MaildirMailbox, ReceivedMail, mailbox_for
+from harness.shell import DeviceShell, LabController
+
+if TYPE_CHECKING:
+    from harness.gui.base import GuiTarget
+
+MAX_ADDRESS_LENGTH: Final = 32  # spec §6: 1-32 characters
+REPORT_SENDER: Final = "qa@hil.test"
+
+
+@dataclass
+class Lab:
+    """The lab of one run: inventory, the running emulated part, the shared workdir."""
+
+    inventory: Inventory
+    workdir: Path
+    endpoints: LabEndpoints | None
+    run_id: str = ""
+    secrets: Secrets = field(default_factory=Secrets)
+    store: CredentialStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir).resolve()
+        self.store = CredentialStore(self.workdir, self.secrets)
+        for password in self.store.all_passwords():
+            self.secrets.register(password)
+        if self.endpoints is not None:
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                self.secrets.register(self.endpoints.lab_controller_password())
+
+    def device(self, name: str) -> DeviceUnderTest:
+        """The device `name` of the inventory, with its endpoints and fresh evidence."""
+        entry = self.inventory.device(name)
+        if isinstance(entry, EmulatedDevice):
+            if self.endpoints is None:
+                raise InfrastructureError(
+                    f"device {name} is emulated but no emulated lab is running"
+                )
+            endpoint = self.endpoints.device(name)
+            base_url, ssh_port = endpoint.http, endpoint.ssh_port
+            verify: bool | str = True
+            serial: str | None = endpoint.serial
+        else:
+            base_url, ssh_port, serial = entry.base_url, entry.ssh_port, None
+            verify = str(entry.tls.ca_file) if entry.tls.ca_file else entry.tls.verify
+        return DeviceUnderTest(
+            entry=entry, lab=self, base_url=base_url, ssh_port=ssh_port, verify=verify,
+            serial=serial, secrets=self.secrets,
+        )
+
+    def address_for(self, device: str) -> str:
+        """The reserved address the harness uses for `device` (unique per device in a sink)."""
+        config = self.inventory.mailbox
+        if isinstance(config, ImapConfig):
+            return config.address or config.user
+        local = device.lower()
+        limit = MAX_ADDRESS_LENGTH - len(config.domain) - 1
+        if len(local) > limit:
+            digest = hashlib.sha256(local.encode()).hexdigest()[:6]
+            local = f"{local[: limit - 7]}-{digest}"
+        return f"{local}@{config.domain}"
+
+    def mailbox(self) -> Mailbox:
+        """Where the lab's reserved addresses receive mail."""
+        maildir = self.endpoints.maildir if self.endpoints is not None else None
+        return mailbox_for(self.inventory.mailbox, maildir)
+
+    def lab_controller(self, transcript: ShellTranscript | None = None) -> LabController:
+        """An SSH client of the lab's power/reset controller."""
+        config = self.inventory.lab_controller
+        if isinstance(config, RealLabController):
+            return LabController(config.host, config.port, config.user, config.secret(),
+                                 transcript=transcript)
+        ep = self.endpoints
+        if ep is None or ep.lab_controller_host is None or ep.lab_controller_ssh_port is None:
+            raise InfrastructureError("the emulated lab controller is not running")
+        return LabController(ep.lab_controller_host, ep.lab_controller_ssh_port,
+                             ep.lab_controller_username or "lab", ep.lab_controller_password(),
+                             transcript=transcript)
+
+    def phone_app(self, log: ExchangeLog | None = None) -> PhoneAppRole:
+        """The phone-app role for the inventory's cloud (emulated HTTP API, or a person)."""
+        cloud_url = self.endpoints.cloud_http if self.endpoints is not None else None
+        return phone_app_for(self.inventory.cloud.kind,
+                             PhoneAppSettings(cloud_url=cloud_url, log=log,
+                                              qr_dir=self.workdir / "qr"))
+
+    def smtp_sink_healthy(self) -> bool:
+        """True when the lab's mailbox is a local sink that is accepting mail right now."""
+        if not isinstance(self.inventory.mailbox, SmtpSinkConfig) or self.endpoints is None:
+            return False
+        import socket
+
+        try:
+            with socket.create_connection((self.endpoints.smtp_host, self.endpoints.smtp_port),
+                                          timeout=5):
+                return True
+        except OSError:
+            return False
+
+
+@dataclass
+class DeviceUnderTest:
+    """One device as a test uses it: identity, expectations, clients, known credentials."""
+
+    entry: AnyDevice
+    lab: Lab
+    base_url: str
+    ssh_port: int
+    verify: bool | str
+    serial: str | None
+    secrets: Secrets
+    log: ExchangeLog = field(init=False)
+    transcript: ShellTranscript = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = ExchangeLog(secrets=self.secrets)
+        self.transcript = ShellTranscript(secrets=self.secrets)
+
+    # -- identity and expectations
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def model(self) -> str:
+        return self.entry.model
+
+    @property
+    def firmware(self) -> str:
+        return self.entry.firmware
+
+    @property
+    def line(self) -> ProductLine:
+        return self.entry.line
+
+    @property
+    def generation(self) -> GuiGeneration:
+        return self.entry.gui_generation
+
+    @property
+    def supports_reserved_email_reset(self) -> bool:
+        return self.entry.supports_reserved_email_reset
+
+    @property
+    def is_emulated(self) -> bool:
+        return isinstance(self.entry, EmulatedDevice)
+
+    @property
+    def id(self) -> str:
+        """`name-model-firmware`, the identity reports and test ids carry."""
+        return device_id(self.entry)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "127.0.0.1"
+
+    # -- credentials
+
+    def known(self) -> KnownCredentials:
+        """The password and reserved address the harness believes current."""
+        return self.lab.store.known(self.entry)
+
+    @property
+    def password(self) -> str:
+        """The current admin password; `HarnessError` when the harness does not know it."""
+        password = self.known().password
+        if password is None:
+            raise HarnessError(f"{self.name}: the harness knows no admin password")
+        return password
+
+    @property
+    def email(self) -> str:
+        """The address the harness reserves on this device."""
+        return self.lab.address_for(self.name)
+
+    def new_password(self) -> str:
+        """A fresh strong password for this device, registered as a secret before use."""
+        password = generate_password(self.entry)
+        self.secrets.register(password)
+        return password
+
+    def remember_password(self, password: str | None) -> None:
+        """Record the device's current admin password for every worker."""
+        self.lab.store.remember(self.name, password=password)
+
+    def remember_email(self, email: str | None) -> None:
+        """Record the reserved address for every worker."""
+        self.lab.store.remember(self.name, email=email)
+
+    # -- clients
+
+    def isapi(self, *, login: bool = True) -> IsapiClient:
+        """An ISAPI client recording into this device's exchange log, Digest with the known
+        password when `login` (nothing is sent until the first call)."""
+        client = IsapiClient(self.base_url, verify=self.verify, log=self.log,
+                             secrets=self.secrets)
+        if login:
+            client.use_digest(self.password)
+        return client
+
+    def shell(self) -> DeviceShell:
+        """The device's psh over SSH (turn SSH on over ISAPI first)."""
+        return DeviceShell(self.host, self.ssh_port, self.password, transcript=self.transcript)
+
+    def lab_controller(self) -> LabController:
+        """The lab controller, recording into this device's SSH transcript."""
+        return self.lab.lab_controller(self.transcript)
+
+    def phone_app(self) -> PhoneAppRole:
+        """The phone app, recording its cloud exchanges into this device's log."""
+        return self.lab.phone_app(self.log)
+
+    def mailbox(self) -> Mailbox:
+        return self.lab.mailbox()
+
+    def mails_since(self, since: float) -> list[ReceivedMail]:
+        """Mails to this device's address since `since` (a local sink only; [] otherwise)."""
+        box = self.mailbox()
+        if not isinstance(box, MaildirMailbox):
+            return []
+        address = self.email.lower()
+        return [m for m in box.messages(since) if address in m.to]
+
+    def gui_target(self) -> GuiTarget:
+        """What the GUI page objects need to know of this device."""
+        from harness.gui.base import GuiTarget
+
+        return GuiTarget(name=self.name, base_url=self.base_url, generation=self.generation)
+
+    def now(self) -> float:
+        """A mail-wait start: a little before now, so a mail racing the request is seen."""
+        return time.time() - 1.0
+
+
+def device_id(entry: AnyDevice | RealDevice) -> str:
+    """The id tests and reports use: device name, model and firmware version."""
+    # The model may hold '/' (DS-7208HUHI-F2/N); test ids and file names should not.
+    model = entry.model.replace("/", "_")
+    return f"{entry.name}-{model}-{entry.firmware_version.version}"
+
+
+# --- selection by capability ---------------------------------------------------------------
+
+CAPABILITIES: Final = ("reset_by_email", "generation", "line", "recorder", "kind")
+
+
+def _as_set(value: object) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list | tuple | set | frozenset):
+        return {str(v) for v in value}
+    return {str(value)}
+
+
+def satisfies_needs(entry: AnyDevice, needs: dict[str, object]) -> bool:
+    """Whether `entry` has every capability in `needs` (see `CAPABILITIES`).
+
+    `reset_by_email` (bool): QA expects "Verify by Reserved Email" at its firmware;
+    `generation` / `line` (one value or several): GUI generation, product line id;
+    `recorder` (bool): DVR/NVR rather than camera; `kind`: `emulated` or `real`.
+    """
+    unknown = set(needs) - set(CAPABILITIES)
+    if unknown:
+        raise HarnessError(
+            f"unknown capability {', '.join(sorted(unknown))} in needs(); "
+            f"known: {', '.join(CAPABILITIES)}"
+        )
+    checks: dict[str, object] = {
+        "reset_by_email": entry.supports_reserved_email_reset,
+        "generation": entry.gui_generation.value,
+        "line": entry.line.id.value,
+        "recorder": entry.line.is_recorder,
+        "kind": entry.kind,
+    }
+    for key, wanted in needs.items():
+        have = checks[key]
+        if isinstance(have, bool):
+            if have != bool(wanted):
+                return False
+        elif str(have) not in _as_set(wanted):
+            return False
+    return True
+
+
+def select_devices(inventory: Inventory, needs: dict[str, object]) -> list[AnyDevice]:
+    """The inventory's devices that satisfy `needs`, in inventory order."""
+    return [d for d in inventory.devices if satisfies_needs(d, needs)]

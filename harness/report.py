@@ -1,0 +1,200 @@
+"""Allure reporting without per-test code: identity, evidence on failure, run files.
+
+- `describe_device`: device, model and firmware as Allure parameters (so runs on different
+  devices keep separate histories), flow / product line / GUI generation as labels.
+- `attach_*`: evidence of a failed test (screenshot, masked Playwright trace, ISAPI
+  exchange log, SSH transcript, mails with bodies masked).
+- `write_run_files`: environment.properties, executor.json and categories.json (one
+  category per failure kind) in the alluredir, at the end of a run.
+- `find_secrets`: every file of an alluredir (and every member of a zip in it) searched for
+  a run's secrets; the harness's own tests assert it finds none.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import allure
+
+from harness.catalogue import CODE_ALPHABET, CODE_LENGTH
+from harness.evidence import MASK, Secrets
+from harness.mail import ReceivedMail
+
+if TYPE_CHECKING:
+    from harness.dut import DeviceUnderTest
+
+# Allure matches categories by status and by the message, which allure-pytest starts with
+# the exception's qualified class name. Product defects are AssertionErrors (status
+# failed); the other kinds are exceptions (status broken).
+CATEGORIES: Final[tuple[dict[str, Any], ...]] = (
+    {
+        "name": "Product defect",
+        "description": "The firmware did the wrong thing (an assertion of a suite).",
+        "matchedStatuses": ["failed"],
+    },
+    {
+        "name": "Infrastructure",
+        "description": "The lab, the network or the mailbox was unreachable or broken.",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s).*(InfrastructureError|LeaseTimeout|MailNotReceived"
+                        r"|ConnectionError|ConnectionRefusedError|TimeoutError).*",
+    },
+    {
+        "name": "Device",
+        "description": "A device was broken or could not be brought back (boot, bring-up).",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s).*(DeviceError|Quarantined).*",
+    },
+    {
+        "name": "Product defect (unexpected device answer)",
+        "description": "The device answered an error where the spec expects success.",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s).*(IsapiError|LoginRejected|CloudRefused).*",
+    },
+    {
+        "name": "Harness",
+        "description": "Our own bug or a misuse of the harness.",
+        "matchedStatuses": ["broken"],
+    },
+)
+
+_CODE_RE: Final = re.compile(rf"\b[{CODE_ALPHABET}]{{{CODE_LENGTH}}}\b", re.IGNORECASE)
+_CODE_LINE_RE: Final = re.compile(r"(verification code\W*)([A-Za-z0-9]{8})", re.IGNORECASE)
+# Playwright trace members that are text (trace events, network log, DOM snapshots).
+_TEXT_SUFFIXES: Final = (".trace", ".network", ".stacks", ".json", ".html", ".txt", ".css")
+
+
+def describe_device(dut: DeviceUnderTest, *, flow: str) -> None:
+    """Allure identity of the running test: parameters and labels of its device."""
+    allure.dynamic.parameter("device", dut.name)
+    allure.dynamic.parameter("model", dut.model)
+    allure.dynamic.parameter("firmware", dut.firmware)
+    # allure's label functions are untyped; the calls are plain.
+    allure.dynamic.label("flow", flow)  # type: ignore[no-untyped-call]
+    allure.dynamic.feature(flow)  # type: ignore[no-untyped-call]
+    allure.dynamic.label("product_line", dut.line.id.value)  # type: ignore[no-untyped-call]
+    allure.dynamic.label(  # type: ignore[no-untyped-call]
+        "gui_generation", dut.generation.value)
+
+
+# --- masking -------------------------------------------------------------------------------
+
+
+def mask_codes(text: str) -> str:
+    """Mask anything shaped like a verification code after its label (mail bodies)."""
+    return _CODE_LINE_RE.sub(lambda m: m.group(1) + MASK, text)
+
+
+def render_mails(mails: Iterable[ReceivedMail], secrets: Secrets) -> str:
+    """Mails as text for a report: headers kept, bodies with secrets and codes masked."""
+    parts = []
+    for mail in mails:
+        body = mask_codes(secrets.mask(mail.body))
+        parts.append(
+            f"To: {', '.join(mail.to)}\nFrom: {mail.sender}\nSubject: {mail.subject}\n\n{body}"
+        )
+    return "\n\n-----\n\n".join(parts)
+
+
+def mask_trace_zip(data: bytes, secrets: Secrets) -> bytes:
+    """A Playwright trace zip with every registered secret masked in its text members.
+
+    Playwright records typed text (`fill` of a password) in the trace events and input
+    values in DOM snapshots; both are text members. Pictures are kept as they are.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.endswith(_TEXT_SUFFIXES) or _looks_textual(content):
+                text = content.decode("utf-8", errors="surrogateescape")
+                content = secrets.mask(text).encode("utf-8", errors="surrogateescape")
+            target.writestr(info.filename, content)
+    return out.getvalue()
+
+
+def _looks_textual(content: bytes) -> bool:
+    head = content[:512]
+    return bool(head) and b"\x00" not in head and not head.startswith((b"\x89PNG", b"\xff\xd8"))
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def attach_text(name: str, text: str) -> None:
+    """Attach text (already masked) to the running test."""
+    if text:
+        allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_png(name: str, png: bytes) -> None:
+    """Attach a screenshot to the running test."""
+    allure.attach(png, name=name, attachment_type=allure.attachment_type.PNG)
+
+
+def attach_trace(name: str, masked_zip: bytes) -> None:
+    """Attach a (masked) Playwright trace; open it with `playwright show-trace`."""
+    allure.attach(masked_zip, name=name, extension="zip")
+
+
+def attach_device_evidence(dut: DeviceUnderTest, since: float) -> None:
+    """The ISAPI/cloud exchange log, the SSH transcript and the mails of a failed test."""
+    attach_text(f"ISAPI exchanges {dut.name}", dut.log.render())
+    attach_text(f"SSH transcript {dut.name}", dut.transcript.render())
+    try:
+        mails = dut.mails_since(since)
+    except Exception as exc:  # evidence must never hide the test's own failure
+        attach_text("mails", f"(could not read the mailbox: {type(exc).__name__}: {exc})")
+        return
+    attach_text(f"mails to {dut.email}", render_mails(mails, dut.secrets))
+
+
+# --- run files -----------------------------------------------------------------------------
+
+
+def write_run_files(
+    alluredir: Path,
+    *,
+    environment: Mapping[str, str],
+    executor: Mapping[str, Any],
+) -> None:
+    """Write environment.properties, executor.json and categories.json into `alluredir`."""
+    alluredir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{_prop(k)}={_prop(v)}" for k, v in environment.items()]
+    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
+    (alluredir / "executor.json").write_text(json.dumps(dict(executor), indent=2) + "\n")
+    (alluredir / "categories.json").write_text(json.dumps(list(CATEGORIES), indent=2) + "\n")
+
+
+def _prop(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("\n", " ").replace("=", "\\=")
+
+
+def find_secrets(directory: Path, secrets: Iterable[str]) -> list[str]:
+    """`file: secret #n` for every secret found in any file (or zip member) under
+    `directory`; empty when the directory is clean. The secrets themselves are not echoed.
+    """
+    values = [s for s in dict.fromkeys(secrets) if s and len(s) >= 4]
+    findings: list[str] = []
+
+    def scan(label: str, content: bytes) -> None:
+        lowered = content.lower()
+        for index, value in enumerate(values):
+            if value.encode().lower() in lowered:
+                findings.append(f"{label}: secret #{index}")
+
+    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        content = path.read_bytes()
+        scan(str(path), content)
+        if zipfile.is_zipfile(io.BytesIO(content)):
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                for member in archive.namelist():
+                    scan(f"{path}!{member}", archive.read(member))
+    return findings

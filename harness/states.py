@@ -1,0 +1,313 @@
+"""Device states: a small graph, a cheap probe per state, and only the missing transitions.
+
+    INACTIVE --activate--> ACTIVE --reserve_email--> EMAIL_RESERVED
+       ^                                                   |
+       +---------- factory_reset (ISAPI, password known) --+
+       +---------- reset_button (lab controller, password unknown)
+    LOCKED --power_cycle--> (probe again)      a reboot clears the illegal-login lock
+
+`probe` asks the device where it is (`/SDK/activateStatus`, then one login with the known
+password, then the reserved-address GET); `bring` runs the transitions still missing to
+reach a target and counts them (device work is what a run should save). Transitions are
+retried only on infrastructure and device failures (`harness.errors.retry`); a login never
+is. A device whose bring-up fails that way is quarantined for the run: a marker file in
+the lab workdir that every worker sees, so its later tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from harness.dut import DeviceUnderTest
+from harness.errors import DeviceError, HarnessError, failure_kind, retry
+from harness.isapi import IsapiClient, IsapiError, LoginRejected
+
+QUARANTINE_DIR: Final = "quarantine"
+TRANSITIONS_FILE: Final = "transitions.jsonl"
+BOOT_MARGIN_S: Final = 60.0  # on top of a device's declared boot time
+
+
+class State(StrEnum):
+    """Where a device is. The first three are targets; the last two only probe results."""
+
+    INACTIVE = "inactive"
+    ACTIVE = "active"
+    EMAIL_RESERVED = "email_reserved"
+    LOCKED = "locked"  # the known password is refused because the client is locked out
+    UNKNOWN_PASSWORD = "unknown_password"  # active, and the known password is wrong
+
+    @classmethod
+    def parse(cls, text: str | State) -> State:
+        """`State` from its value (`"email_reserved"`); `HarnessError` naming the choices."""
+        try:
+            return cls(text)
+        except ValueError:
+            choices = ", ".join(s.value for s in TARGETS)
+            raise HarnessError(f"unknown device state {text!r} (choose from {choices})") from None
+
+
+TARGETS: Final = (State.INACTIVE, State.ACTIVE, State.EMAIL_RESERVED)
+_RANK: Final = {State.INACTIVE: 0, State.ACTIVE: 1, State.EMAIL_RESERVED: 2}
+
+
+class Quarantined(Exception):
+    """The device failed its bring-up earlier in this run; its tests are skipped."""
+
+
+def satisfies(current: State, target: State) -> bool:
+    """Whether a device in `current` serves a test that needs `target`.
+
+    A device with a reserved address is still an active device, so ACTIVE accepts it:
+    no test needs "active and certainly without an address", and clearing one costs a
+    factory reset.
+    """
+    return current == target or (target == State.ACTIVE and current == State.EMAIL_RESERVED)
+
+
+# --- probe -------------------------------------------------------------------------------
+
+
+def _masked_matches(shown: str, address: str) -> bool:
+    """The device shows `b****@example.com`: same first character and domain."""
+    local, _, domain = address.partition("@")
+    shown_local, _, shown_domain = shown.partition("@")
+    return (
+        shown_domain.lower() == domain.lower()
+        and bool(shown_local)
+        and shown_local[0].lower() == local[:1].lower()
+    )
+
+
+def probe(dut: DeviceUnderTest) -> State:
+    """Where `dut` is now, at the cost of at most three calls and one login."""
+    client = dut.isapi(login=False)
+    try:
+        if not client.activated():
+            return State.INACTIVE
+        known = dut.known()
+        if known.password is None:
+            return State.UNKNOWN_PASSWORD
+        client.use_digest(known.password)
+        try:
+            client.device_info()
+        except LoginRejected as rejected:
+            return State.LOCKED if rejected.locked else State.UNKNOWN_PASSWORD
+        if not dut.supports_reserved_email_reset or known.email is None:
+            return State.ACTIVE
+        try:
+            shown = client.reserved_email()
+        except IsapiError:
+            return State.ACTIVE
+        if shown and known.email == dut.email and _masked_matches(shown, dut.email):
+            return State.EMAIL_RESERVED
+        return State.ACTIVE
+    finally:
+        client.close()
+
+
+# --- transitions ------------------------------------------------------------------------
+
+
+def _boot_timeout(dut: DeviceUnderTest) -> float:
+    return float(getattr(dut.entry, "boot_seconds", 0)) + BOOT_MARGIN_S
+
+
+def wait_until_inactive(client: IsapiClient, timeout: float, what: str) -> None:
+    """Poll until the device answers and reports itself inactive (after a full reset)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeviceError(
+                f"{client.base_url} was not back inactive within {timeout:.0f} s after {what} "
+                "(waited for /SDK/activateStatus to say Activated false)"
+            )
+        if not client.wait_until_up(remaining):
+            return
+        time.sleep(0.2)
+
+
+def _activate(dut: DeviceUnderTest) -> None:
+    password = dut.new_password()
+    with dut.isapi(login=False) as client:
+        client.activate(password)
+    dut.remember_password(password)
+    dut.remember_email(None)
+
+
+def _reserve_email(dut: DeviceUnderTest) -> None:
+    with dut.isapi() as client:
+        client.set_reserved_email(dut.email, dut.password)
+    dut.remember_email(dut.email)
+
+
+def _factory_reset(dut: DeviceUnderTest) -> None:
+    with dut.isapi() as client:
+        client.factory_reset("full")
+        wait_until_inactive(client, _boot_timeout(dut), "a full factory reset")
+    dut.remember_password(None)
+    dut.remember_email(None)
+
+
+def _reset_button(dut: DeviceUnderTest) -> None:
+    with dut.lab_controller() as controller:
+        controller.reset_button(dut.name)
+    with dut.isapi(login=False) as client:
+        wait_until_inactive(client, _boot_timeout(dut), "the reset button")
+    dut.remember_password(None)
+    dut.remember_email(None)
+
+
+def _power_cycle(dut: DeviceUnderTest) -> None:
+    with dut.lab_controller() as controller:
+        controller.power(dut.name, "cycle")
+    with dut.isapi(login=False) as client:
+        client.wait_until_up(_boot_timeout(dut))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge of the graph: its name and what it does to the device."""
+
+    name: str
+    run: Callable[[DeviceUnderTest], None]
+
+
+ACTIVATE: Final = Transition("activate", _activate)
+RESERVE_EMAIL: Final = Transition("reserve_email", _reserve_email)
+FACTORY_RESET: Final = Transition("factory_reset", _factory_reset)
+RESET_BUTTON: Final = Transition("reset_button", _reset_button)
+POWER_CYCLE: Final = Transition("power_cycle", _power_cycle)
+
+
+def next_transition(current: State, target: State) -> Transition:
+    """The one transition that brings a device in `current` closer to `target`."""
+    if current == State.LOCKED:
+        return POWER_CYCLE
+    if current == State.UNKNOWN_PASSWORD:
+        return RESET_BUTTON
+    if _RANK[current] > _RANK[target]:
+        return FACTORY_RESET
+    if current == State.INACTIVE:
+        return ACTIVATE
+    if current == State.ACTIVE and target == State.EMAIL_RESERVED:
+        return RESERVE_EMAIL
+    raise HarnessError(f"no transition from {current} towards {target}")
+
+
+# --- run-wide records: transitions and quarantine ------------------------------------------
+
+
+class TransitionLog:
+    """Transitions run in a lab workdir, one JSON line each, shared by every worker."""
+
+    def __init__(self, workdir: Path, run_id: str = "") -> None:
+        self.path = Path(workdir) / TRANSITIONS_FILE
+        self.run_id = run_id
+
+    def record(self, device: str, name: str, source: State, seconds: float) -> None:
+        """Append one transition (O_APPEND keeps lines whole across processes)."""
+        line = json.dumps({"run": self.run_id, "device": device, "transition": name,
+                           "from": source.value, "seconds": round(seconds, 3),
+                           "pid": os.getpid()}) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def entries(self, *, this_run: bool = True) -> list[dict[str, object]]:
+        """The recorded transitions (of this run only, by default)."""
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        rows = [json.loads(line) for line in lines if line.strip()]
+        return [r for r in rows if not this_run or r.get("run") == self.run_id]
+
+
+class Quarantine:
+    """Devices whose bring-up failed this run: `<workdir>/quarantine/<device>` says why."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.directory = Path(workdir) / QUARANTINE_DIR
+
+    def clear(self) -> None:
+        """Forget every quarantine (at the start of a run, in the controller only)."""
+        if self.directory.is_dir():
+            for marker in self.directory.iterdir():
+                marker.unlink(missing_ok=True)
+
+    def mark(self, device: str, reason: str) -> None:
+        """Quarantine `device` for the rest of the run with a one-line `reason`."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / device).write_text(reason.splitlines()[0] if reason else "?")
+
+    def reason(self, device: str) -> str | None:
+        """Why `device` is quarantined, or None."""
+        try:
+            return (self.directory / device).read_text()
+        except FileNotFoundError:
+            return None
+
+
+# --- bring ------------------------------------------------------------------------------
+
+
+MAX_STEPS: Final = 6
+
+
+def bring(
+    dut: DeviceUnderTest,
+    target: State | str,
+    *,
+    log: TransitionLog,
+    quarantine: Quarantine,
+    attempts: int = 3,
+    delay: float = 0.5,
+) -> list[str]:
+    """Bring `dut` into `target` with only the missing transitions; their names in order.
+
+    Raises `Quarantined` when an earlier bring-up of this device failed in this run. An
+    infrastructure or device failure that outlives its retries quarantines the device and
+    is raised; a product defect or harness error is raised as it is (a finding, not a
+    broken device).
+    """
+    goal = State.parse(target)
+    if goal not in TARGETS:
+        raise HarnessError(f"{goal} is not a state a test can ask for")
+    reason = quarantine.reason(dut.name)
+    if reason is not None:
+        raise Quarantined(f"{dut.name} is quarantined for this run: {reason}")
+    if goal == State.EMAIL_RESERVED and not dut.supports_reserved_email_reset:
+        raise HarnessError(
+            f"a test asks {dut.name} ({dut.firmware}) for a reserved address, which QA "
+            "expects only from its line's threshold: select it with needs(reset_by_email=True)"
+        )
+    ran: list[str] = []
+    try:
+        for _ in range(MAX_STEPS):
+            current = retry(lambda: probe(dut), what=f"probe {dut.name}",
+                            attempts=attempts, delay=delay)
+            if satisfies(current, goal):
+                return ran
+            transition = next_transition(current, goal)
+            started = time.monotonic()
+            retry(lambda t=transition: t.run(dut),  # type: ignore[misc]
+                  what=f"{transition.name} {dut.name}", attempts=attempts, delay=delay)
+            log.record(dut.name, transition.name, current, time.monotonic() - started)
+            ran.append(transition.name)
+        raise DeviceError(
+            f"{dut.name} did not reach {goal} after {MAX_STEPS} transitions ({', '.join(ran)})"
+        )
+    except BaseException as exc:
+        if failure_kind(exc) in ("infrastructure", "device"):
+            quarantine.mark(dut.name, f"bring-up to {goal} failed ({failure_kind(exc)}): {exc}")
+        raise
