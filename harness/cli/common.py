@@ -1,0 +1,80 @@
+"""What every `hil` command shares: default paths, one-line errors, the consoles."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Final, NoReturn
+
+import typer
+from rich.console import Console
+
+from harness.lab import DEFAULT_INVENTORY, Inventory, InventoryError, load_inventory
+
+# Exit codes shared by the commands (typer's own usage errors are 2 as well).
+EXIT_OK: Final = 0
+EXIT_FINDING: Final = 1  # tests failed / a product defect / a mismatch
+EXIT_ERROR: Final = 2  # bad input, or the lab, a device or the run itself failed
+
+console = Console(highlight=False)
+
+
+def default_devices() -> Path:
+    """`$HIL_DEVICES`, else the project's devices.yaml."""
+    return Path(os.environ.get("HIL_DEVICES") or DEFAULT_INVENTORY)
+
+
+def default_workdir() -> Path:
+    """`$HIL_LAB_DIR`, else `.lab` (the lab host's default) in the working directory."""
+    return Path(os.environ.get("HIL_LAB_DIR") or ".lab")
+
+
+def default_output() -> Path:
+    """`$HIL_REPORTS`, else `reports` in the working directory."""
+    return Path(os.environ.get("HIL_REPORTS") or "reports")
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print `error: message` as one line on stderr and exit with `code`."""
+    # Plain print: rich would wrap a long line at the terminal width, and a log grep or a
+    # test wants the whole message on one line.
+    print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    raise typer.Exit(code)
+
+
+def inventory_or_fail(path: Path) -> Inventory:
+    """The inventory at `path`, or one line naming the file and the mistake (exit 2)."""
+    try:
+        return load_inventory(path)
+    except InventoryError as exc:
+        fail(str(exc))
+
+
+DevicesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--devices",
+        "-d",
+        help="The lab inventory (devices.yaml); $HIL_DEVICES or the project's devices.yaml.",
+        show_default=False,
+    ),
+]
+WorkdirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workdir",
+        help="The emulated lab's working folder (lab.json, credentials); $HIL_LAB_DIR or .lab.",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Where Allure results, JUnit XML, records and pytest's log go; "
+        "$HIL_REPORTS or ./reports.",
+        show_default=False,
+    ),
+]

@@ -1,0 +1,151 @@
+"""`hil gate`: the release gate of one firmware, with a verdict a pipeline can act on."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from harness.cli.common import (
+    DevicesOption,
+    OutputOption,
+    console,
+    default_devices,
+    default_output,
+    fail,
+    inventory_or_fail,
+)
+from harness.cli.pytestrun import (
+    RunPaths,
+    finished_records,
+    log_tail,
+    pytest_command,
+    run_with_progress,
+)
+from harness.gate import (
+    GateInputError,
+    GateResult,
+    Verdict,
+    judge,
+    select_devices,
+    write_subset_inventory,
+)
+from harness.profiles import GATE_PROFILE, ProfileError, get_profile
+
+VERDICT_TEXT = {
+    Verdict.PASS: "[green]PASS[/]",
+    Verdict.DEFECT: "[red]PRODUCT DEFECT[/]",
+    Verdict.NO_VERDICT: "[yellow]NO VERDICT[/]",
+    Verdict.NO_MATCH: "[yellow]NO MATCHING DEVICE[/]",
+}
+
+
+def verdict_table(result: GateResult) -> Table:
+    """One row per gated device: passes, verdict and the first reason it is not a pass."""
+    scope = f"{result.firmware}" + (f", line {result.line}" if result.line else "")
+    table = Table(title=f"Release gate of {scope}")
+    for column in ("device", "line", "model", "firmware", "passed", "verdict", "reason"):
+        table.add_column(column)
+    for device in result.devices:
+        table.add_row(
+            device.device,
+            device.line,
+            device.model,
+            device.firmware,
+            str(device.passed),
+            VERDICT_TEXT[device.verdict],
+            device.reason,
+        )
+    return table
+
+
+def _write_verdict(result: GateResult, paths: RunPaths) -> None:
+    data = {
+        "firmware": result.firmware,
+        "line": result.line,
+        "verdict": result.verdict.name,
+        "exit_code": int(result.verdict),
+        "run_problem": result.run_problem,
+        "other_failures": result.stray,
+        "devices": [
+            {
+                "device": d.device,
+                "model": d.model,
+                "firmware": d.firmware,
+                "line": d.line,
+                "passed": d.passed,
+                "verdict": d.verdict.name,
+                "defects": d.defects,
+                "blocked": d.blocked,
+            }
+            for d in result.devices
+        ],
+    }
+    (paths.output / "gate-verdict.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def gate(
+    firmware: Annotated[
+        str, typer.Option("--firmware", "-f", help="Firmware to gate, e.g. V4.21.000.")
+    ],
+    line: Annotated[
+        str | None,
+        typer.Option("--line", "-l", help="Only this product line: dvr-k, dvr-hghi-f, nvr, ipc."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("-n", "--workers", min=0, help="xdist workers.")
+    ] = None,
+    devices: DevicesOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Run the gate profile on every device with FIRMWARE (and LINE) and print the verdict.
+
+    Writes Allure results, JUnit XML and gate-verdict.json into --output. Exit 0 when
+    every test passed on every matching device, 1 when a product defect was found, 2 when
+    infrastructure, a device or the harness prevented a verdict (failures of those kinds,
+    skipped or quarantined devices, an interrupted run, bad input), 3 when no device has
+    that firmware.
+    """
+    path = (devices or default_devices()).resolve()
+    inventory = inventory_or_fail(path)
+    try:
+        profile = get_profile(GATE_PROFILE)
+        chosen = select_devices(inventory, firmware, line)
+    except (GateInputError, ProfileError) as exc:
+        fail(str(exc))
+    if not chosen:
+        scope = f"firmware {firmware}" + (f" and line {line}" if line else "")
+        print(f"no device with {scope} in {path}", flush=True)
+        raise typer.Exit(int(Verdict.NO_MATCH))
+    paths = RunPaths((output or default_output()).resolve())
+    # The gate's matrix is the matching devices only: an inventory of just them.
+    subset = write_subset_inventory(
+        path, [d.name for d in chosen], paths.output / "gate-devices.yaml"
+    )
+    command = pytest_command(
+        profile.pytest_args(),
+        paths,
+        devices=subset,
+        workers=min(profile.workers, len(chosen)) if workers is None else workers,
+    )
+    names = ", ".join(d.name for d in chosen)
+    console.print(f"gating {firmware} on {names}", soft_wrap=True)
+    status = run_with_progress(command, paths, console, f"hil gate --firmware {firmware}")
+    result = judge(
+        chosen, finished_records(paths), firmware=firmware, line=line, pytest_exit=status
+    )
+    _write_verdict(result, paths)
+    console.print(verdict_table(result))
+    for problem in ([result.run_problem] if result.run_problem else []) + result.stray:
+        console.print(f"[yellow]no verdict:[/] {problem}", soft_wrap=True)
+    if result.run_problem:
+        for text in log_tail(paths):
+            console.print(f"  {text}", soft_wrap=True, markup=False)
+    console.print(
+        f"GATE {result.verdict.name} for {firmware}: exit {int(result.verdict)} "
+        f"(JUnit XML: {paths.junit}; Allure results: {paths.results})",
+        soft_wrap=True,
+    )
+    raise typer.Exit(int(result.verdict))

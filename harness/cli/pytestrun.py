@@ -1,0 +1,201 @@
+"""Run the suites as a pytest subprocess with live progress, then summarise the records.
+
+The subprocess keeps pytest, xdist and the browsers out of the `hil` process: a crash
+there is a run that ended badly, not a traceback here. Its full output goes to
+`<output>/pytest.log`; the outcome records (`harness.runrecord`) drive the progress bar
+and the summary, so the summary shows failure kinds derived from the exceptions.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from harness.runrecord import (
+    OutcomeRecord,
+    clear_records,
+    collected_count,
+    merge_records,
+    read_partial,
+    read_records,
+    summarize,
+)
+
+POLL_S: Final = 0.5
+STOP_TIMEOUT: Final = 60.0
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run writes: Allure results, JUnit XML, outcome records and pytest's log."""
+
+    output: Path
+
+    @property
+    def results(self) -> Path:
+        return self.output / "allure-results"
+
+    @property
+    def junit(self) -> Path:
+        return self.output / "junit.xml"
+
+    @property
+    def records(self) -> Path:
+        return self.output / "records"
+
+    @property
+    def log(self) -> Path:
+        return self.output / "pytest.log"
+
+    @property
+    def report(self) -> Path:
+        return self.output / "allure-report"
+
+    @property
+    def history(self) -> Path:
+        return self.output / "history" / "history.jsonl"
+
+
+def pytest_command(
+    selection: Sequence[str], paths: RunPaths, *, devices: Path, workers: int
+) -> list[str]:
+    """The pytest command line of a run: selection, inventory, workers, outputs, records."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *selection,
+        "--devices",
+        str(devices),
+        "-n",
+        str(workers),
+        "--alluredir",
+        str(paths.results),
+        "--clean-alluredir",
+        f"--junitxml={paths.junit}",
+        "-p",
+        "harness.runrecord",
+        "--run-records",
+        str(paths.records),
+        "-p",
+        "no:cacheprovider",
+        "-rN",
+    ]
+
+
+def _status_text(records: list[OutcomeRecord]) -> str:
+    passed = sum(r.passed for r in records)
+    failed = sum(r.outcome in ("failed", "error", "xpassed") for r in records)
+    skipped = len(records) - passed - failed
+    return f"[green]{passed} passed[/] [red]{failed} failed[/] [yellow]{skipped} skipped[/]"
+
+
+def _describe(record: OutcomeRecord) -> str:
+    where = f" on {record.device}" if record.device else ""
+    kind = f" ({record.kind})" if record.kind else ""
+    reason = f": {record.reason}" if record.reason else ""
+    return f"{record.outcome.upper()}{kind}{where}: {record.nodeid}{reason}"
+
+
+def run_with_progress(command: list[str], paths: RunPaths, console: Console, title: str) -> int:
+    """Run `command`, showing progress from the records; pytest's exit status."""
+    paths.output.mkdir(parents=True, exist_ok=True)
+    clear_records(paths.records)
+    paths.junit.unlink(missing_ok=True)
+    seen = 0
+    with paths.log.open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task(title, total=None, status="collecting")
+                while True:
+                    finished = proc.poll() is not None
+                    records = read_partial(paths.records)
+                    for record in records[seen:]:
+                        if not record.passed:
+                            progress.console.print(_describe(record), soft_wrap=True)
+                    seen = len(records)
+                    progress.update(
+                        task,
+                        total=collected_count(paths.records),
+                        completed=len(records),
+                        status=_status_text(records),
+                    )
+                    if finished:
+                        break
+                    time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            # Let pytest finish its teardown (leases, lab) rather than killing it.
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            console.print("interrupted: pytest stopped")
+    merge_records(paths.records)
+    return proc.returncode if proc.returncode is not None else 2
+
+
+def log_tail(paths: RunPaths, lines: int = 15) -> list[str]:
+    """The last non-empty lines of pytest's log (for a run that ended badly)."""
+    try:
+        text = paths.log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [ln for ln in text.splitlines() if ln.strip()][-lines:]
+
+
+def _counter_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "-"
+
+
+def summary_table(records: list[OutcomeRecord]) -> Table:
+    """Outcomes per product line and firmware: passed, failed by kind, skipped with reason."""
+    table = Table(title="Outcomes per product line and firmware", show_lines=False)
+    table.add_column("line")
+    table.add_column("firmware")
+    table.add_column("devices", justify="right")
+    table.add_column("passed", justify="right", style="green")
+    table.add_column("failed (by kind)", style="red")
+    table.add_column("skipped (reason)", style="yellow")
+    for row in summarize(records):
+        table.add_row(
+            row.line,
+            row.firmware,
+            str(len(row.devices)),
+            str(row.passed),
+            _counter_text(dict(row.failed)),
+            _counter_text(dict(row.skipped)),
+        )
+    return table
+
+
+def finished_records(paths: RunPaths) -> list[OutcomeRecord]:
+    """The merged records of the run in `paths`."""
+    return read_records(paths.records)

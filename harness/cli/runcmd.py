@@ -1,0 +1,84 @@
+"""`hil run`: the suites of a profile, with live progress and a summary per line/firmware."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from harness.cli.common import (
+    DevicesOption,
+    OutputOption,
+    console,
+    default_devices,
+    default_output,
+    fail,
+    inventory_or_fail,
+)
+from harness.cli.pytestrun import (
+    RunPaths,
+    finished_records,
+    log_tail,
+    pytest_command,
+    run_with_progress,
+    summary_table,
+)
+from harness.profiles import ProfileError, get_profile
+
+ProfileOption = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="Run profile from profiles.yaml: regression, nightly, gate."
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "-n", "--workers", min=0, help="xdist workers (0: no xdist); the profile's default."
+    ),
+]
+KeywordOption = Annotated[
+    str | None, typer.Option("-k", help="pytest -k expression, and-ed with the profile's.")
+]
+
+
+def run(
+    profile: ProfileOption = "regression",
+    workers: WorkersOption = None,
+    devices: DevicesOption = None,
+    keyword: KeywordOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Run the suites of a profile over the inventory (pytest in a subprocess, in parallel),
+    writing Allure results, JUnit XML and outcome records into --output.
+
+    Ends with outcomes per product line and firmware: passed, failed by kind
+    (product-defect, infrastructure, device, harness), skipped with reason.
+    Exit status is pytest's: 0 all passed, 1 some failed, 2 interrupted or bad input,
+    3 internal error, 4 usage error, 5 nothing selected.
+    """
+    try:
+        chosen = get_profile(profile)
+    except ProfileError as exc:
+        fail(str(exc))
+    path = (devices or default_devices()).resolve()
+    inventory_or_fail(path)
+    paths = RunPaths((output or default_output()).resolve())
+    command = pytest_command(
+        chosen.pytest_args(keyword=keyword),
+        paths,
+        devices=path,
+        workers=chosen.workers if workers is None else workers,
+    )
+    status = run_with_progress(command, paths, console, f"hil run --profile {chosen.name}")
+    records = finished_records(paths)
+    console.print(summary_table(records))
+    if status not in (0, 1) or not records:
+        for line in log_tail(paths):
+            console.print(f"  {line}", soft_wrap=True, markup=False)
+    console.print(
+        f"Allure results: {paths.results}\nJUnit XML: {paths.junit}\n"
+        f"records: {paths.records / 'records.jsonl'}\npytest log: {paths.log}",
+        soft_wrap=True,
+    )
+    raise typer.Exit(status)
