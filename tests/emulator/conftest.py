@@ -12,7 +12,8 @@ Options: `subprocess=True` runs `python -m emulator fleet CONFIG` in a child pro
 the harness does), otherwise the fleet runs in-process on its own event-loop thread, which
 is faster and lets a test reach the Device object (`lab.device(name)`) and run coroutines on
 the fleet's loop (`lab.call(coro)`). Further options: `mail_relay=(host, port)`,
-`cloud=False`, `lab_controller=False`, `defect_modules=[...]`, `env={...}` (subprocess).
+`cloud=False`, `lab_controller=False`, `defect_modules=[...]`, `env={...}` (subprocess),
+`state_dir=PATH` (reuse a flash folder, e.g. to check what survives a restart).
 Everything is stopped at the end of the test.
 """
 
@@ -139,9 +140,10 @@ def fleet_factory(tmp_path: Path) -> Iterator[Callable[..., RunningFleet]]:
     def start(devices: list[dict[str, Any]], *, subprocess: bool = False,
               mail_relay: tuple[str, int] = ("127.0.0.1", 2525), cloud: bool = True,
               lab_controller: bool = True, defect_modules: list[str] | None = None,
-              env: dict[str, str] | None = None) -> RunningFleet:
+              env: dict[str, str] | None = None,
+              state_dir: Path | None = None) -> RunningFleet:
         n = len(started)
-        state_dir = tmp_path / f"fleet{n}" / "state"
+        state_dir = state_dir or tmp_path / f"fleet{n}" / "state"
         config = _config(devices, state_dir, mail_relay=mail_relay, cloud=cloud,
                          lab_controller=lab_controller, defect_modules=defect_modules or [])
         config_path = tmp_path / f"fleet{n}.json"
@@ -176,3 +178,6 @@ def fleet_factory(tmp_path: Path) -> Iterator[Callable[..., RunningFleet]]:
             running.loop.call_soon_threadsafe(running.loop.stop)
     for thread in threads:
         thread.join(10)
+    for running in started:
+        if running.loop is not None and not running.loop.is_running():
+            running.loop.close()
