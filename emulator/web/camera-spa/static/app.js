@@ -20,6 +20,7 @@
   }
 
   function render(html, viewName) {
+    document.body.removeAttribute("data-reset-step");
     app.innerHTML = html;
     app.setAttribute("data-view", viewName);
     app.removeAttribute("aria-busy");
