@@ -127,7 +127,8 @@ def picture_attachments(raw_mail: bytes) -> list[bytes]:
 
 
 @dataclass
-class _ResetRequest:
+class ResetRequest:
+    """A readable QR of a known device, with the key that opens its address."""
     payload: QrPayload
     cloud_key: bytes
 
@@ -153,21 +154,21 @@ class CloudService:
 
     # -- the shared path -------------------------------------------------------------------
 
-    def reset_request(self, qr: str) -> _ResetRequest:
+    def reset_request(self, qr: str) -> ResetRequest:
         """Parse a QR and find its device; raises QrFormatError or UnknownDeviceError."""
         payload = parse_qr_text(qr)
         device = self._fleet.by_serial(payload.serial)
         if device is None:
             raise UnknownDeviceError(payload.serial)
-        return _ResetRequest(payload, device.cloud_key)
+        return ResetRequest(payload, device.cloud_key)
 
-    def send_code_later(self, request: _ResetRequest) -> None:
+    def send_code_later(self, request: ResetRequest) -> None:
         """Mail the code in the background, as the real cloud does ("within 5 minutes")."""
         task = asyncio.get_running_loop().create_task(self._send_code(request))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
-    async def _send_code(self, request: _ResetRequest) -> None:
+    async def _send_code(self, request: ResetRequest) -> None:
         serial = request.payload.serial
         try:
             address = open_address(request.cloud_key, request.payload.sealed_mail)
