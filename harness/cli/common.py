@@ -9,6 +9,7 @@ from typing import Annotated, Final, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from harness.lab import DEFAULT_INVENTORY, Inventory, InventoryError, load_inventory
 
@@ -17,7 +18,16 @@ EXIT_OK: Final = 0
 EXIT_FINDING: Final = 1  # tests failed / a product defect / a mismatch
 EXIT_ERROR: Final = 2  # bad input, or the lab, a device or the run itself failed
 
-console = Console(highlight=False)
+# Not a terminal (CI logs, pipes): wide enough that tables keep one row per device.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def new_table(title: str, *columns: str) -> Table:
+    """A table whose cells fold rather than cut: a device name is never shown as `nvr-v4…`."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 def default_devices() -> Path:

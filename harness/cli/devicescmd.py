@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from harness.cli.common import (
     EXIT_ERROR,
@@ -17,6 +16,7 @@ from harness.cli.common import (
     default_workdir,
     fail,
     inventory_or_fail,
+    new_table,
 )
 from harness.cli.probe import probe_lab
 from harness.lab import EmulatedDevice, RealDevice
@@ -36,10 +36,10 @@ def devices_list(devices: DevicesOption = None, workdir: WorkdirOption = None) -
     path = devices or default_devices()
     inventory = inventory_or_fail(path)
     endpoints = lab_status(workdir or default_workdir())
-    table = Table(title=f"Devices of {path}")
-    for column in ("name", "kind", "line", "model", "firmware", "GUI", "reset by e-mail"):
-        table.add_column(column)
-    table.add_column("address")
+    table = new_table(
+        f"Devices of {path}",
+        *("name", "kind", "line", "model", "firmware", "GUI", "reset by e-mail", "address"),
+    )
     for device in inventory.devices:
         if isinstance(device, RealDevice):
             address = device.base_url
@@ -86,35 +86,37 @@ def devices_probe(
         fail(f"no device {', '.join(unknown)} in {path} (known: {', '.join(sorted(known))})")
     folder = (workdir or default_workdir()).resolve()
     results = probe_lab(inventory, folder, lab_status(folder), list(names or []))
-    table = Table(title=f"Probe of {path}")
-    for column in ("name", "address", "activated", "model", "firmware", "serial", "status"):
-        table.add_column(column)
+    table = new_table(
+        f"Probe of {path}", "name", "activated", "model", "firmware", "serial", "status"
+    )
+    notes: list[str] = []
     for result in results:
         claimed = result.device
         info = result.info
-        model = claimed.model if info is None else info.model
-        firmware = claimed.firmware if info is None else info.firmware_version
-        if info is not None and info.model != claimed.model:
-            model = f"[red]{info.model}[/] (claims {claimed.model})"
-        if info is not None and any(m.startswith("firmware") for m in result.mismatches):
-            firmware = f"[red]{info.firmware_version}[/] (claims {claimed.firmware})"
-        elif info is None:
-            model, firmware = f"[dim]{model} (claimed)[/]", f"[dim]{firmware} (claimed)[/]"
+        if info is None:
+            model, firmware = f"[dim]{claimed.model}?[/]", f"[dim]{claimed.firmware}?[/]"
+        else:
+            model, firmware = info.model, info.firmware_version
+        for mismatch in result.mismatches:
+            if mismatch.startswith("model") and info is not None:
+                model = f"[red]{info.model}[/] (claims {claimed.model})"
+            if mismatch.startswith("firmware") and info is not None:
+                firmware = f"[red]{info.firmware_version}[/] (claims {claimed.firmware})"
         activated = "-" if result.activated is None else ("yes" if result.activated else "no")
         colour = {"ok": "green", "partial": "yellow"}.get(result.status, "red")
-        status = f"[{colour}]{result.status}[/]"
-        details = [*result.mismatches, result.note]
-        status += "".join(f"\n{d}" for d in details if d)
         table.add_row(
             claimed.name,
-            result.address or "-",
             activated,
             model,
             firmware,
             info.serial_number if info is not None else "-",
-            status,
+            f"[{colour}]{result.status}[/]",
         )
+        notes += [f"{claimed.name}: {text}" for text in [*result.mismatches, result.note] if text]
     console.print(table)
+    console.print("[dim]model? firmware?: as devices.yaml claims, not read from the device[/]")
+    for note in notes:
+        console.print(note, soft_wrap=True, markup=False)
     if any(r.status == "unreachable" for r in results):
         raise typer.Exit(EXIT_ERROR)
     if any(r.status == "mismatch" for r in results):

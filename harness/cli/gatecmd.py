@@ -16,6 +16,7 @@ from harness.cli.common import (
     default_output,
     fail,
     inventory_or_fail,
+    new_table,
 )
 from harness.cli.pytestrun import (
     RunPaths,
@@ -45,9 +46,10 @@ VERDICT_TEXT = {
 def verdict_table(result: GateResult) -> Table:
     """One row per gated device: passes, verdict and the first reason it is not a pass."""
     scope = f"{result.firmware}" + (f", line {result.line}" if result.line else "")
-    table = Table(title=f"Release gate of {scope}")
-    for column in ("device", "line", "model", "firmware", "passed", "verdict", "reason"):
-        table.add_column(column)
+    table = new_table(
+        f"Release gate of {scope}",
+        *("device", "line", "model", "firmware", "passed", "verdict", "reason"),
+    )
     for device in result.devices:
         table.add_row(
             device.device,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from harness.cli.common import (
     EXIT_ERROR,
@@ -16,6 +15,7 @@ from harness.cli.common import (
     default_workdir,
     fail,
     inventory_or_fail,
+    new_table,
 )
 from harness.cli.health import lab_health
 from harness.errors import HarnessError, InfrastructureError
@@ -31,19 +31,28 @@ lab_app = typer.Typer(
 def show_lab(endpoints: LabEndpoints, workdir: Path) -> bool:
     """Print the lab's addresses and health; True when every part answered."""
     health = lab_health(endpoints)
-    table = Table(title=f"Emulated lab (pid {endpoints.host_pid}, {workdir / 'lab.json'})")
-    table.add_column("part")
-    table.add_column("address")
-    table.add_column("health")
     by_name = {d.name: d for d in endpoints.devices}
+    title = f"Emulated lab (pid {endpoints.host_pid}, {workdir / 'lab.json'})"
+    services = new_table(title, "part", "address", "health")
+    devices = new_table(
+        "Emulated devices", "device", "model", "firmware", "GUI", "address", "health"
+    )
     for item in health:
-        part = item.part
-        device = by_name.get(part)
-        if device is not None:
-            part = f"{device.name} ({device.model} {device.firmware}, {device.generation})"
         mark = "[green]ok[/]" if item.ok else "[red]FAIL[/]"
-        table.add_row(part, item.address, f"{mark} {item.detail}")
-    console.print(table)
+        device = by_name.get(item.part)
+        if device is None:
+            services.add_row(item.part, item.address, f"{mark} {item.detail}")
+        else:
+            devices.add_row(
+                device.name,
+                device.model,
+                device.firmware,
+                device.generation,
+                item.address,
+                f"{mark} {item.detail}",
+            )
+    console.print(services)
+    console.print(devices)
     console.print(f"mail delivered to {endpoints.maildir}", soft_wrap=True)
     return all(item.ok for item in health)
 
