@@ -646,9 +646,15 @@ def check_strength_and_confirm(gui: GuiDriver, page: Page, lab: Lab, device: str
     gui.on_activation(page)
 
 
-def check_confirm_defect(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
-    """With the gui_confirm_mismatch defect the GUI sends a mismatched confirm."""
+GUI_DEFECTS = ["gui_confirm_mismatch", "strength_bar_wrong"]
+
+
+def check_gui_defects(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+    """A build with GUI_DEFECTS: the bar reads one level high, a mismatched confirm is sent."""
     gui.open_activation(page, lab.url(device))
+    for password, level in STRENGTH_CASES:
+        shown = str(min(3, int(level) + 1))
+        assert gui.strength(page, password) == shown, f"defective strength of {password!r}"
     gui.activate(page, FIRST_PASSWORD, OTHER_PASSWORD, None)
     gui.activation_accepted(page)
 

@@ -9,10 +9,11 @@ import pytest
 from gui_helpers import (
     DEVICE,
     DRIVERS,
+    GUI_DEFECTS,
     HOST,
     Lab,
     check_below_email_threshold,
-    check_confirm_defect,
+    check_gui_defects,
     check_lockout_and_cookies,
     check_strength_and_confirm,
     device_spec,
@@ -66,9 +67,9 @@ def test_strength_bar_confirm_and_risky_password(gui_page: Page,
     check_strength_and_confirm(GUI, gui_page, start_lab(), DEVICE)
 
 
-def test_confirm_mismatch_sent_with_gui_defect(gui_page: Page,
-                                               start_lab: Callable[..., Lab]) -> None:
-    check_confirm_defect(GUI, gui_page, start_lab(["gui_confirm_mismatch"]), DEVICE)
+def test_gui_defects_strength_offset_and_unchecked_confirm(
+        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    check_gui_defects(GUI, gui_page, start_lab(GUI_DEFECTS), DEVICE)
 
 
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
