@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.lab import DEFAULT_INVENTORY, Inventory, InventoryError, load_inventory
+from harness.profiles import PROJECT_ROOT
 
 # Exit codes shared by the commands (typer's own usage errors are 2 as well).
 EXIT_OK: Final = 0
@@ -36,8 +37,8 @@ def default_devices() -> Path:
 
 
 def default_workdir() -> Path:
-    """`$HIL_LAB_DIR`, else `.lab` (the lab host's default) in the working directory."""
-    return Path(os.environ.get("HIL_LAB_DIR") or ".lab")
+    """`$HIL_LAB_DIR`, else the project's `.lab` (where the suites' fixtures look too)."""
+    return Path(os.environ.get("HIL_LAB_DIR") or PROJECT_ROOT / ".lab")
 
 
 def default_output() -> Path:
@@ -74,7 +75,7 @@ WorkdirOption = Annotated[
     Path | None,
     typer.Option(
         "--workdir",
-        help="The emulated lab's working folder (lab.json, credentials); $HIL_LAB_DIR or .lab.",
+        help="The lab workdir (lab.json, credentials); $HIL_LAB_DIR or the project's .lab.",
         show_default=False,
     ),
 ]

@@ -11,9 +11,11 @@ from rich.table import Table
 from harness.cli.common import (
     DevicesOption,
     OutputOption,
+    WorkdirOption,
     console,
     default_devices,
     default_output,
+    default_workdir,
     fail,
     inventory_or_fail,
     new_table,
@@ -25,6 +27,7 @@ from harness.cli.pytestrun import (
     pytest_command,
     run_with_progress,
 )
+from harness.dut import device_id
 from harness.gate import (
     GateInputError,
     GateResult,
@@ -33,6 +36,7 @@ from harness.gate import (
     select_devices,
     write_subset_inventory,
 )
+from harness.labhost import lab_status
 from harness.profiles import GATE_PROFILE, ProfileError, get_profile
 
 VERDICT_TEXT = {
@@ -101,6 +105,7 @@ def gate(
     ] = None,
     devices: DevicesOption = None,
     output: OutputOption = None,
+    workdir: WorkdirOption = None,
 ) -> None:
     """Run the gate profile on every device with FIRMWARE (and LINE) and print the verdict.
 
@@ -122,14 +127,22 @@ def gate(
         print(f"no device with {scope} in {path}", flush=True)
         raise typer.Exit(int(Verdict.NO_MATCH))
     paths = RunPaths((output or default_output()).resolve())
-    # The gate's matrix is the matching devices only: an inventory of just them.
-    subset = write_subset_inventory(
-        path, [d.name for d in chosen], paths.output / "gate-devices.yaml"
-    )
+    folder = (workdir or default_workdir()).resolve()
+    running = lab_status(folder)
+    keyword: str | None = None
+    if running is not None and running.inventory_digest == inventory.digest():
+        # `hil lab up` runs this inventory: reuse it (and the credentials it knows), and
+        # select the matching devices by their test ids.
+        devices_file, keyword = path, " or ".join(device_id(d) for d in chosen)
+    else:
+        # Otherwise the matrix is an inventory of just the matching devices.
+        subset = paths.output / "gate-devices.yaml"
+        devices_file = write_subset_inventory(path, [d.name for d in chosen], subset)
     command = pytest_command(
-        profile.pytest_args(),
+        profile.pytest_args(keyword=keyword),
         paths,
-        devices=subset,
+        devices=devices_file,
+        workdir=folder,
         workers=min(profile.workers, len(chosen)) if workers is None else workers,
     )
     names = ", ".join(d.name for d in chosen)

@@ -74,7 +74,7 @@ class RunPaths:
 
 
 def pytest_command(
-    selection: Sequence[str], paths: RunPaths, *, devices: Path, workers: int
+    selection: Sequence[str], paths: RunPaths, *, devices: Path, workdir: Path, workers: int
 ) -> list[str]:
     """The pytest command line of a run: selection, inventory, workers, outputs, records."""
     return [
@@ -84,6 +84,8 @@ def pytest_command(
         *selection,
         "--devices",
         str(devices),
+        "--lab-workdir",
+        str(workdir),
         "-n",
         str(workers),
         "--alluredir",

@@ -9,9 +9,11 @@ import typer
 from harness.cli.common import (
     DevicesOption,
     OutputOption,
+    WorkdirOption,
     console,
     default_devices,
     default_output,
+    default_workdir,
     fail,
     inventory_or_fail,
 )
@@ -48,6 +50,7 @@ def run(
     devices: DevicesOption = None,
     keyword: KeywordOption = None,
     output: OutputOption = None,
+    workdir: WorkdirOption = None,
 ) -> None:
     """Run the suites of a profile over the inventory (pytest in a subprocess, in parallel),
     writing Allure results, JUnit XML and outcome records into --output.
@@ -68,6 +71,7 @@ def run(
         chosen.pytest_args(keyword=keyword),
         paths,
         devices=path,
+        workdir=(workdir or default_workdir()).resolve(),
         workers=chosen.workers if workers is None else workers,
     )
     status = run_with_progress(command, paths, console, f"hil run --profile {chosen.name}")
