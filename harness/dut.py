@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from harness.catalogue import GuiGeneration, ProductLine
+from harness.catalogue import GuiGeneration, ProductLine, find_verification_code
 from harness.cloud import PhoneAppRole, PhoneAppSettings, phone_app_for
 from harness.credentials import CredentialStore, KnownCredentials, generate_password
-from harness.errors import HarnessError, InfrastructureError
+from harness.errors import HarnessError, InfrastructureError, ProductDefect
 from harness.evidence import ExchangeLog, Secrets, ShellTranscript
-from harness.isapi import IsapiClient
+from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.lab import (
     AnyDevice,
     EmulatedDevice,
@@ -32,7 +34,7 @@ from harness.lab import (
     SmtpSinkConfig,
 )
 from harness.labhost import LabEndpoints
-from harness.mail import Mailbox, MaildirMailbox, ReceivedMail, mailbox_for
+from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail, mailbox_for
 from harness.shell import DeviceShell, LabController
 
 if TYPE_CHECKING:
@@ -123,8 +125,6 @@ class Lab:
         """True when the lab's mailbox is a local sink that is accepting mail right now."""
         if not isinstance(self.inventory.mailbox, SmtpSinkConfig) or self.endpoints is None:
             return False
-        import socket
-
         try:
             with socket.create_connection((self.endpoints.smtp_host, self.endpoints.smtp_port),
                                           timeout=5):
@@ -263,6 +263,39 @@ class DeviceUnderTest:
 
         return GuiTarget(name=self.name, base_url=self.base_url, generation=self.generation)
 
+    @contextlib.contextmanager
+    def code_mail_expected(self, timeout: float) -> Iterator[None]:
+        """Inside: a code mail that never comes, after the cloud accepted the request and
+        while the lab's mailbox is healthy, is the product's fault (`ProductDefect`), not the
+        lab's (`MailNotReceived` stays an infrastructure failure otherwise)."""
+        try:
+            yield
+        except MailNotReceived as exc:
+            if self.lab.smtp_sink_healthy():
+                raise ProductDefect(
+                    f"{self.name}: the cloud accepted the reset request but no code mail "
+                    f"reached {self.email} within {timeout:g} s while the mailbox was "
+                    "healthy"
+                ) from exc
+            raise
+
+    def read_code(self, since: float, *, timeout: float) -> str:
+        """The verification code of the first mail to this device's address since `since`;
+        registered as a secret before it is returned, never logged."""
+        with self.code_mail_expected(timeout):
+            mail = self.mailbox().wait_for(to=self.email, since=since, timeout=timeout)
+        code = find_verification_code(mail.body)
+        if code is None:
+            raise ProductDefect(f"the mail to {self.email} ({mail.subject!r}) holds no code")
+        self.secrets.register(code)
+        return code
+
+    def request_code(self, qr_text: str, *, timeout: float) -> str:
+        """The phone app sends `qr_text` to the vendor cloud; the code mailed back."""
+        since = self.now()
+        self.phone_app().request_code(qr_text)
+        return self.read_code(since, timeout=timeout)
+
     def now(self) -> float:
         """A mail-wait start: a little before now, so a mail racing the request is seen."""
         return time.time() - 1.0
@@ -321,3 +354,34 @@ def satisfies_needs(entry: AnyDevice, needs: dict[str, object]) -> bool:
 def select_devices(inventory: Inventory, needs: dict[str, object]) -> list[AnyDevice]:
     """The inventory's devices that satisfy `needs`, in inventory order."""
     return [d for d in inventory.devices if satisfies_needs(d, needs)]
+
+
+# --- expectations a suite states in one line ---------------------------------------------------
+
+
+def expect_refusal(
+    action: Callable[[], object], *, what: str, sub_status: tuple[str, ...] = ()
+) -> IsapiError:
+    """Run `action`, which the device must refuse with an error answer (one of
+    `sub_status` when given); the refusal, or `ProductDefect` saying what went wrong."""
+    try:
+        action()
+    except IsapiError as exc:
+        if sub_status and exc.sub_status_code not in sub_status:
+            raise ProductDefect(
+                f"{what}: refused with {exc.sub_status_code or exc.status_string!r} "
+                f"(HTTP {exc.http_status}), expected {' or '.join(sub_status)}"
+            ) from exc
+        return exc
+    raise ProductDefect(f"{what}: the device accepted it")
+
+
+def expect_login_refused(client: IsapiClient, password: str, *, what: str) -> LoginRejected:
+    """One Digest login with `password` that the device must refuse; the refusal."""
+    try:
+        client.login_digest(password)
+    except LoginRejected as exc:
+        return exc
+    finally:
+        client.logout()
+    raise ProductDefect(f"{what}: the device accepted the login")

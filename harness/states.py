@@ -74,7 +74,7 @@ def satisfies(current: State, target: State) -> bool:
 # --- probe -------------------------------------------------------------------------------
 
 
-def _masked_matches(shown: str, address: str) -> bool:
+def masked_matches(shown: str, address: str) -> bool:
     """The device shows `b****@example.com`: same first character and domain."""
     local, _, domain = address.partition("@")
     shown_local, _, shown_domain = shown.partition("@")
@@ -105,7 +105,7 @@ def probe(dut: DeviceUnderTest) -> State:
             shown = client.reserved_email()
         except IsapiError:
             return State.ACTIVE
-        if shown and known.email == dut.email and _masked_matches(shown, dut.email):
+        if shown and known.email == dut.email and masked_matches(shown, dut.email):
             return State.EMAIL_RESERVED
         return State.ACTIVE
     finally:

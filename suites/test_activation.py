@@ -1,0 +1,107 @@
+"""Activation (spec §3, §4): in the GUI with and without a reserved e-mail; Risky passwords
+refused by the GUI and by the API; a mismatched confirm refused; the strength bar shows the
+level of the GUI's own formula."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+from playwright.sync_api import Page
+
+from harness import flows
+from harness.catalogue import password_acceptable, strength_name
+from harness.dut import DeviceUnderTest, expect_refusal
+from harness.isapi import IsapiClient
+from harness.states import masked_matches
+
+pytestmark = pytest.mark.flow("activation")
+RISKY = "abcdefgh"  # one character class: level 0, Risky
+# One of each level of the GUI's formula; test data, never any device's password.
+STRENGTH_SAMPLES = ("abcdefgh", "abcdefg7", "Abcdefgh", "Abcdefg7", "Abc-defg7")
+
+
+def _still_inactive(dut: DeviceUnderTest, device: IsapiClient, what: str) -> None:
+    with allure.step("The device is still inactive"):
+        if device.activated():
+            # Keep the state graph right: the harness knows what it just typed.
+            raise AssertionError(f"{dut.id}: {what}, and the device is now active")
+
+
+@pytest.mark.state("inactive")
+def test_strength_bar_levels(dut: DeviceUnderTest, page: Page) -> None:
+    target = dut.gui_target()
+    shown = {sample: flows.strength_shown(page, target, sample) for sample in STRENGTH_SAMPLES}
+    expected = {sample: strength_name(sample) for sample in STRENGTH_SAMPLES}
+    with allure.step("The strength bar shows the formula's level for every sample"):
+        wrong = {s: (shown[s], expected[s]) for s in STRENGTH_SAMPLES if shown[s] != expected[s]}
+        assert not wrong, (
+            f"{dut.id}: strength bar (shown, expected): "
+            + ", ".join(f"{s}: {v}" for s, v in wrong.items())
+        )
+
+
+@pytest.mark.state("inactive")
+def test_confirm_mismatch_refused(dut: DeviceUnderTest, page: Page) -> None:
+    password = dut.new_password()
+    outcome = flows.activate(page, dut.gui_target(), password, confirm=password + "x")
+    with dut.isapi(login=False) as device:
+        if device.activated():
+            dut.remember_password(password)
+        assert not outcome.activated, f"{dut.id}: the GUI activated with a mismatched confirm"
+        _still_inactive(dut, device, "a mismatched confirm was sent")
+
+
+@pytest.mark.state("inactive")
+def test_risky_password_refused_in_gui(dut: DeviceUnderTest, page: Page) -> None:
+    outcome = flows.activate(page, dut.gui_target(), RISKY)
+    with dut.isapi(login=False) as device:
+        if device.activated():
+            dut.remember_password(RISKY)
+        assert not outcome.activated, f"{dut.id}: the GUI activated with a Risky password"
+        _still_inactive(dut, device, "a Risky password was accepted in the GUI")
+
+
+@pytest.mark.state("inactive")
+def test_risky_password_refused_by_api(dut: DeviceUnderTest) -> None:
+    assert not password_acceptable(RISKY, dut.line, dut.entry.firmware_version)
+    with dut.isapi(login=False) as device:
+        try:
+            expect_refusal(lambda: device.activate(RISKY),
+                           what=f"{dut.id}: activate with a Risky password",
+                           sub_status=("riskPassword", "badParameters"))
+        finally:
+            if device.activated():
+                dut.remember_password(RISKY)
+
+
+@pytest.mark.state("inactive")
+def test_activate_in_gui_without_email(dut: DeviceUnderTest, page: Page) -> None:
+    password = dut.new_password()
+    outcome = flows.activate(page, dut.gui_target(), password)
+    with dut.isapi(login=False) as device:
+        if device.activated():
+            dut.remember_password(password)
+            dut.remember_email(None)
+        assert outcome.activated, f"{dut.id}: the GUI did not activate: {outcome.message}"
+        with allure.step("The device is active and the new password logs in"):
+            assert device.activated(), f"{dut.id}: the GUI says activated, the device not"
+            device.login_digest(password)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("inactive")
+def test_activate_in_gui_with_email(dut: DeviceUnderTest, page: Page) -> None:
+    password = dut.new_password()
+    outcome = flows.activate(page, dut.gui_target(), password, email=dut.email)
+    with dut.isapi(login=False) as device:
+        if device.activated():
+            dut.remember_password(password)
+        assert outcome.activated, f"{dut.id}: the GUI did not activate: {outcome.message}"
+        assert outcome.email_reserved, f"{dut.id}: the GUI did not take the e-mail"
+        with allure.step("The device reports the reserved address, masked"):
+            device.login_digest(password)
+            shown = device.reserved_email()
+            assert shown and masked_matches(shown, dut.email), (
+                f"{dut.id}: reserved address shown {shown!r} after activating with {dut.email}"
+            )
+            dut.remember_email(dut.email)

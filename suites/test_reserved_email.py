@@ -1,0 +1,65 @@
+"""Reserved e-mail on an active device (spec §6): set in the GUI's user management; the
+admin password is required, and a wrong one is refused and counted towards the lock."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+from playwright.sync_api import Page
+
+from harness import flows
+from harness.dut import DeviceUnderTest, expect_refusal
+from harness.states import masked_matches
+
+pytestmark = pytest.mark.flow("reserved-email")
+WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("active")
+def test_reserve_email_in_gui(dut: DeviceUnderTest, page: Page) -> None:
+    outcome = flows.reserve_email(page, dut.gui_target(), dut.email, dut.password)
+    assert outcome.saved, f"{dut.id}: the GUI did not save the reserved e-mail: {outcome.message}"
+    dut.remember_email(dut.email)
+    with allure.step("The device reports the address, masked"), dut.isapi() as device:
+        shown = device.reserved_email()
+        assert shown and masked_matches(shown, dut.email), (
+            f"{dut.id}: the device shows {shown!r} as reserved address after saving {dut.email}"
+        )
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_wrong_admin_password_refused_and_counted(dut: DeviceUnderTest) -> None:
+    other = "x" + dut.email
+    with dut.isapi() as device:
+        refusals = []
+        for number in (1, 2):
+            with allure.step(f"Save another address with a wrong admin password ({number})"):
+                refusals.append(expect_refusal(
+                    lambda: device.set_reserved_email(other, WRONG_PASSWORD),
+                    what=f"{dut.id}: change the reserved e-mail with a wrong admin password",
+                    sub_status=("passwordError",),
+                ))
+        first, second = (r.retry_times for r in refusals)
+        with allure.step("Attempts left decrease"):
+            assert first is not None and second is not None and second < first, (
+                f"{dut.id}: attempts left after two wrong passwords: {first}, {second}"
+            )
+        with allure.step("The reserved address is unchanged"):
+            shown = device.reserved_email()
+            assert shown and masked_matches(shown, dut.email), (
+                f"{dut.id}: the reserved address changed to {shown!r} with a wrong password"
+            )
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("active")
+def test_wrong_admin_password_refused_in_gui(dut: DeviceUnderTest, page: Page) -> None:
+    flows.login(page, dut.gui_target(), dut.password)
+    outcome = flows.reserve_email(page, dut.gui_target(), "x" + dut.email, WRONG_PASSWORD)
+    with allure.step("The GUI refuses the wrong admin password and shows attempts left"):
+        assert not outcome.saved, f"{dut.id}: the GUI saved an address with a wrong password"
+        assert outcome.attempts_left is not None, (
+            f"{dut.id}: the GUI does not show attempts left ({outcome.message!r})"
+        )

@@ -1,0 +1,97 @@
+"""The seed flow end to end (spec §7): Forgot Password → Verify by Reserved Email → privacy
+notice → QR → phone app → vendor cloud → mail → code → new password; afterwards the old
+password is refused and the new one works. Also the Export channel (QR picture mailed to
+the vendor's recovery address) and the same flow at the API level."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+from playwright.sync_api import Page
+
+from harness import flows
+from harness.cloud import export_channel
+from harness.dut import DeviceUnderTest, expect_login_refused
+
+pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_email=True)]
+
+
+def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
+    with dut.isapi(login=False) as device:
+        with allure.step("The old password is refused"):
+            expect_login_refused(device, old, what=f"{dut.id}: old password after a reset")
+        with allure.step("The new password logs in"):
+            device.login_digest(new)
+
+
+@pytest.mark.state("email_reserved")
+def test_reset_by_email_in_gui(dut: DeviceUnderTest, page: Page, mail_timeout: float) -> None:
+    old, new = dut.password, dut.new_password()
+    since = dut.now()
+    try:
+        with dut.code_mail_expected(mail_timeout):
+            flows.reset_password_by_email(
+                page, dut.gui_target(), phone_app=dut.phone_app(), mailbox=dut.mailbox(),
+                email=dut.email, new_password=new, since=since, mail_timeout=mail_timeout,
+                secrets=dut.secrets,
+            )
+    finally:
+        # Whatever happened, the device holds one of the two; the probe tells which.
+        _remember_current(dut, old, new)
+    outcome = flows.login(page, dut.gui_target(), new)
+    with allure.step("The GUI logs in with the new password"):
+        assert outcome.ok, f"{dut.id}: GUI login with the new password: {outcome.message}"
+    _old_refused_new_works(dut, old, new)
+
+
+@pytest.mark.state("email_reserved")
+def test_reset_by_export_channel(dut: DeviceUnderTest, page: Page, mail_timeout: float) -> None:
+    endpoints = dut.lab.endpoints
+    if endpoints is None or not endpoints.recovery_address or not endpoints.cloud_smtp_port:
+        pytest.skip("the Export channel needs the emulated vendor cloud's recovery address")
+    old, new = dut.password, dut.new_password()
+    wizard = flows.open_forgot_password(page, dut.gui_target())
+    wizard.choose_reserved_email()
+    wizard.accept_privacy_notice()
+    png = wizard.export_png()
+    since = dut.now()
+    with allure.step("Mail the exported QR to the vendor's recovery address"):
+        export_channel(png, endpoints.recovery_address, endpoints.cloud_smtp_host or "127.0.0.1",
+                       endpoints.cloud_smtp_port, sender=dut.email)
+    code = dut.read_code(since, timeout=mail_timeout)
+    answer = wizard.enter_code(code)
+    assert answer.accepted, f"{dut.id}: the code mailed after Export was refused: {answer}"
+    try:
+        done = wizard.set_new_password(new)
+    finally:
+        _remember_current(dut, old, new)
+    assert done.done, f"{dut.id}: the new password was refused: {done.message}"
+    _old_refused_new_works(dut, old, new)
+
+
+@pytest.mark.state("email_reserved")
+def test_reset_by_email_api(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    old, new = dut.password, dut.new_password()
+    with dut.isapi(login=False) as device:
+        with allure.step("Ask for a reset QR; the phone app sends it to the cloud"):
+            code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
+        with allure.step("Enter the code and set the new password"):
+            token = device.submit_verification_code(code)
+            try:
+                device.set_password_with_token(token, new)
+            finally:
+                _remember_current(dut, old, new)
+    _old_refused_new_works(dut, old, new)
+
+
+def _remember_current(dut: DeviceUnderTest, old: str, new: str) -> None:
+    """Record which password the device holds now: one Digest call with the new one (at
+    most one wrong login, far below the lock)."""
+    with dut.isapi(login=False) as device:
+        device.use_digest(new)
+        try:
+            device.device_info()
+        except Exception:
+            dut.remember_password(old)
+        else:
+            dut.remember_password(new)

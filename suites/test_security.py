@@ -1,0 +1,152 @@
+"""Security of the reset (spec §5, §7): illegal-login lockout, and the verification code's
+rules: single use, a limit on wrong entries, void after a reboot, an e-mail change or a
+new QR. API-level where the GUI adds nothing; the lockout is also checked in the GUI."""
+
+from __future__ import annotations
+
+import allure
+import pytest
+from playwright.sync_api import Page
+
+from harness import flows
+from harness.catalogue import CODE_ALPHABET, CODE_MAX_WRONG_ENTRIES
+from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal
+from harness.gui.base import LoginResult
+from harness.isapi import IsapiClient, LoginRejected
+
+pytestmark = pytest.mark.flow("security")
+EXPIRED = ("verificationCodeExpired",)
+WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those
+
+
+def _wrong_code(code: str) -> str:
+    """A well-formed code that differs from `code` in every character."""
+    return "".join(CODE_ALPHABET[(CODE_ALPHABET.index(c) + 1) % len(CODE_ALPHABET)]
+                   for c in code.upper())
+
+
+def _mailed_code(dut: DeviceUnderTest, device: IsapiClient, mail_timeout: float) -> str:
+    with allure.step("Ask for a reset QR and have the phone app request a code"):
+        qr = device.qr_code()
+        return dut.request_code(qr.text, timeout=mail_timeout)
+
+
+@pytest.mark.state("active")
+def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Page) -> None:
+    with dut.isapi() as device:
+        with allure.step("Read the illegal-login lock settings"):
+            lock = device.illegal_login_lock()
+        assert lock.enabled, f"{dut.id}: the illegal-login lock is disabled by default"
+    attempts: list[int | None] = []
+    with dut.isapi(login=False) as device:
+        for number in range(1, lock.max_attempts + 1):
+            with allure.step(f"Wrong password {number} of {lock.max_attempts}"):
+                refusal = expect_login_refused(device, WRONG_PASSWORD,
+                                               what=f"{dut.id}: wrong password {number}")
+                attempts.append(refusal.attempts_left)
+        with allure.step("Attempts left count down"):
+            counted = [a for a in attempts[:-1] if a is not None]
+            assert counted == sorted(counted, reverse=True) and len(set(counted)) == len(
+                counted), f"{dut.id}: attempts left do not count down: {attempts}"
+        with allure.step("Now even the right password is refused: the client is locked"):
+            try:
+                device.login_digest(dut.password)
+            except LoginRejected as exc:
+                assert exc.locked, f"{dut.id}: right password refused but not as locked"
+            else:
+                raise AssertionError(
+                    f"{dut.id}: not locked after {lock.max_attempts} wrong passwords "
+                    f"(the configured maxIllegalLoginTimes)"
+                )
+    outcome = flows.login(page, dut.gui_target(), dut.password)
+    with allure.step("The GUI shows the lock"):
+        assert outcome.result is LoginResult.LOCKED, (
+            f"{dut.id}: the GUI login shows {outcome.result} ({outcome.message!r}), "
+            "expected the lock and its remaining time"
+        )
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_code_is_single_use(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    with dut.isapi(login=False) as device:
+        code = _mailed_code(dut, device, mail_timeout)
+        new_password = dut.new_password()
+        with allure.step("Reset the password with the code"):
+            token = device.submit_verification_code(code)
+            device.set_password_with_token(token, new_password)
+            dut.remember_password(new_password)
+        with allure.step("The same code again is refused as expired"):
+            expect_refusal(lambda: device.submit_verification_code(code),
+                           what=f"{dut.id}: reuse a code after a reset", sub_status=EXPIRED)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_wrong_code_limit(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    with dut.isapi(login=False) as device:
+        code = _mailed_code(dut, device, mail_timeout)
+        wrong = _wrong_code(code)
+        left: list[int | None] = []
+        for number in range(1, CODE_MAX_WRONG_ENTRIES + 1):
+            with allure.step(f"Wrong code {number} of {CODE_MAX_WRONG_ENTRIES}"):
+                refusal = expect_refusal(
+                    lambda: device.submit_verification_code(wrong),
+                    what=f"{dut.id}: wrong code {number}",
+                    sub_status=("verificationCodeError", *EXPIRED),
+                )
+                left.append(refusal.retry_times)
+        with allure.step("After the limit even the right code is void"):
+            expect_refusal(lambda: device.submit_verification_code(code),
+                           what=f"{dut.id}: right code after {CODE_MAX_WRONG_ENTRIES} wrong "
+                                f"entries (attempts left shown: {left})",
+                           sub_status=EXPIRED)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_code_void_after_reboot(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    with dut.isapi() as device:
+        code = _mailed_code(dut, device, mail_timeout)
+        with allure.step("Reboot the device"):
+            before = device.device_info()
+            device.reboot()
+            device.wait_until_rebooted(before, timeout=60 + float(
+                getattr(dut.entry, "boot_seconds", 0)))
+        with allure.step("The code from before the reboot is void"):
+            expect_refusal(lambda: device.submit_verification_code(code),
+                           what=f"{dut.id}: a code from before a reboot", sub_status=EXPIRED)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_code_void_after_email_change(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    other = "other." + dut.email
+    with dut.isapi() as device:
+        code = _mailed_code(dut, device, mail_timeout)
+        with allure.step("Change the reserved e-mail"):
+            device.set_reserved_email(other if len(other) <= 32 else "x" + dut.email,
+                                      dut.password)
+            dut.remember_email(None)
+        with allure.step("The code from before the change is void"):
+            expect_refusal(lambda: device.submit_verification_code(code),
+                           what=f"{dut.id}: a code from before an e-mail change",
+                           sub_status=EXPIRED)
+        with allure.step("Reserve the harness's address again"):
+            device.set_reserved_email(dut.email, dut.password)
+            dut.remember_email(dut.email)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_code_void_after_new_qr(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    with dut.isapi(login=False) as device:
+        with allure.step("Ask for a reset QR and have the phone app request a code"):
+            first = device.qr_code()
+            code = dut.request_code(first.text, timeout=mail_timeout)
+        with allure.step("A new QR differs from the first"):
+            second = device.qr_code()
+            assert second.text != first.text, f"{dut.id}: a new QR request gave the same QR"
+        with allure.step("The first QR's code is void"):
+            expect_refusal(lambda: device.submit_verification_code(code),
+                           what=f"{dut.id}: a code of a replaced QR", sub_status=EXPIRED)
