@@ -127,8 +127,14 @@ def _print_serve(info: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _print_ready(info: dict[str, Any]) -> None:
-    print(json.dumps(info), flush=True)
+def _ready_printer(fleet: Fleet) -> Any:
+    def on_ready(info: dict[str, Any]) -> None:
+        print(json.dumps(info), flush=True)
+        print(f"emulator: {len(info['devices'])} devices up in {fleet.devices_up_seconds:.3f} s, "
+              f"everything listening after {fleet.start_seconds:.3f} s", file=sys.stderr,
+              flush=True)
+
+    return on_ready
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,4 +160,5 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         _fail(str(exc))
-    return _run(Fleet(config), _print_ready)
+    fleet_obj = Fleet(config)
+    return _run(fleet_obj, _ready_printer(fleet_obj))

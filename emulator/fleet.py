@@ -14,6 +14,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,8 @@ class Fleet:
         self._host_key: Any = None
         self.cloud: Any = None
         self.lab_controller: Any = None
+        self.devices_up_seconds = 0.0
+        self.start_seconds = 0.0
 
     # ---- FleetHandle -------------------------------------------------------------------------
 
@@ -142,14 +145,17 @@ class Fleet:
     async def start(self) -> dict[str, Any]:
         """Bring every device up, then the cloud and lab controller; answer the ready info."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
         await self.front.setup()
         for entry in self.config.devices:
             spec = DeviceSpec(entry.name, entry.model, entry.firmware, entry.http_port,
                               entry.ssh_port, list(entry.defects), entry.boot_seconds,
                               entry.latency_ms)
             await self.add_device(spec)
+        self.devices_up_seconds = time.perf_counter() - started
         await self._start_cloud()
         await self._start_lab_controller()
+        self.start_seconds = time.perf_counter() - started
         return self.ready_info()
 
     async def add_device(self, spec: DeviceSpec) -> Device:

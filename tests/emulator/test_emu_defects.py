@@ -163,6 +163,7 @@ def test_old_password_valid_after_reset(pair: Callable[..., Any]) -> None:
 
 def test_code_mail_never_sent(pair: Callable[..., Any]) -> None:
     from cryptography.exceptions import InvalidTag
+
     from emulator.cloudcrypto import open_address, parse_qr_text
 
     lab = pair("code_mail_never_sent")

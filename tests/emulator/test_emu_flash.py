@@ -33,7 +33,7 @@ def _complete(path: Path) -> int:
 
     state = json.loads(path.read_text())
     assert hashlib.sha256(state["blob"].encode()).hexdigest() == state["sum"]
-    assert state["blob"] == ("%08d" % state["n"]) * 4000
+    assert state["blob"] == f"{state['n']:08d}" * 4000
     return int(state["n"])
 
 
