@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TextIO
 
 import pytest
 
@@ -263,11 +263,13 @@ class RunRecorder:
         self.worker = _worker_id(config)
         self.inventory = _inventory_of(config)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._file = (directory / f"{PART_PREFIX}{self.worker}.jsonl").open("a", encoding="utf-8")
+        # Opened at the first record: an xdist controller runs no test and writes no file.
+        self._file: TextIO | None = None
         self._pending: dict[str, _Pending] = {}
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def observe(
         self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
@@ -326,6 +328,9 @@ class RunRecorder:
             worker=self.worker,
             finished=time.time(),
         )
+        if self._file is None:
+            part = self.directory / f"{PART_PREFIX}{self.worker}.jsonl"
+            self._file = part.open("a", encoding="utf-8")
         self._file.write(record.to_json() + "\n")
         self._file.flush()
 
