@@ -240,6 +240,7 @@ class GuiDriver(Protocol):
     def forgot_to_qr(self, page: Page) -> Locator: ...
     def export_link(self, page: Page) -> Locator: ...
     def enter_code(self, page: Page, code: str) -> None: ...
+    def enter_wrong_code(self, page: Page, code: str) -> Locator: ...
     def new_password(self, page: Page, password: str) -> None: ...
     def notice(self, page: Page) -> Locator: ...
     def on_activation(self, page: Page) -> None: ...
@@ -341,6 +342,11 @@ class RecorderGui:
 
     def export_link(self, page: Page) -> Locator:
         return visible(page, "#qrExport")
+
+    def enter_wrong_code(self, page: Page, code: str) -> Locator:
+        page.fill("#verificationCode", code)
+        page.click("#codeNext")
+        return visible(page, "#qrError")
 
     def enter_code(self, page: Page, code: str) -> None:
         page.fill("#verificationCode", code)
@@ -450,6 +456,11 @@ class ClassicGui:
 
     def export_link(self, page: Page) -> Locator:
         return visible(page, "#exportQrCode")
+
+    def enter_wrong_code(self, page: Page, code: str) -> Locator:
+        page.fill("#securityCode", code)
+        page.click("#verifyNext")
+        return visible(page, "#verifyTips")
 
     def enter_code(self, page: Page, code: str) -> None:
         page.fill("#securityCode", code)
@@ -561,6 +572,11 @@ class SpaGui:
     def export_link(self, page: Page) -> Locator:
         return visible(page, "#pr-export")
 
+    def enter_wrong_code(self, page: Page, code: str) -> Locator:
+        page.fill("#pr-code", code)
+        page.click("#pr-verify-next")
+        return visible(page, "#pr-verify-error")
+
     def enter_code(self, page: Page, code: str) -> None:
         page.fill("#pr-code", code)
         page.click("#pr-verify-next")
@@ -621,6 +637,9 @@ def walk_reset(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
     assert qr_text.startswith("HIKRESET1:"), qr_text[:20]
     request_code(lab, qr_text)
     code = read_code(lab, reserved)  # the address changed in user management gets the code
+    wrong = "ABCDEFGH" if code.upper() != "ABCDEFGH" else "HGFEDCBA"
+    expect(gui.enter_wrong_code(page, wrong)).to_contain_text(
+        "Incorrect verification code.", timeout=WAIT_MS)
     gui.enter_code(page, code)
     gui.new_password(page, NEW_PASSWORD)
     expect(gui.notice(page)).to_contain_text("password has been reset", timeout=WAIT_MS)
