@@ -103,6 +103,10 @@ def gate(
     workers: Annotated[
         int | None, typer.Option("-n", "--workers", min=0, help="xdist workers.")
     ] = None,
+    keyword: Annotated[
+        str | None,
+        typer.Option("-k", help="Narrow the gate profile with a pytest -k expression."),
+    ] = None,
     devices: DevicesOption = None,
     output: OutputOption = None,
     workdir: WorkdirOption = None,
@@ -129,17 +133,17 @@ def gate(
     paths = RunPaths((output or default_output()).resolve())
     folder = (workdir or default_workdir()).resolve()
     running = lab_status(folder)
-    keyword: str | None = None
+    by_id: str | None = None
     if running is not None and running.inventory_digest == inventory.digest():
         # `hil lab up` runs this inventory: reuse it (and the credentials it knows), and
         # select the matching devices by their test ids.
-        devices_file, keyword = path, " or ".join(device_id(d) for d in chosen)
+        devices_file, by_id = path, " or ".join(device_id(d) for d in chosen)
     else:
         # Otherwise the matrix is an inventory of just the matching devices.
         subset = paths.output / "gate-devices.yaml"
         devices_file = write_subset_inventory(path, [d.name for d in chosen], subset)
     command = pytest_command(
-        profile.pytest_args(keyword=keyword),
+        profile.pytest_args(keyword=" and ".join(f"({e})" for e in (by_id, keyword) if e) or None),
         paths,
         devices=devices_file,
         workdir=folder,
