@@ -1,0 +1,109 @@
+"""The matrix by capability: which devices a `needs(...)` selects, the test ids, the
+xdist group per device, and a bad inventory as one line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from harness.dut import device_id, satisfies_needs, select_devices
+from harness.errors import HarnessError
+from harness.lab import load_inventory
+
+DEFAULT = Path(__file__).resolve().parents[2] / "devices.yaml"
+PLUGIN_ARGS = ("-p", "fixtures.lab", "-p", "fixtures.matrix", "-p", "fixtures.devices",
+               "-p", "fixtures.browser", "-p", "fixtures.reporting")
+RunPytest = Callable[..., subprocess.CompletedProcess[str]]
+WriteInventory = Callable[..., Path]
+
+
+def test_selection_by_capability_on_the_default_lab() -> None:
+    inventory = load_inventory(DEFAULT)
+    below = {d.name for d in select_devices(inventory, {"reset_by_email": False})}
+    assert below == {"dvr-k-v4.1.70", "dvr-f-v3.4.88", "nvr-v4.20.000", "ipc-v5.5.82"}
+    spa = [d.name for d in select_devices(inventory, {"generation": "camera-spa"})]
+    assert spa == ["ipc-v5.7.10"]
+    nvr_ok = {d.name for d in select_devices(inventory, {"line": "nvr", "reset_by_email": True})}
+    assert nvr_ok == {"nvr-v4.21.000", "nvr-v4.22.005", "nvr-v4.30.005"}
+    cameras = select_devices(inventory, {"recorder": False, "generation": ["camera-classic"]})
+    assert {d.name for d in cameras} == {"ipc-v5.5.82", "ipc-v5.6.0", "ipc-v5.6.3"}
+    assert len(select_devices(inventory, {})) == len(inventory.devices)
+
+
+def test_unknown_capability_is_refused() -> None:
+    inventory = load_inventory(DEFAULT)
+    with pytest.raises(HarnessError, match="unknown capability colour"):
+        satisfies_needs(inventory.devices[0], {"colour": "red"})
+
+
+def test_ids_name_device_model_and_firmware() -> None:
+    inventory = load_inventory(DEFAULT)
+    assert device_id(inventory.device("nvr-v4.21.000")) == "nvr-v4.21.000-DS-7608NI-K2-V4.21.000"
+    assert device_id(inventory.device("ipc-v5.7.10")) == "ipc-v5.7.10-DS-2CD2143G2-I-V5.7.10"
+    # A '/' in a model would make a path of the id.
+    assert device_id(inventory.device("dvr-f-v3.4.89")) == "dvr-f-v3.4.89-DS-7208HUHI-F2_N-V3.4.89"
+
+
+def test_suites_collect_over_the_inventory(
+    run_pytest: RunPytest, write_inventory: WriteInventory
+) -> None:
+    devices = write_inventory([
+        {"name": "nvr-old", "kind": "emulated", "model": "DS-7604NI-E1", "firmware": "V4.20.000"},
+        {"name": "nvr-new", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+        {"name": "cam-spa", "kind": "emulated", "model": "DS-2CD2143G2-I",
+         "firmware": "V5.7.10 build 240120"},
+    ])
+    result = run_pytest("suites", "--collect-only", "-q", "--devices", str(devices))
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    below = [i for i in ids if "test_below_threshold_api_answers_not_support" in i]
+    assert below == ["suites/test_gating.py::test_below_threshold_api_answers_not_support"
+                     "[nvr-old-DS-7604NI-E1-V4.20.000]"]
+    reset = {re.search(r"\[(.*?)(-chromium)?\]", i)[1]  # type: ignore[index]
+             for i in ids if "test_reset_by_email_in_gui" in i}
+    assert reset == {"nvr-new-DS-7608NI-K2-V4.21.000", "cam-spa-DS-2CD2143G2-I-V5.7.10"}
+    assert all("[" in i for i in ids), "every suite test runs on a device"
+
+
+def test_tests_are_grouped_per_device_for_xdist(
+    run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
+) -> None:
+    devices = write_inventory([
+        {"name": "nvr-new", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+        {"name": "cam-old", "kind": "emulated", "model": "DS-2CD2043G2-I", "firmware": "V5.5.82"},
+    ])
+    probe = tmp_path / "test_groups.py"
+    probe.write_text(
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def dut(request):\n"
+        "    return request.param\n"
+        "@pytest.mark.needs(recorder=True)\n"
+        "def test_group(dut, request):\n"
+        "    mark = request.node.get_closest_marker('xdist_group')\n"
+        "    assert mark is not None and mark.kwargs['name'] == dut == 'nvr-new'\n"
+    )
+    result = run_pytest(*PLUGIN_ARGS, str(probe), "-q", "--devices", str(devices),
+                        "--lab", "off", "--collect-only")
+    assert "test_group[nvr-new-DS-7608NI-K2-V4.21.000]" in result.stdout, result.stdout
+    # The group mark itself, in a run that starts nothing: the probe overrides `dut`.
+    result = run_pytest(*PLUGIN_ARGS, str(probe), "-q", "--devices", str(devices),
+                        "--lab", "off")
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_bad_inventory_is_one_line_and_a_usage_error(
+    run_pytest: RunPytest, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("devices:\n  - {name: x, kind: emulated, model: DS-7608NI-K2, firmware: 4.21}\n")
+    result = run_pytest("suites", "--collect-only", "-q", "--devices", str(bad))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "devices[0].firmware" in errors[0], result.stderr
