@@ -4,10 +4,9 @@ xdist group per device, and a bad inventory as one line."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
