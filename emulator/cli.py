@@ -7,11 +7,13 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .config import ConfigError, load_config, validate_config
 from .defects import REGISTRY, DefectError, load_defect_module
-from .fleet import Fleet, run_until_signal
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 EXIT_USAGE = 2
 
@@ -107,6 +109,8 @@ def _serve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(fleet: Fleet, on_ready: Any) -> int:
+    from .fleet import run_until_signal
+
     try:
         asyncio.run(run_until_signal(fleet, on_ready))
     except OSError as exc:
@@ -154,11 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             config = validate_config(_serve_config(args), "command line")
         except ConfigError as exc:
             _fail(str(exc).replace("command line: devices[0].", "--").replace("_", "-"))
+        from .fleet import Fleet
+
         return _run(Fleet(config), _print_serve)
     _load_modules(args.defect_module)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         _fail(str(exc))
+    from .fleet import Fleet
+
     fleet_obj = Fleet(config)
     return _run(fleet_obj, _ready_printer(fleet_obj))

@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import FleetConfig
 from .device import Device, DeviceSpec
-from .interfaces import DeviceHandle
+from .interfaces import DeviceHandle, FleetHandle
 from .isapi.routes import build_app
 from .isapi.server import HttpFront, bind_socket
 
@@ -84,7 +84,12 @@ class DeviceNet:
         if self._shell is not None:
             shell, self._shell = self._shell, None
             await shell.close()
-        self.reserve_ssh()
+        try:
+            self.reserve_ssh()
+        except OSError as exc:
+            # Not fatal: the port merely stays unreserved until the next stop.
+            log.warning("%s: cannot reserve SSH port %d: %s", self.device.name, self.ssh_port,
+                        exc)
 
     async def close(self) -> None:
         await self.close_http()
@@ -250,3 +255,8 @@ async def run_until_signal(fleet: Fleet, on_ready: Any = None) -> None:
         await stop.wait()
     finally:
         await fleet.close()
+
+
+def _conforms(device: Device, fleet: Fleet) -> tuple[DeviceHandle, FleetHandle]:
+    # mypy checks here that Device and Fleet satisfy the protocols the other helpers use.
+    return device, fleet

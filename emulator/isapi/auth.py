@@ -48,6 +48,8 @@ def require_admin(request: web.Request, device: Device) -> str | None:
     creds = crypto.parse_digest_header(header) if header else None
     if creds is None:
         raise Unauthorised(digest_challenge(device))
+    if creds.uri not in (request.path_qs, request.raw_path, request.path):
+        raise DeviceError(400, 6, "badParameters")
     if not device.digest_nonces.valid(creds.nonce):
         raise Unauthorised(digest_challenge(device, stale=True))
     try:
