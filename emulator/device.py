@@ -267,11 +267,20 @@ class Device:
         self.boot_id = secrets.token_hex(8)
         self.boot_time = datetime.now(UTC)
         self._counters["boots"] += 1
-        if self.listener is not None:
-            await self.listener.open_http()
-            if self.state.ssh_enabled:
-                await self.listener.start_ssh()
         self._power = PowerState.ON
+        if self.listener is not None:
+            try:
+                await self.listener.open_http()
+                if self.state.ssh_enabled:
+                    await self.listener.start_ssh()
+            except OSError as exc:
+                # A port taken while the device was down: the device stays dark, like
+                # hardware that failed to boot, and says why.
+                log.error("%s: cannot listen after boot: %s", self.name, exc)
+                self._power = PowerState.OFF
+                if self._counters["boots"] == 1:
+                    raise
+                return
         self._booted.set()
 
     async def _go_down(self, to: PowerState) -> None:
