@@ -276,10 +276,10 @@ class Device:
             except OSError as exc:
                 # A port taken while the device was down: the device stays dark, like
                 # hardware that failed to boot, and says why.
-                log.error("%s: cannot listen after boot: %s", self.name, exc)
                 self._power = PowerState.OFF
                 if self._counters["boots"] == 1:
-                    raise
+                    raise  # the fleet's start reports it
+                log.error("%s: cannot listen after boot: %s", self.name, exc)
                 return
         self._booted.set()
 
