@@ -8,7 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .server import device_of
+from ..device import Device
+from .server import device_handler
 
 DEFAULT_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 CONTENT_TYPES = {
@@ -46,24 +47,23 @@ def _serve(root: Path, rel: str) -> web.StreamResponse:
                                            "Cache-Control": "no-cache"})
 
 
-async def doc_files(request: web.Request) -> web.StreamResponse:
+async def doc_files(request: web.Request, device: Device) -> web.StreamResponse:
     root, _entry = web_layout()
-    return _serve(root / device_of(request).generation, request.match_info["path"])
+    return _serve(root / device.generation, request.match_info["path"])
 
 
-async def common_files(request: web.Request) -> web.StreamResponse:
+async def common_files(request: web.Request, _device: Device) -> web.StreamResponse:
     root, _entry = web_layout()
     return _serve(root / "common", request.match_info["path"])
 
 
-async def root_redirect(request: web.Request) -> web.StreamResponse:
+async def root_redirect(request: web.Request, device: Device) -> web.StreamResponse:
     _root, entry = web_layout()
-    target = entry.get(device_of(request).generation, "index.html").lstrip("/")
+    target = entry.get(device.generation, "index.html").lstrip("/")
     raise web.HTTPFound("/doc/" + target)
 
 
-async def gui_config(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def gui_config(request: web.Request, device: Device) -> web.Response:
     config = {
         "generation": device.generation, "deviceType": device.device_type,
         "model": device.model, "firmware": device.version.version,
@@ -76,7 +76,7 @@ async def gui_config(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", root_redirect)
-    app.router.add_get("/doc/{path:.*}", doc_files)
-    app.router.add_get("/common/{path:.*}", common_files)
-    app.router.add_get("/SDK/guiConfig.js", gui_config)
+    app.router.add_get("/", device_handler(root_redirect))
+    app.router.add_get("/doc/{path:.*}", device_handler(doc_files))
+    app.router.add_get("/common/{path:.*}", device_handler(common_files))
+    app.router.add_get("/SDK/guiConfig.js", device_handler(gui_config))

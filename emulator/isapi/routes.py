@@ -12,13 +12,7 @@ from ..errors import DeviceError, LoginRefused, bad_parameters, bad_xml
 from . import documents, gui
 from .auth import client_address, require_admin
 from .documents import NS_HIK, NS_ISAPI, json_response, ok, parse_json, parse_xml, xml_response
-from .server import DEVICES, device_middleware, device_of
-
-
-def _admin(request: web.Request) -> Device:
-    device = device_of(request)
-    require_admin(request, device)
-    return device
+from .server import DEVICES, device_handler
 
 
 def _bool(text: str) -> bool:
@@ -40,23 +34,20 @@ _ACTIVATE_STATUS = {flag: documents.document("ActivateStatus", documents.element
     "Activated", flag)).encode() for flag in (True, False)}
 
 
-async def activate_status(request: web.Request) -> web.Response:
+async def activate_status(request: web.Request, device: Device) -> web.Response:
     # The probe every client polls: answered from pre-rendered bytes.
-    device = device_of(request)
     return web.Response(body=_ACTIVATE_STATUS[device.activated],
                         headers={"Content-Type": "application/xml; charset=utf-8"})
 
 
-async def challenge(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def challenge(request: web.Request, device: Device) -> web.Response:
     fields = parse_xml(await request.text())
     if not fields.get("key"):
         raise bad_xml()
     return xml_response("PublicKey", {"key": device.new_challenge(fields["key"])})
 
 
-async def activate(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def activate(request: web.Request, device: Device) -> web.Response:
     fields = parse_xml(await request.text())
     if "password" not in fields:
         raise bad_xml()
@@ -64,12 +55,11 @@ async def activate(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def extern_capabilities(request: web.Request) -> web.Response:
-    return xml_response("ExternCapabilities", dict(device_of(request).reset_methods()))
+async def extern_capabilities(request: web.Request, device: Device) -> web.Response:
+    return xml_response("ExternCapabilities", dict(device.reset_methods()))
 
 
-async def session_capabilities(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def session_capabilities(request: web.Request, device: Device) -> web.Response:
     if request.query.get("username", "admin") != "admin":
         raise bad_parameters()
     cap = device.session_capabilities()
@@ -78,8 +68,7 @@ async def session_capabilities(request: web.Request) -> web.Response:
         "iterations": cap["iterations"], "isIrreversible": True, "salt": cap["salt"]})
 
 
-async def session_login(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def session_login(request: web.Request, device: Device) -> web.Response:
     if not device.activated:
         raise DeviceError(401, 4, "notActivated")
     fields = parse_xml(await request.text())
@@ -91,8 +80,7 @@ async def session_login(request: web.Request) -> web.Response:
     return response
 
 
-async def session_logout(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def session_logout(request: web.Request, device: Device) -> web.Response:
     token = request.cookies.get(device.cookie_name)
     if token:
         device.session_logout(token)
@@ -101,16 +89,14 @@ async def session_logout(request: web.Request) -> web.Response:
     return response
 
 
-async def qr_code(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def qr_code(request: web.Request, device: Device) -> web.Response:
     text = device.new_qr()
     image = segno.make(text, error="m").png_data_uri(scale=4, border=2)
     return json_response({"QRCode": {"qrText": text, "qrImage": image,
                                      "validSeconds": int(device.policy.code_validity_s)}})
 
 
-async def email_certification(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def email_certification(request: web.Request, device: Device) -> web.Response:
     body = parse_json(await request.text()).get("EmailCertification")
     if not isinstance(body, dict):
         raise bad_xml()
@@ -129,8 +115,8 @@ async def email_certification(request: web.Request) -> web.Response:
 
 # ---- with login ----------------------------------------------------------------------------
 
-async def device_info(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def device_info(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     info = device.hard_info()
     ns = NS_ISAPI if device.generation == "camera-spa" else NS_HIK
     serial = device.serial
@@ -144,22 +130,22 @@ async def device_info(request: web.Request) -> web.Response:
         "bootTime": info["boot_time"], "bootID": device.boot_id}, ns=ns)
 
 
-async def security_capabilities(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def security_capabilities(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     return xml_response("SecurityCap", {
         "isSupportUserCheck": True, "isSupportSessionLogin": True,
         "isSupportIllegalLoginLock": True,
         "isSupportSecurityEmail": device.policy.email_reset_offered})
 
 
-async def users(request: web.Request) -> web.Response:
-    _admin(request)
+async def users(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     return xml_response("UserList", "<User><id>1</id><userName>admin</userName>"
                                     "<userLevel>Administrator</userLevel></User>")
 
 
-async def change_user(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def change_user(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     if request.match_info["id"] != "1":
         raise DeviceError(403, 4, "lowPrivilege")
     fields = parse_xml(await request.text())
@@ -175,16 +161,16 @@ async def change_user(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def get_lock(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def get_lock(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     s = device.state
     return xml_response("IllegalLoginLock", {"enabled": s.lock_enabled,
                                              "maxIllegalLoginTimes": s.lock_max_attempts,
                                              "lockTime": s.lock_minutes})
 
 
-async def put_lock(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def put_lock(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     fields = parse_xml(await request.text())
     s = device.state
     device.set_illegal_login_lock(
@@ -194,8 +180,8 @@ async def put_lock(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def get_email(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def get_email(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     if not device.policy.email_reset_offered:
         raise DeviceError(403, 4, "notSupport")
     masked = device.masked_email()
@@ -203,8 +189,8 @@ async def get_email(request: web.Request) -> web.Response:
     return json_response({"SecurityEmail": {"SecurityInformation": info}})
 
 
-async def put_email(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def put_email(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     body = parse_json(await request.text()).get("SecurityEmail")
     if not isinstance(body, dict):
         raise bad_xml()
@@ -218,8 +204,8 @@ async def put_email(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def factory_reset(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def factory_reset(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     mode = request.query.get("mode", "basic")
     if mode not in ("basic", "full"):
         raise bad_parameters()
@@ -231,19 +217,19 @@ async def factory_reset(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def reboot(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def reboot(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     device.schedule(device.reboot)
     return ok(request)
 
 
-async def get_ssh(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def get_ssh(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     return xml_response("SSH", {"enabled": device.ssh_enabled()})
 
 
-async def put_ssh(request: web.Request) -> web.Response:
-    device = _admin(request)
+async def put_ssh(request: web.Request, device: Device) -> web.Response:
+    require_admin(request, device)
     fields = parse_xml(await request.text())
     if "enabled" not in fields:
         raise bad_parameters()
@@ -251,8 +237,7 @@ async def put_ssh(request: web.Request) -> web.Response:
     return ok(request)
 
 
-async def not_supported(request: web.Request) -> web.Response:
-    device = device_of(request)
+async def not_supported(request: web.Request, device: Device) -> web.Response:
     if not device.activated:
         raise DeviceError(401, 4, "notActivated")
     raise DeviceError(403, 4, "notSupport")
@@ -260,32 +245,32 @@ async def not_supported(request: web.Request) -> web.Response:
 
 def build_app() -> web.Application:
     """The Application shared by every device of a fleet."""
-    app = web.Application(middlewares=[device_middleware], client_max_size=256 * 1024)
+    app = web.Application(client_max_size=256 * 1024)
     app[DEVICES] = {}
     r = app.router
-    r.add_get("/SDK/activateStatus", activate_status)
-    r.add_post("/ISAPI/Security/challenge", challenge)
-    r.add_put("/ISAPI/System/activate", activate)
-    r.add_get("/ISAPI/Security/extern/capabilities", extern_capabilities)
-    r.add_get("/ISAPI/Security/sessionLogin/capabilities", session_capabilities)
-    r.add_post("/ISAPI/Security/sessionLogin", session_login)
-    r.add_put("/ISAPI/Security/sessionLogout", session_logout)
-    r.add_get("/ISAPI/Security/email/qrCode", qr_code)
-    r.add_put("/ISAPI/Security/emailCertification", email_certification)
-    r.add_get("/ISAPI/System/deviceInfo", device_info)
-    r.add_get("/ISAPI/Security/capabilities", security_capabilities)
-    r.add_get("/ISAPI/Security/users", users)
-    r.add_put("/ISAPI/Security/users/{id}", change_user)
-    r.add_get("/ISAPI/Security/illegalLoginLock", get_lock)
-    r.add_put("/ISAPI/Security/illegalLoginLock", put_lock)
-    r.add_get("/ISAPI/Security/email/parameter", get_email)
-    r.add_put("/ISAPI/Security/email/parameter", put_email)
-    r.add_put("/ISAPI/System/factoryReset", factory_reset)
-    r.add_put("/ISAPI/System/reboot", reboot)
-    r.add_get("/ISAPI/System/Network/ssh", get_ssh)
-    r.add_put("/ISAPI/System/Network/ssh", put_ssh)
+    r.add_get("/SDK/activateStatus", device_handler(activate_status))
+    r.add_post("/ISAPI/Security/challenge", device_handler(challenge))
+    r.add_put("/ISAPI/System/activate", device_handler(activate))
+    r.add_get("/ISAPI/Security/extern/capabilities", device_handler(extern_capabilities))
+    r.add_get("/ISAPI/Security/sessionLogin/capabilities", device_handler(session_capabilities))
+    r.add_post("/ISAPI/Security/sessionLogin", device_handler(session_login))
+    r.add_put("/ISAPI/Security/sessionLogout", device_handler(session_logout))
+    r.add_get("/ISAPI/Security/email/qrCode", device_handler(qr_code))
+    r.add_put("/ISAPI/Security/emailCertification", device_handler(email_certification))
+    r.add_get("/ISAPI/System/deviceInfo", device_handler(device_info))
+    r.add_get("/ISAPI/Security/capabilities", device_handler(security_capabilities))
+    r.add_get("/ISAPI/Security/users", device_handler(users))
+    r.add_put("/ISAPI/Security/users/{id}", device_handler(change_user))
+    r.add_get("/ISAPI/Security/illegalLoginLock", device_handler(get_lock))
+    r.add_put("/ISAPI/Security/illegalLoginLock", device_handler(put_lock))
+    r.add_get("/ISAPI/Security/email/parameter", device_handler(get_email))
+    r.add_put("/ISAPI/Security/email/parameter", device_handler(put_email))
+    r.add_put("/ISAPI/System/factoryReset", device_handler(factory_reset))
+    r.add_put("/ISAPI/System/reboot", device_handler(reboot))
+    r.add_get("/ISAPI/System/Network/ssh", device_handler(get_ssh))
+    r.add_put("/ISAPI/System/Network/ssh", device_handler(put_ssh))
     gui.add_routes(app)
-    r.add_route("*", "/ISAPI/{tail:.*}", not_supported)
+    r.add_route("*", "/ISAPI/{tail:.*}", device_handler(not_supported))
     return app
 
 
