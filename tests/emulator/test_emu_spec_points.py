@@ -113,3 +113,23 @@ def test_model_with_slash_works(lab) -> None:  # type: ignore[no-untyped-def]
     assert "/" not in lab.entry("dvr")["serial"]
     c = activated_client(lab.url("dvr"), email=EMAIL)
     assert c.qr().status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/ISAPI/Security/users"), ("GET", "/ISAPI/Security/capabilities"),
+    ("GET", "/ISAPI/Security/email/parameter?format=json"),
+    ("GET", "/ISAPI/Security/illegalLoginLock"), ("PUT", "/ISAPI/System/reboot"),
+    ("PUT", "/ISAPI/System/factoryReset?mode=full"), ("GET", "/ISAPI/System/Network/ssh"),
+])
+def test_inactive_device_answers_not_activated(lab, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.request(method, lab.url("cam") + path, timeout=10)
+    assert r.status_code == 401
+    body = r.json() if "format=json" in path else leaves(r.text)
+    assert body["subStatusCode"] == "notActivated"
+
+
+def test_hard_info_for_the_shell(lab) -> None:  # type: ignore[no-untyped-def]
+    info = lab.device("nvr421").hard_info()
+    assert {"model", "serial", "firmware", "build", "mac", "boot_time", "boot_id"} <= set(info)
+    assert info["serial"] == lab.entry("nvr421")["serial"]
+    assert re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", info["mac"])
