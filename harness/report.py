@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -198,3 +199,23 @@ def find_secrets(directory: Path, secrets: Iterable[str]) -> list[str]:
                 for member in archive.namelist():
                     scan(f"{path}!{member}", archive.read(member))
     return findings
+
+
+def mask_exception(exc: BaseException | None, secrets: Secrets) -> None:
+    """Mask registered secrets in an exception's message, in place, and in its causes.
+
+    Messages reach every report (pytest's, JUnit's, Allure's) and some carry what was
+    typed: Playwright's `fill` errors quote the value. Masking the exception before pytest
+    builds its report cleans them all at once.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        with contextlib.suppress(Exception):
+            exc.args = tuple(secrets.mask(a) if isinstance(a, str) else a for a in exc.args)
+        for attr in ("_message", "_stack", "msg", "message"):
+            value = getattr(exc, attr, None)
+            if isinstance(value, str):
+                with contextlib.suppress(Exception):
+                    setattr(exc, attr, secrets.mask(value))
+        exc = exc.__cause__ or exc.__context__

@@ -15,7 +15,10 @@ from harness.errors import HarnessError
 from harness.lab import load_inventory
 
 DEFAULT = Path(__file__).resolve().parents[2] / "devices.yaml"
-PLUGIN_ARGS = ("-p", "fixtures.lab", "-p", "fixtures.matrix", "-p", "fixtures.devices",
+# The root conftest.py is not above a temporary test file, so its plugins are named here;
+# pytest-playwright first, so that fixtures.browser's launch arguments override its own.
+PLUGIN_ARGS = ("-p", "no:playwright", "-p", "pytest_playwright.pytest_playwright",
+               "-p", "fixtures.lab", "-p", "fixtures.matrix", "-p", "fixtures.devices",
                "-p", "fixtures.browser", "-p", "fixtures.reporting")
 RunPytest = Callable[..., subprocess.CompletedProcess[str]]
 WriteInventory = Callable[..., Path]
