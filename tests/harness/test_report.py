@@ -146,7 +146,9 @@ def test_a_failed_run_reports_evidence_and_no_secret(
     assert typed["status"] == "broken" and "***" in typed["statusDetails"]["message"]
     assert passed["status"] == "passed"
     attachments = _attachment_names(failed)
-    for wanted in ("screenshot", "playwright trace", "ISAPI exchanges nvr", "mails to nvr@hil.test"):
+    for wanted in (
+        "screenshot", "playwright trace", "ISAPI exchanges nvr", "mails to nvr@hil.test"
+    ):
         assert wanted in attachments, attachments
     assert "ISAPI exchanges nvr" in _attachment_names(broken)
     assert _attachment_names(passed) == []  # nothing on a pass
