@@ -37,6 +37,17 @@ def _optional(module: str) -> Any:
         raise
 
 
+def _raise_open_file_limit() -> None:
+    # Two sockets per device plus client connections: 1024 descriptors run out near 300.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 65536), hard))
+
+
 class DeviceNet:
     """One device's sockets: implements `device.Listener`."""
 
@@ -149,6 +160,7 @@ class Fleet:
 
     async def start(self) -> dict[str, Any]:
         """Bring every device up, then the cloud and lab controller; answer the ready info."""
+        _raise_open_file_limit()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         await self.front.setup()
