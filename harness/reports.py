@@ -9,7 +9,11 @@ it beside the report.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import json
+import os
+import re
 import shutil
 import subprocess
 import threading
@@ -22,6 +26,13 @@ from harness.profiles import PROJECT_ROOT
 
 GENERATE_TIMEOUT: Final = 300.0
 HISTORY_FILE: Final = "history.jsonl"
+# allure 3.18's awesome template always embeds Google Analytics (`analyticsEnable: true`),
+# a request off the lab's network at every page view: the block is removed after generation.
+_ANALYTICS: Final = re.compile(
+    r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*'
+    r"<script>\s*window\.dataLayer.*?</script>",
+    re.DOTALL,
+)
 
 
 class ReportError(Exception):
@@ -91,6 +102,15 @@ def generate_report(
     ]
     if single_file:
         args.append("--single-file")
+    fingerprint = results_fingerprint(results_dir)
+    seen_file = history_file.with_name(history_file.name + ".runs")
+    already = fingerprint in _lines(seen_file)
+    if already:
+        # The same run again (a rebuild, another format): show the trend, add no point.
+        config = output_dir.parent / f".allurerc-{os.getpid()}.json"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps({"appendHistory": False}), encoding="utf-8")
+        args += ["--config", str(config)]
     try:
         done = subprocess.run(
             args,
@@ -103,12 +123,41 @@ def generate_report(
         )
     except subprocess.TimeoutExpired:
         raise ReportError(f"allure did not finish the report within {timeout:g} s") from None
+    finally:
+        if already:
+            config.unlink(missing_ok=True)
     index = output_dir / "index.html"
     if done.returncode != 0 or not index.exists():
         lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
         last = lines[-1] if lines else f"exit status {done.returncode}"
         raise ReportError(f"allure could not build the report: {last}")
+    if not already:
+        with seen_file.open("a", encoding="utf-8") as seen:
+            seen.write(fingerprint + "\n")
+    strip_analytics(index)
     return Report(output_dir, index, history_file, single_file)
+
+
+def strip_analytics(index: Path) -> bool:
+    """Remove the analytics script block from a generated report page; True if found."""
+    text = index.read_text(encoding="utf-8")
+    cleaned, count = _ANALYTICS.subn("", text, count=1)
+    if count:
+        index.write_text(cleaned, encoding="utf-8")
+    return bool(count)
+
+
+def results_fingerprint(results: Path) -> str:
+    """A stable name for one run's results: a hash of its result files' names (uuids)."""
+    names = sorted(path.name for path in results.glob("*-result.json"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
+
+
+def _lines(path: Path) -> set[str]:
+    try:
+        return {line.strip() for line in path.read_text(encoding="utf-8").splitlines()}
+    except OSError:
+        return set()
 
 
 def history_runs(history: Path | str) -> int:

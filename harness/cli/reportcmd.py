@@ -50,7 +50,10 @@ def report(
     except ReportError as exc:
         fail(str(exc))
     runs = history_runs(built.history)
-    console.print(f"Allure report: {built.index} ({runs} runs in {built.history})", soft_wrap=True)
+    plural = "run" if runs == 1 else "runs"
+    console.print(
+        f"Allure report: {built.index} ({runs} {plural} in {built.history})", soft_wrap=True
+    )
     if not open_:
         return
     try:
