@@ -24,8 +24,10 @@ app = typer.Typer(
 )
 app.add_typer(lab_app, name="lab")
 app.add_typer(devices_app, name="devices")
-app.command("run")(run)
-app.command("gate")(gate)
+# Arguments after `--` go to pytest as they are (e.g. `-- --headed --mail-timeout 600`).
+_PASS_THROUGH = {"allow_extra_args": True}
+app.command("run", context_settings=_PASS_THROUGH)(run)
+app.command("gate", context_settings=_PASS_THROUGH)(gate)
 app.command("report")(report)
 
 __all__ = ["app"]

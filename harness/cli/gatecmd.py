@@ -93,6 +93,7 @@ def _write_verdict(result: GateResult, paths: RunPaths) -> None:
 
 
 def gate(
+    ctx: typer.Context,
     firmware: Annotated[
         str, typer.Option("--firmware", "-f", help="Firmware to gate, e.g. V4.21.000.")
     ],
@@ -117,7 +118,7 @@ def gate(
     every test passed on every matching device, 1 when a product defect was found, 2 when
     infrastructure, a device or the harness prevented a verdict (failures of those kinds,
     skipped or quarantined devices, an interrupted run, bad input), 3 when no device has
-    that firmware.
+    that firmware. Arguments after `--` go to pytest unchanged.
     """
     path = (devices or default_devices()).resolve()
     inventory = inventory_or_fail(path)
@@ -148,7 +149,7 @@ def gate(
         devices=devices_file,
         workdir=folder,
         workers=min(profile.workers, len(chosen)) if workers is None else workers,
-    )
+    ) + list(ctx.args)
     names = ", ".join(d.name for d in chosen)
     console.print(f"gating {firmware} on {names}", soft_wrap=True)
     status = run_with_progress(command, paths, console, f"hil gate --firmware {firmware}")

@@ -45,6 +45,7 @@ KeywordOption = Annotated[
 
 
 def run(
+    ctx: typer.Context,
     profile: ProfileOption = "regression",
     workers: WorkersOption = None,
     devices: DevicesOption = None,
@@ -57,6 +58,7 @@ def run(
 
     Ends with outcomes per product line and firmware: passed, failed by kind
     (product-defect, infrastructure, device, harness), skipped with reason.
+    Arguments after `--` go to pytest unchanged (e.g. `-- --headed --mail-timeout 600`).
     Exit status is pytest's: 0 all passed, 1 some failed, 2 interrupted or bad input,
     3 internal error, 4 usage error, 5 nothing selected.
     """
@@ -73,7 +75,7 @@ def run(
         devices=path,
         workdir=(workdir or default_workdir()).resolve(),
         workers=chosen.workers if workers is None else workers,
-    )
+    ) + list(ctx.args)
     status = run_with_progress(command, paths, console, f"hil run --profile {chosen.name}")
     records = finished_records(paths)
     console.print(summary_table(records))
