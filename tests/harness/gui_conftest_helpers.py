@@ -1,0 +1,188 @@
+"""An emulated lab and one headless Chromium for the GUI page-object tests.
+
+The emulator runs as its own process (`python -m emulator fleet CONFIG`) on free loopback
+ports, reached only through its ports and its one JSON ready line, with the code mails
+going to a real SMTP sink (`harness.mail.SmtpSink`). Devices are brought to a state the
+way a lab would: the lab controller's reset button for "inactive", ISAPI for the rest.
+Test modules import the fixtures from here; no shared conftest is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from harness.catalogue import gui_generation
+from harness.cloud import PhoneApp
+from harness.gui import GuiTarget
+from harness.isapi import IsapiClient
+from harness.mail import MaildirMailbox, SmtpSink
+from harness.shell import LabController
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 60.0
+STATE_TIMEOUT_S = 30.0
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("HIL_CHROMIUM", "/usr/lib/chromium/chromium")
+LABCTL_ENV = "HIL_GUI_TEST_LABCTL"
+
+# One device per GUI generation, each at a firmware with the reserved-e-mail reset, and a
+# recorder whose GUI plays the two GUI defects (confirm not checked, strength bar too high).
+DEVICES: dict[str, tuple[str, str, list[str]]] = {
+    "rec": ("DS-7608NI-K2", "V4.21.000", []),
+    "cls": ("DS-2CD2143G2-I", "V5.6.3", []),
+    "spa": ("DS-2CD2043G2-I", "V5.7.10 build 240120", []),
+    "rec-bad": ("DS-7616NI-I2", "V4.22.005", ["gui_confirm_mismatch", "strength_bar_wrong"]),
+}
+GOOD_DEVICES = ("rec", "cls", "spa")
+
+
+@dataclass
+class GuiLab:
+    """The running fleet: targets, mailbox, phone app, and a way to set device states."""
+
+    ready: dict[str, Any]
+    mailbox: MaildirMailbox
+    labctl_password: str
+    passwords: dict[str, str | None] = field(default_factory=dict)
+
+    def device(self, name: str) -> dict[str, Any]:
+        for device in self.ready["devices"]:
+            if device["name"] == name:
+                return dict(device)
+        raise KeyError(name)
+
+    def target(self, name: str) -> GuiTarget:
+        """The GUI target; the generation is QA's expectation from the catalogue."""
+        model, firmware, _ = DEVICES[name]
+        return GuiTarget(name, str(self.device(name)["http"]), gui_generation(model, firmware))
+
+    def isapi(self, name: str) -> IsapiClient:
+        return IsapiClient(str(self.device(name)["http"]), timeout=10.0)
+
+    def phone_app(self) -> PhoneApp:
+        return PhoneApp(str(self.ready["cloud"]["http"]))
+
+    def inactive(self, name: str) -> None:
+        """Hold the reset button (lab controller): the device comes back inactive."""
+        controller = self.ready["lab_controller"]
+        with LabController(str(controller.get("host", HOST)), int(controller["ssh_port"]),
+                           "lab", self.labctl_password) as lab:
+            lab.reset_button(name, timeout=STATE_TIMEOUT_S)
+        deadline = time.monotonic() + STATE_TIMEOUT_S
+        with self.isapi(name) as client:
+            while client.wait_until_up(STATE_TIMEOUT_S):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} still active {STATE_TIMEOUT_S:g} s after reset")
+                time.sleep(0.2)
+        self.passwords[name] = None
+
+    def active(self, name: str, password: str, email: str | None = None) -> None:
+        """Inactive first, then activated over ISAPI (and the e-mail reserved)."""
+        self.inactive(name)
+        with self.isapi(name) as client:
+            client.activate(password)
+            if email is not None:
+                client.use_digest(password)
+                client.set_reserved_email(email, password)
+        self.passwords[name] = password
+
+
+def _read_ready(proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    buffer = b""
+    while b"\n" not in buffer and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+        elif proc.poll() is not None:
+            break
+    line = buffer.partition(b"\n")[0]
+    with contextlib.suppress(ValueError):
+        data = json.loads(line)
+        if isinstance(data, dict) and data.get("ready") is True:
+            return data
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise RuntimeError(
+        f"emulator fleet gave no ready line within {READY_TIMEOUT_S:g} s: {line[:300]!r}\n{tail}"
+    )
+
+
+@pytest.fixture(scope="module", name="gui_lab")
+def gui_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab]:
+    """The fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
+    workdir = tmp_path_factory.mktemp("guifleet")
+    sink = SmtpSink(workdir / "maildir", host=HOST).start()
+    password = secrets.token_urlsafe(18)
+    config = {
+        "host": HOST,
+        "state_dir": str(workdir / "state"),
+        "mail_relay": {"host": HOST, "port": sink.port},
+        "cloud": {"http_port": 0, "smtp_port": 0, "min_app_version": "3.5.4"},
+        "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": LABCTL_ENV},
+        "defect_modules": [],
+        "devices": [
+            {"name": name, "model": model, "firmware": firmware, "http_port": 0,
+             "ssh_port": 0, "defects": defects, "boot_seconds": 0, "latency_ms": 0}
+            for name, (model, firmware, defects) in DEVICES.items()
+        ],
+    }
+    config_path = workdir / "fleet.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    log = workdir / "fleet.log"
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "fleet", str(config_path)],
+            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+            env={**os.environ, LABCTL_ENV: password}, cwd=REPO,
+        )
+    try:
+        yield GuiLab(ready=_read_ready(proc, log), mailbox=sink.mailbox(),
+                     labctl_password=password)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        sink.stop()
+
+
+@pytest.fixture(scope="module", name="gui_browser")
+def gui_browser_fixture() -> Iterator[Browser]:
+    """One headless Debian Chromium for the module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(name="gui_page")
+def gui_page_fixture(gui_browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (cookies, storage) and page per test."""
+    context = gui_browser.new_context(accept_downloads=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
