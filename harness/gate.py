@@ -141,8 +141,9 @@ def judge(
 
     `pytest_exit` is pytest's exit status: 2 (interrupted), 3 (internal error), 4 (usage
     error) and 5 (nothing collected) mean the run itself gave no verdict. Records of tests
-    that ran on no gated device (fixtures, collection) still count: a failing one blocks
-    the gate, since the harness could not show the run was sound.
+    that ran on no gated device still count when they failed (the harness could not show
+    the run was sound); skipped ones, such as a test whose capabilities no gated device
+    has, do not.
     """
     verdicts = {
         d.name: DeviceVerdict(
@@ -159,7 +160,10 @@ def judge(
             continue
         text = _describe(record)
         if target is None:
-            stray.append(f"{record.device or 'no device'}: {text}")
+            # A test that applies to none of the gated devices (pytest's "got empty
+            # parameter set" skip) says nothing about them; a failure anywhere still counts.
+            if record.outcome not in ("skipped", "xfailed"):
+                stray.append(f"{record.device or 'no device'}: {text}")
         elif record.outcome in ("failed", "error") and record.kind == "product-defect":
             target.defects.append(text)
         else:

@@ -102,6 +102,13 @@ def test_a_failure_on_no_gated_device_blocks_the_gate() -> None:
     assert "fixture broke" in result.stray[0]
 
 
+def test_a_test_for_no_gated_device_is_ignored() -> None:
+    # needs(reset_by_email=False) on a gate above the threshold: pytest skips it with an
+    # empty parameter set, and it says nothing about the gated devices.
+    records = [rec(NVR.name), rec(None, "skipped", reason="got empty parameter set ['dut']")]
+    assert judge([NVR], records, firmware="V4.21.000").verdict is Verdict.PASS
+
+
 def test_no_device_is_no_match() -> None:
     assert judge([], [], firmware="V9.9.9").verdict is Verdict.NO_MATCH
     assert int(Verdict.NO_MATCH) == 3
