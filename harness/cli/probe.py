@@ -16,7 +16,7 @@ from harness.catalogue import FirmwareFormatError, parse_firmware
 from harness.dut import Lab
 from harness.errors import failure_kind
 from harness.isapi import DeviceInfo, IsapiClient, LoginRejected
-from harness.lab import AnyDevice, Inventory, MissingSecret
+from harness.lab import AnyDevice, EmulatedDevice, Inventory, MissingSecret
 from harness.labhost import LabEndpoints
 
 PROBE_TIMEOUT = 5.0
@@ -74,7 +74,8 @@ def probe_device(lab: Lab, device: AnyDevice) -> ProbeResult:
     try:
         dut = lab.device(device.name)
     except Exception as exc:  # the lab is not running, or the device is not in it
-        return ProbeResult(device, None, note=str(exc))
+        hint = " (start it: hil lab up)" if isinstance(device, EmulatedDevice) else ""
+        return ProbeResult(device, None, note=f"{exc}{hint}")
     result = ProbeResult(device, dut.base_url)
     client = IsapiClient(
         dut.base_url, verify=dut.verify, timeout=PROBE_TIMEOUT, secrets=dut.secrets
