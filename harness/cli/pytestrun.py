@@ -88,6 +88,9 @@ def pytest_command(
         str(workdir),
         "-n",
         str(workers),
+        # A device's tests in one worker (the matrix marks them xdist_group by device), so
+        # its state is reused rather than fought over through leases.
+        *(["--dist", "loadgroup"] if workers > 0 else []),
         "--alluredir",
         str(paths.results),
         "--clean-alluredir",
@@ -139,7 +142,8 @@ def run_with_progress(command: list[str], paths: RunPaths, console: Console, tit
                     finished = proc.poll() is not None
                     records = read_partial(paths.records)
                     for record in records[seen:]:
-                        if not record.passed:
+                        # Failures as they happen; skips are in the summary at the end.
+                        if record.outcome in ("failed", "error", "xpassed"):
                             progress.console.print(_describe(record), soft_wrap=True)
                     seen = len(records)
                     progress.update(
