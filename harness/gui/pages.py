@@ -130,10 +130,15 @@ class CameraStyleActivation(ActivationPage):
 
     def outcome_elements(self) -> list[str]:
         # The camera logs in by itself after activating; if that fails it shows the login
-        # page instead of the dialog.
-        return ["method_dialog", "login_form", "error"]
+        # page instead of the dialog. Firmware without the reserved e-mail skips the dialog.
+        return ["method_dialog", "after_method", "login_form", "error"]
 
     def after_activation(self, shown: str, email: str | None) -> ActivationOutcome:
+        if shown == "after_method":
+            return ActivationOutcome(
+                activated=True,
+                message="" if email is None else "no password reset method dialog was shown",
+            )
         if shown == "login_form":
             return ActivationOutcome(
                 activated=True, message=self.text_of("login_error") or self.text_of("notice")

@@ -46,6 +46,7 @@ DEVICES: dict[str, tuple[str, str, list[str]]] = {
     "rec": ("DS-7608NI-K2", "V4.21.000", []),
     "cls": ("DS-2CD2143G2-I", "V5.6.3", []),
     "spa": ("DS-2CD2043G2-I", "V5.7.10 build 240120", []),
+    "cls-old": ("DS-2CD3725G0-IZS", "V5.5.82", []),  # below the reserved-e-mail threshold
     "rec-bad": ("DS-7616NI-I2", "V4.22.005", ["gui_confirm_mismatch", "strength_bar_wrong"]),
 }
 GOOD_DEVICES = ("rec", "cls", "spa")

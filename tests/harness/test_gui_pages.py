@@ -29,6 +29,7 @@ from harness.gui import (
     LoginResult,
     pages_for,
 )
+from harness.isapi import IllegalLoginLock
 from harness.qr import decode_qr
 
 PASSWORD = "Abcdef12!x"
@@ -134,6 +135,34 @@ def test_defective_gui_is_caught(gui_lab: GuiLab, gui_page: Page) -> None:
     assert flows.strength_shown(gui_page, target, "abcdefgh") != strength_name("abcdefgh")
     with pytest.raises(ProductDefect, match="accepted a mismatched confirm password"):
         flows.activate(gui_page, target, PASSWORD, confirm=PASSWORD + "x")
+
+
+def test_camera_below_threshold_offers_no_reserved_email(
+    gui_lab: GuiLab, gui_page: Page
+) -> None:
+    gui_lab.inactive("cls-old")
+    target = gui_lab.target("cls-old")
+    outcome = flows.activate(gui_page, target, PASSWORD)
+    assert outcome.activated and not outcome.reset_method_pending, outcome
+    flows.logout(gui_page, target)
+    wizard = flows.open_forgot_password(gui_page, target)
+    assert "reserved_email" not in wizard.methods()
+    with pytest.raises(ProductDefect, match="does not offer the reserved e-mail"):
+        wizard.choose_reserved_email()
+
+
+def test_lock_shows_remaining_time(gui_lab: GuiLab, gui_page: Page, name: str) -> None:
+    gui_lab.active(name, PASSWORD)
+    with gui_lab.isapi(name) as client:
+        client.use_digest(PASSWORD)
+        client.set_illegal_login_lock(IllegalLoginLock(enabled=True, max_attempts=3,
+                                                       lock_minutes=2))
+    target = gui_lab.target(name)
+    answers = [flows.login(gui_page, target, WRONG) for _ in range(3)]
+    assert [a.attempts_left for a in answers[:2]] == [2, 1], answers
+    locked = flows.login(gui_page, target, PASSWORD)
+    assert locked.result is LoginResult.LOCKED, locked
+    assert locked.lock_remaining_s is not None and 0 < locked.lock_remaining_s <= 120
 
 
 def test_login_wrong_password_shows_attempts_left(
