@@ -11,6 +11,8 @@ from pathlib import Path
 
 from cli_helpers import emulated, hil, write_inventory
 
+from harness.labhost import lab_status
+
 NVR = ("DS-7608NI-K2", "V4.21.000")
 
 
@@ -108,3 +110,29 @@ def test_no_matching_device_is_exit_3(tmp_path: Path) -> None:
     assert line.returncode == 3
     assert "no device with firmware V4.21.000 and line ipc" in line.stdout
     assert not (tmp_path / "out" / "junit.xml").exists()
+
+
+def test_a_running_lab_of_the_inventory_is_reused(tmp_path: Path) -> None:
+    inventory = write_inventory(
+        tmp_path,
+        "lab.yaml",
+        [emulated("gate-up-nvr", *NVR), emulated("gate-up-ipc", "DS-2CD2043G2-I", "V5.5.82")],
+    )
+    workdir = tmp_path / "lab"
+    up = hil("lab", "up", "--devices", inventory, "--workdir", workdir, cwd=tmp_path)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        pid = lab_status(workdir)
+        result = gate(
+            tmp_path, inventory, "--firmware", "V4.21.000", "-k", "risky_password_refused_by_api"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        # No subset inventory: the running lab's devices, selected by their test ids.
+        assert not (tmp_path / "out" / "gate-devices.yaml").exists()
+        records = (tmp_path / "out" / "records" / "records.jsonl").read_text().splitlines()
+        assert [json.loads(r)["device"] for r in records] == ["gate-up-nvr"]
+        # The gate leaves the lab it did not start running.
+        after = lab_status(workdir)
+        assert after is not None and pid is not None and after.host_pid == pid.host_pid
+    finally:
+        hil("lab", "down", "--workdir", workdir, cwd=tmp_path)
