@@ -195,7 +195,11 @@ def test_run_summarises_per_line_and_firmware(tmp_path: Path) -> None:
     inventory_file = write_inventory(
         tmp_path,
         "run.yaml",
-        [emulated("cli-run-nvr", *NVR), emulated("cli-run-ipc", "DS-2CD2043G2-I", "V5.5.82")],
+        [
+            emulated("cli-run-nvr", *NVR),
+            emulated("cli-run-ipc", "DS-2CD2043G2-I", "V5.5.82"),
+            emulated("cli-run-dvr", "DS-7216HUI-K2", "V4.2.00", "risky_password_accepted"),
+        ],
     )
     output = tmp_path / "out"
     result = hil(
@@ -212,19 +216,26 @@ def test_run_summarises_per_line_and_firmware(tmp_path: Path) -> None:
         "risky_password_refused_by_api",
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    # The defective device fails: pytest's exit status 1, the failure shown as it happens.
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED (product-defect) on cli-run-dvr" in result.stdout
     assert "Outcomes per product line and firmware" in result.stdout
-    rows = [ln for ln in result.stdout.splitlines() if "V4.21.000" in ln or "V5.5.82" in ln]
-    assert any("nvr" in row and "│      1 │" in row for row in rows), result.stdout
-    assert any("ipc" in row for row in rows), result.stdout
+    rows = {
+        firmware: next(ln for ln in result.stdout.splitlines() if f" {firmware} " in ln)
+        for firmware in ("V4.21.000", "V5.5.82", "V4.2.00")
+    }
+    assert "nvr" in rows["V4.21.000"] and "│      1 │ -" in rows["V4.21.000"], result.stdout
+    assert "ipc" in rows["V5.5.82"] and "│      1 │ -" in rows["V5.5.82"], result.stdout
+    assert "dvr-k" in rows["V4.2.00"] and "1 product-defect" in rows["V4.2.00"], result.stdout
     assert (output / "junit.xml").exists()
     assert list((output / "allure-results").glob("*-result.json"))
     records = [
         json.loads(line) for line in (output / "records" / "records.jsonl").read_text().splitlines()
     ]
-    assert {(r["device"], r["outcome"]) for r in records} == {
-        ("cli-run-nvr", "passed"),
-        ("cli-run-ipc", "passed"),
+    assert {(r["device"], r["outcome"], r["kind"]) for r in records} == {
+        ("cli-run-nvr", "passed", None),
+        ("cli-run-ipc", "passed", None),
+        ("cli-run-dvr", "failed", "product-defect"),
     }
     # The run started the lab and stopped it at the end.
     assert lab_status(tmp_path / "lab") is None
