@@ -1,0 +1,319 @@
+"""Harness overhead: the reset-by-reserved-email flow through the harness versus a bare
+Playwright script doing the same clicks and reads, on one device of each GUI generation.
+
+Arm "harness": the suite's own test, `pytest suites/test_reset_by_email.py::
+test_reset_by_email_in_gui[<device>]` with --alluredir, as bin/run runs it (lease, state
+probe, flows, evidence machinery: trace recorded and dropped on a pass, exchange logs,
+secret masking, Allure steps, the checks that the old password is refused and the new one
+works). Arm "bare": `bench/overhead.py --bare`, a plain script: Chromium, the same GUI
+clicks, QR screenshot decoded with zxing-cpp, the cloud POST, the Maildir polled for the
+code, the new password, a GUI login, and the same two Digest checks with httpx.
+
+Every run gets a fresh device of the same kind, brought (untimed, by the harness's state
+graph) to "e-mail reserved", the state the test asks for. Runs alternate harness/bare.
+Measured per run, from outside: the process's wall and CPU time (the process tree: Python,
+Playwright's driver, Chromium), and from inside: the test itself (pytest's JUnit time of
+the test: setup with browser launch, call, teardown) versus the bare script's flow (from
+the browser launch to its close). The "test" ratio is the overhead a run of many tests
+pays per test; the "process" ratio adds the one-off start of pytest and its plugins.
+
+    bench/overhead                  # 3 rounds per generation
+    bench/overhead --rounds 1       # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+TARGET_RATIO: Final = 1.10
+CODE_RE: Final = re.compile(r"Verification code:\s*([A-Za-z0-9]+)")
+APP_VERSION: Final = "3.5.4"
+STEP_MS: Final = 30_000
+
+# The bare script's selectors per GUI generation: the same elements the page objects use.
+SELECTORS: Final[dict[str, dict[str, str]]] = {
+    "recorder": {
+        "login_form": "#loginForm", "login_password": "#loginPassword",
+        "login_submit": "#loginBtn", "logged_in": "#mainLayout", "forgot": "#forgotPassword",
+        "method_step": "#stepMethod", "method": "#resetMethods input[value='email']",
+        "method_next": "#methodNext", "privacy_step": "#stepPrivacy",
+        "privacy_accept": "#privacyAccept", "privacy_next": "#privacyNext",
+        "qr": "#qrImage[src^='data:image']", "code": "#verificationCode",
+        "code_next": "#codeNext", "password_step": "#stepNewPassword",
+        "password": "#resetPassword", "confirm": "#resetConfirm", "ok": "#resetOk",
+        "done": "#loginNotice",
+    },
+    "camera-classic": {
+        "login_form": "#loginBox", "login_password": "#password", "login_submit": "#btnLogin",
+        "logged_in": "#frame", "forgot": "#forgetPwd", "method_step": "#resetModeStep",
+        "method": "#resetModes input[value='email']", "method_next": "#resetModeNext",
+        "privacy_step": "#privacyStep", "privacy_accept": "#privacyAgree",
+        "privacy_next": "#privacyNext", "qr": "#resetQrCode[src^='data:image']",
+        "code": "#securityCode", "code_next": "#verifyNext", "password_step": "#newPwdStep",
+        "password": "#newPwd", "confirm": "#newPwdConfirm", "ok": "#newPwdOk",
+        "done": "#loginNotice",
+    },
+    "camera-spa": {
+        "login_form": "#app[data-view=login] #login-form", "login_password": "#login-password",
+        "login_submit": "#login-submit", "logged_in": "#app[data-view=preview] #logout-btn",
+        "forgot": "#forget-password", "method_step": "#pr-step-mode",
+        "method": "#pr-modes input[value='email']", "method_next": "#pr-mode-next",
+        "privacy_step": "#pr-step-privacy", "privacy_accept": "#pr-privacy-accept",
+        "privacy_next": "#pr-privacy-next", "qr": "#pr-qr[src^='data:image']",
+        "code": "#pr-code", "code_next": "#pr-verify-next", "password_step": "#pr-step-password",
+        "password": "#pr-password", "confirm": "#pr-confirm", "ok": "#pr-submit",
+        "done": "#app[data-view=login] #login-notice",
+    },
+}
+
+
+# --- the bare arm ---------------------------------------------------------------------------
+
+
+def _wait_code(maildir: Path, to: str, since: float, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in (maildir / "new").iterdir():
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if float(message.get("X-HIL-Received-At", "0")) < since:
+                continue
+            if to.lower() not in str(message.get("X-HIL-Envelope-To", "")).lower():
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            found = CODE_RE.search(body.get_content() if body is not None else "")
+            if found:
+                return found.group(1)
+        time.sleep(0.2)
+    raise SystemExit(f"bare: no code mail to {to} in {maildir} within {timeout:g} s")
+
+
+def bare_flow(job: dict[str, Any]) -> float:
+    """The reset flow as a plain Playwright script; seconds from browser launch to close."""
+    import io
+
+    import httpx
+    import zxingcpp
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    s = SELECTORS[job["generation"]]
+    base, old, new = job["base_url"].rstrip("/"), job["old"], job["new"]
+    with sync_playwright() as pw:
+        t0 = time.perf_counter()
+        browser = pw.chromium.launch(executable_path=job["chromium"])
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(STEP_MS)
+        page.goto(base + "/")
+        page.locator(s["login_form"]).wait_for(state="visible")
+        page.click(s["forgot"])
+        page.locator(s["method_step"]).wait_for(state="visible")
+        page.check(s["method"])
+        page.click(s["method_next"])
+        page.locator(s["privacy_step"]).wait_for(state="visible")
+        page.check(s["privacy_accept"])
+        page.click(s["privacy_next"])
+        page.wait_for_function("s => { const i = document.querySelector(s);"
+                               " return !!i && i.complete && i.naturalWidth > 0; }", arg=s["qr"])
+        png = page.locator(s["qr"]).screenshot()
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        qr_text = zxingcpp.read_barcodes(image)[0].text
+        since = time.time() - 1.0
+        answer = httpx.post(job["cloud"] + "/api/v1/device-password-reset", json={"qr": qr_text},
+                            headers={"X-App-Version": APP_VERSION}, timeout=10)
+        if answer.status_code != 202:
+            raise SystemExit(f"bare: cloud answered {answer.status_code}")
+        code = _wait_code(Path(job["maildir"]), job["email"], since, 60)
+        page.fill(s["code"], code)
+        page.click(s["code_next"])
+        page.locator(s["password_step"]).wait_for(state="visible")
+        page.fill(s["password"], new)
+        page.fill(s["confirm"], new)
+        page.click(s["ok"])
+        page.locator(s["done"]).wait_for(state="visible")
+        page.locator(s["login_form"]).wait_for(state="visible")
+        page.fill(s["login_password"], new)
+        page.click(s["login_submit"])
+        page.locator(s["logged_in"]).wait_for(state="visible")
+        info = base + "/ISAPI/System/deviceInfo"
+        if httpx.get(info, auth=httpx.DigestAuth("admin", old), timeout=10).status_code != 401:
+            raise SystemExit("bare: the old password still logs in")
+        if httpx.get(info, auth=httpx.DigestAuth("admin", new), timeout=10).status_code != 200:
+            raise SystemExit("bare: the new password does not log in")
+        context.close()
+        browser.close()
+        return time.perf_counter() - t0
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One run of one arm on one device."""
+
+    arm: str
+    generation: str
+    device: str
+    wall_s: float
+    cpu_s: float
+    inner_s: float
+    ok: bool
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(command: list[str], stdin: str | None, cwd: Path) -> tuple[float, float,
+                                                                       subprocess.CompletedProcess[str]]:
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    proc = subprocess.run(command, input=stdin, cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+    return time.perf_counter() - t0, _children_cpu() - cpu0, proc
+
+
+def _junit_time(path: Path) -> float:
+    cases = list(ET.parse(path).getroot().iter("testcase"))
+    return sum(float(c.get("time", "nan")) for c in cases) if cases else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="harness/bare pairs per GUI generation (default 3)")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="device latency; 0 (default) shows the harness's own cost")
+    parser.add_argument("--bare", action="store_true",
+                        help="internal: run the bare flow for the job on stdin")
+    args = parser.parse_args()
+    if args.bare:
+        print(json.dumps({"flow_s": bare_flow(json.loads(sys.stdin.read()))}))
+        return 0
+    return _benchmark(args.rounds, args.latency_ms)
+
+
+def _benchmark(rounds: int, latency_ms: int) -> int:
+    from _common import (
+        CHROMIUM,
+        ONE_PER_GENERATION,
+        REPO,
+        derived_devices,
+        lab_for,
+        median,
+        print_result,
+        print_table,
+        running_lab,
+    )
+
+    from harness.dut import device_id
+    from harness.states import Quarantine, TransitionLog, bring
+
+    samples: list[Sample] = []
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        work = Path(tmp)
+        devices = derived_devices(work / "devices.yaml", latency_ms=latency_ms,
+                                  names=ONE_PER_GENERATION, copies=2 * rounds)
+        workdir = work / "lab"
+        with running_lab(devices, workdir) as (endpoints, _start):
+            lab = lab_for(devices, workdir, endpoints)
+            log, quarantine = TransitionLog(workdir, "bench-prep"), Quarantine(workdir)
+            for k in range(2 * rounds):
+                for g, base in enumerate(ONE_PER_GENERATION):
+                    name = base if k == 0 else f"{base}-c{k}"
+                    dut = lab.device(name)
+                    bring(dut, "email_reserved", log=log, quarantine=quarantine)
+                    # Alternate A/B per generation, and across generations within a round.
+                    arm = "harness" if (k + g) % 2 == 0 else "bare"
+                    if arm == "harness":
+                        junit = work / f"junit-{name}.xml"
+                        node = (f"suites/test_reset_by_email.py::test_reset_by_email_in_gui"
+                                f"[{device_id(dut.entry)}-chromium]")
+                        wall, cpu, proc = _timed(
+                            [sys.executable, "-m", "pytest", node, "--devices", str(devices),
+                             "--lab-workdir", str(workdir), "-p", "no:cacheprovider", "-q",
+                             "--alluredir", str(work / "allure"), f"--junitxml={junit}"],
+                            None, REPO)
+                        ok = proc.returncode == 0 and "1 passed" in proc.stdout
+                        inner = _junit_time(junit) if junit.is_file() else float("nan")
+                    else:
+                        new = dut.new_password()
+                        job = {"generation": dut.generation.value, "base_url": dut.base_url,
+                               "cloud": endpoints.cloud_http, "maildir": endpoints.maildir,
+                               "email": dut.email, "old": dut.password, "new": new,
+                               "chromium": CHROMIUM}
+                        wall, cpu, proc = _timed(
+                            [sys.executable, str(Path(__file__).resolve()), "--bare"],
+                            json.dumps(job), REPO)
+                        ok = proc.returncode == 0
+                        inner = (json.loads(proc.stdout.strip().splitlines()[-1])["flow_s"]
+                                 if ok else float("nan"))
+                        if ok:
+                            dut.remember_password(new)
+                    if not ok:
+                        print(f"{arm} run on {name} failed:\n{proc.stdout[-1500:]}"
+                              f"{proc.stderr[-1500:]}", file=sys.stderr)
+                    samples.append(Sample(arm, dut.generation.value, name, wall, cpu, inner,
+                                          ok))
+
+    rows: list[list[object]] = []
+    figures: dict[str, dict[str, float]] = {}
+    generations = sorted({s.generation for s in samples})
+    for gen in [*generations, "all"]:
+        chosen = [s for s in samples if s.ok and (gen == "all" or s.generation == gen)]
+        h = [s for s in chosen if s.arm == "harness"]
+        b = [s for s in chosen if s.arm == "bare"]
+        f = {
+            "harness_wall_s": median([s.wall_s for s in h]), "bare_wall_s": median(
+                [s.wall_s for s in b]),
+            "harness_cpu_s": median([s.cpu_s for s in h]), "bare_cpu_s": median(
+                [s.cpu_s for s in b]),
+            "harness_test_s": median([s.inner_s for s in h]), "bare_flow_s": median(
+                [s.inner_s for s in b]),
+        }
+        f["ratio_process_wall"] = f["harness_wall_s"] / f["bare_wall_s"]
+        f["ratio_process_cpu"] = f["harness_cpu_s"] / f["bare_cpu_s"]
+        f["ratio_test_wall"] = f["harness_test_s"] / f["bare_flow_s"]
+        figures[gen] = {k: round(v, 3) for k, v in f.items()}
+        rows.append([gen, f"{len(h)}/{len(b)}", f"{f['harness_wall_s']:.2f}",
+                     f"{f['bare_wall_s']:.2f}", f"{f['ratio_process_wall']:.2f}",
+                     f"{f['harness_cpu_s']:.2f}", f"{f['bare_cpu_s']:.2f}",
+                     f"{f['ratio_process_cpu']:.2f}", f"{f['harness_test_s']:.2f}",
+                     f"{f['bare_flow_s']:.2f}", f"{f['ratio_test_wall']:.2f}"])
+    print(f"reset by reserved e-mail in the GUI, latency {latency_ms} ms, {rounds} round(s) "
+          "per generation, medians; process = the whole pytest / script process, test = "
+          "the test (JUnit time) / the bare flow (launch to close)")
+    print_table(["generation", "runs h/b", "h wall s", "b wall s", "wall ratio", "h CPU s",
+                 "b CPU s", "CPU ratio", "h test s", "b flow s", "test ratio"], rows)
+    overall = figures["all"]
+    print_result({
+        "benchmark": "overhead", "rounds": rounds, "latency_ms": latency_ms,
+        "failed_runs": sum(not s.ok for s in samples), "figures": figures,
+        "ratio_process_wall": overall["ratio_process_wall"],
+        "ratio_process_cpu": overall["ratio_process_cpu"],
+        "ratio_test_wall": overall["ratio_test_wall"],
+        "target": {"ratio_max": TARGET_RATIO},
+        "met": {"process_wall": overall["ratio_process_wall"] <= TARGET_RATIO,
+                "process_cpu": overall["ratio_process_cpu"] <= TARGET_RATIO,
+                "test_wall": overall["ratio_test_wall"] <= TARGET_RATIO},
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    raise SystemExit(main())
