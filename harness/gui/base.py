@@ -13,6 +13,7 @@ firmware doing the wrong thing is a `ProductDefect`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,7 +55,23 @@ class GuiTimeouts:
         return self.download * 1000
 
 
-TIMEOUTS: Final = GuiTimeouts()
+    @classmethod
+    def from_env(cls) -> GuiTimeouts:
+        """Defaults, scaled by `HIL_GUI_TIMEOUT_SCALE` (e.g. 2 for slow real devices)."""
+        raw = os.environ.get("HIL_GUI_TIMEOUT_SCALE", "1")
+        try:
+            scale = float(raw)
+        except ValueError:
+            raise HarnessError(
+                f"HIL_GUI_TIMEOUT_SCALE must be a number like 1.5, not {raw!r}"
+            ) from None
+        if scale <= 0:
+            raise HarnessError(f"HIL_GUI_TIMEOUT_SCALE must be positive, not {raw!r}")
+        base = cls()
+        return cls(base.page_load * scale, base.step * scale, base.download * scale)
+
+
+TIMEOUTS: Final = GuiTimeouts.from_env()
 
 
 # --- the target ---------------------------------------------------------------------------
@@ -315,7 +332,10 @@ class GuiPage:
         """
         locator = self.el(name)
         if locator.count():
-            locator.first.evaluate("el => { el.textContent = ''; el.hidden = true; }")
+            locator.first.evaluate(
+                "el => { el.textContent = ''; el.hidden = true; }",
+                timeout=self.timeouts.step_ms,
+            )
 
     def read_strength(self, bar: str, label: str) -> str:
         """The strength level's name the live bar shows for the current password."""

@@ -225,8 +225,9 @@ class LoginPage(GuiPage):
             return LoginOutcome(result=LoginResult.OK)
         error = self.el("error").first
         message = self.text_of("error")
-        attempts_attr = error.get_attribute("data-attempts-left") or ""
-        locked = (error.get_attribute("data-locked") or "") == "true"
+        wait = self.timeouts.step_ms
+        attempts_attr = error.get_attribute("data-attempts-left", timeout=wait) or ""
+        locked = (error.get_attribute("data-locked", timeout=wait) or "") == "true"
         attempts = int(attempts_attr) if attempts_attr.isdigit() else attempts_in(message)
         if locked:
             return LoginOutcome(LoginResult.LOCKED, message, attempts, duration_in(message))
@@ -332,7 +333,8 @@ class ForgotPasswordPage(GuiPage):
         """The reset methods offered, normalised (`reserved_email`, `security_question`, ...)."""
         self.wait_ready()
         values = [
-            radio.get_attribute("value") or "" for radio in self.el("methods").all()
+            radio.get_attribute("value", timeout=self.timeouts.step_ms) or ""
+            for radio in self.el("methods").all()
         ]
         return [self.method_names.get(v, v) for v in values if v]
 
@@ -409,7 +411,7 @@ class ForgotPasswordPage(GuiPage):
 
     def qr_source(self) -> str:
         """The QR image's current `src` (to notice a refresh)."""
-        return self.el("qr_loaded").first.get_attribute("src") or ""
+        return self.el("qr_loaded").first.get_attribute("src", timeout=self.timeouts.step_ms) or ""
 
     def export_png(self) -> bytes:
         """Click *Export* and return the downloaded file's bytes."""

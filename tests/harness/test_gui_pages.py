@@ -29,6 +29,7 @@ from harness.gui import (
     LoginResult,
     pages_for,
 )
+from harness.gui.base import attempts_in, duration_in
 from harness.isapi import IllegalLoginLock
 from harness.qr import decode_qr
 
@@ -52,6 +53,14 @@ def test_registry_has_every_generation() -> None:
     for generation in GuiGeneration:
         pages = pages_for(GuiTarget("d", "http://127.0.0.1:1", generation))
         assert pages.generation is generation
+
+
+def test_gui_messages_are_read_into_numbers() -> None:
+    assert attempts_in("Incorrect user name or password. 6 attempt(s) left.") == 6
+    assert attempts_in("The passwords do not match.") is None
+    assert duration_in("The user is locked. Try again in 29 min 58 s.") == 29 * 60 + 58
+    assert duration_in("Try again in 7 s.") == 7
+    assert duration_in("Saved.") is None
 
 
 def test_unknown_generation_is_a_harness_error() -> None:
