@@ -295,32 +295,39 @@ class GuiPage:
         self._act(name, why, "check", checked)
 
     def wait_any(self, names: list[str], why: str) -> str:
-        """Wait until one of the elements `names` is visible; the first one that is."""
+        """Wait until one of the elements `names` is visible; the first one that is.
+
+        DeviceError naming every element waited for when none shows: the device did not
+        answer the action (or answered with a page this generation does not have).
+        """
         # Only visible matches: `.first` of a plain union would pick a hidden element that
         # comes earlier in the document and wait for it in vain.
-        combined = self.el(names[0]).filter(visible=True)
+        visible = {name: self.el(name).filter(visible=True) for name in names}
+        combined = visible[names[0]]
         for name in names[1:]:
-            combined = combined.or_(self.el(name).filter(visible=True))
-        try:
-            combined.first.wait_for(state="visible", timeout=self.timeouts.step_ms)
-        except PlaywrightTimeoutError:
-            shown = ", ".join(f"{n} ({self.sel(n)})" for n in names)
-            raise DeviceError(
-                f"{self.target.name}: the {self.target.generation} {self.page_name} page showed "
-                f"none of {shown} within {self.timeouts.step:g} s ({why}); URL {self.page.url}"
-            ) from None
-        for name in names:
-            if self.el(name).first.is_visible():
-                return name
-        # The page moved on between the wait and the check (a navigation): look once more.
-        return self.wait_any(names, why)
+            combined = combined.or_(visible[name])
+        # A navigation between the wait and the check can hide what was seen: look again,
+        # a bounded number of times.
+        for _ in range(3):
+            try:
+                combined.first.wait_for(state="visible", timeout=self.timeouts.step_ms)
+            except PlaywrightTimeoutError:
+                break
+            for name in names:
+                if visible[name].count():
+                    return name
+        shown = ", ".join(f"{n} ({self.sel(n)})" for n in names)
+        raise DeviceError(
+            f"{self.target.name}: the {self.target.generation} {self.page_name} page showed "
+            f"none of {shown} within {self.timeouts.step:g} s ({why}); URL {self.page.url}"
+        )
 
     def text_of(self, name: str) -> str:
         """The visible text of element `name`, stripped ('' when hidden or absent)."""
-        locator = self.el(name).first
-        if locator.count() == 0 or not locator.is_visible():
+        locator = self.el(name).filter(visible=True)
+        if locator.count() == 0:
             return ""
-        return (locator.inner_text(timeout=self.timeouts.step_ms) or "").strip()
+        return (locator.first.inner_text(timeout=self.timeouts.step_ms) or "").strip()
 
     def clear_message(self, name: str) -> None:
         """Hide message element `name` before an action.
