@@ -187,6 +187,10 @@ def _timed(command: list[str], stdin: str | None, cwd: Path) -> tuple[float, flo
     return time.perf_counter() - t0, _children_cpu() - cpu0, proc
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and b == b else float("nan")
+
+
 def _junit_time(path: Path) -> float:
     cases = list(ET.parse(path).getroot().iter("testcase"))
     return sum(float(c.get("time", "nan")) for c in cases) if cases else float("nan")
@@ -198,16 +202,19 @@ def main() -> int:
                         help="harness/bare pairs per GUI generation (default 3)")
     parser.add_argument("--latency-ms", type=int, default=0,
                         help="device latency; 0 (default) shows the harness's own cost")
+    parser.add_argument("--devices", nargs="*", default=None, metavar="NAME",
+                        help="devices of devices.yaml to copy, one per GUI generation "
+                             "(default nvr-v4.21.000 ipc-v5.6.0 ipc-v5.7.10)")
     parser.add_argument("--bare", action="store_true",
                         help="internal: run the bare flow for the job on stdin")
     args = parser.parse_args()
     if args.bare:
         print(json.dumps({"flow_s": bare_flow(json.loads(sys.stdin.read()))}))
         return 0
-    return _benchmark(args.rounds, args.latency_ms)
+    return _benchmark(args.rounds, args.latency_ms, args.devices)
 
 
-def _benchmark(rounds: int, latency_ms: int) -> int:
+def _benchmark(rounds: int, latency_ms: int, chosen: list[str] | None) -> int:
     from _common import (
         CHROMIUM,
         ONE_PER_GENERATION,
@@ -223,17 +230,18 @@ def _benchmark(rounds: int, latency_ms: int) -> int:
     from harness.dut import device_id
     from harness.states import Quarantine, TransitionLog, bring
 
+    bases = tuple(chosen) if chosen else ONE_PER_GENERATION
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         work = Path(tmp)
         devices = derived_devices(work / "devices.yaml", latency_ms=latency_ms,
-                                  names=ONE_PER_GENERATION, copies=2 * rounds)
+                                  names=bases, copies=2 * rounds)
         workdir = work / "lab"
         with running_lab(devices, workdir) as (endpoints, _start):
             lab = lab_for(devices, workdir, endpoints)
             log, quarantine = TransitionLog(workdir, "bench-prep"), Quarantine(workdir)
             for k in range(2 * rounds):
-                for g, base in enumerate(ONE_PER_GENERATION):
+                for g, base in enumerate(bases):
                     name = base if k == 0 else f"{base}-c{k}"
                     dut = lab.device(name)
                     bring(dut, "email_reserved", log=log, quarantine=quarantine)
@@ -274,9 +282,9 @@ def _benchmark(rounds: int, latency_ms: int) -> int:
     figures: dict[str, dict[str, float]] = {}
     generations = sorted({s.generation for s in samples})
     for gen in [*generations, "all"]:
-        chosen = [s for s in samples if s.ok and (gen == "all" or s.generation == gen)]
-        h = [s for s in chosen if s.arm == "harness"]
-        b = [s for s in chosen if s.arm == "bare"]
+        runs = [s for s in samples if s.ok and (gen == "all" or s.generation == gen)]
+        h = [s for s in runs if s.arm == "harness"]
+        b = [s for s in runs if s.arm == "bare"]
         f = {
             "harness_wall_s": median([s.wall_s for s in h]), "bare_wall_s": median(
                 [s.wall_s for s in b]),
@@ -285,9 +293,9 @@ def _benchmark(rounds: int, latency_ms: int) -> int:
             "harness_test_s": median([s.inner_s for s in h]), "bare_flow_s": median(
                 [s.inner_s for s in b]),
         }
-        f["ratio_process_wall"] = f["harness_wall_s"] / f["bare_wall_s"]
-        f["ratio_process_cpu"] = f["harness_cpu_s"] / f["bare_cpu_s"]
-        f["ratio_test_wall"] = f["harness_test_s"] / f["bare_flow_s"]
+        f["ratio_process_wall"] = _ratio(f["harness_wall_s"], f["bare_wall_s"])
+        f["ratio_process_cpu"] = _ratio(f["harness_cpu_s"], f["bare_cpu_s"])
+        f["ratio_test_wall"] = _ratio(f["harness_test_s"], f["bare_flow_s"])
         figures[gen] = {k: round(v, 3) for k, v in f.items()}
         rows.append([gen, f"{len(h)}/{len(b)}", f"{f['harness_wall_s']:.2f}",
                      f"{f['bare_wall_s']:.2f}", f"{f['ratio_process_wall']:.2f}",
