@@ -75,8 +75,10 @@ def efficacy_inventory(defects: list[str], leases: Path) -> dict[str, Any]:
             "leases": {"kind": "file", "directory": str(leases)}}
 
 
-def outcomes(junit: Path) -> dict[tuple[str, str], str]:
-    """(test function, device name) → passed / failed / error / skipped."""
+def outcomes(junit: Path, messages: dict[tuple[str, str], str] | None = None
+             ) -> dict[tuple[str, str], str]:
+    """(test function, device name) → passed / failure / error / skipped; the first line
+    of each failure's message into `messages` when given."""
     found: dict[tuple[str, str], str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         name = case.get("name", "")
@@ -84,6 +86,9 @@ def outcomes(junit: Path) -> dict[tuple[str, str], str]:
         device = params.split("-DS-")[0] if params else ""
         kinds = [child.tag for child in case]
         status = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
+        if messages is not None and status in ("failure", "error"):
+            bad = next(child for child in case if child.tag == status)
+            messages[(function, device)] = (bad.get("message") or "").splitlines()[0][:300]
         # A test can both fail and error (in teardown): the worst outcome wins.
         if (function, device) not in found or found[(function, device)] == "passed":
             found[(function, device)] = status
@@ -106,7 +111,8 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False,
     )
     assert junit.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
-    results = outcomes(junit)
+    messages: dict[tuple[str, str], str] = {}
+    results = outcomes(junit, messages)
 
     table: dict[str, list[str]] = defaultdict(list)
     missed = []
@@ -124,7 +130,7 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     for defect in defects:
         print(f"  {defect:32} {', '.join(table[defect]) or 'NOT CAUGHT'}")
 
-    clean_failures = sorted(f"{test}[{device}]: {status}"
+    clean_failures = sorted(f"{test}[{device}]: {status}: {messages.get((test, device))}"
                             for (test, device), status in results.items()
                             if device in (TWIN_AT, TWIN_BELOW)
                             and status in ("failure", "error"))
