@@ -134,21 +134,23 @@ def test_open_serves_the_report_on_loopback(reports: Reports) -> None:
         ],
         cwd=reports.folder,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "COLUMNS": "200"},
     )
     try:
         assert proc.stdout is not None
-        url = ""
+        # Raw reads: a text stream's readline could leave the address line in its buffer
+        # where select() cannot see it.
+        printed = b""
+        match = None
         deadline = time.monotonic() + 60
-        while not url and time.monotonic() < deadline and proc.poll() is None:
+        while match is None and time.monotonic() < deadline and proc.poll() is None:
             ready, _, _ = select.select([proc.stdout], [], [], 1.0)
             if ready:
-                line = proc.stdout.readline()
-                match = re.search(r"serving the report at (http://127\.0\.0\.1:\d+/)", line)
-                url = match.group(1) if match else ""
-        assert url, "hil report --open printed no address within 60 s"
+                printed += os.read(proc.stdout.fileno(), 4096)
+                match = re.search(rb"serving the report at (http://127\.0\.0\.1:\d+/)", printed)
+        assert match is not None, f"hil report --open printed no address within 60 s: {printed!r}"
+        url = match.group(1).decode()
         page = httpx.get(url, timeout=10)
         assert page.status_code == 200
         assert '<div id="app">' in page.text
