@@ -26,6 +26,7 @@ from harness.cli.pytestrun import (
     log_tail,
     pytest_command,
     run_with_progress,
+    usage_error,
 )
 from harness.dut import device_id
 from harness.gate import (
@@ -160,7 +161,10 @@ def gate(
     console.print(verdict_table(result))
     for problem in ([result.run_problem] if result.run_problem else []) + result.stray:
         console.print(f"[yellow]no verdict:[/] {problem}", soft_wrap=True)
-    if result.run_problem:
+    refusal = usage_error(paths) if status == 4 else None
+    if refusal is not None:
+        console.print(f"[yellow]no verdict:[/] {refusal}", soft_wrap=True)
+    elif result.run_problem:
         for text in log_tail(paths):
             console.print(f"  {text}", soft_wrap=True, markup=False)
     console.print(

@@ -177,6 +177,16 @@ def log_tail(paths: RunPaths, lines: int = 15) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip()][-lines:]
 
 
+def usage_error(paths: RunPaths) -> str | None:
+    """pytest's own one-line refusal (`ERROR: ...`) from its log, if it refused to run."""
+    try:
+        text = paths.log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    errors = [ln.removeprefix("ERROR: ") for ln in text.splitlines() if ln.startswith("ERROR: ")]
+    return errors[0] if errors else None
+
+
 def _counter_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "-"
 

@@ -24,6 +24,7 @@ from harness.cli.pytestrun import (
     pytest_command,
     run_with_progress,
     summary_table,
+    usage_error,
 )
 from harness.profiles import ProfileError, get_profile
 
@@ -77,6 +78,10 @@ def run(
         workers=chosen.workers if workers is None else workers,
     ) + list(ctx.args)
     status = run_with_progress(command, paths, console, f"hil run --profile {chosen.name}")
+    refusal = usage_error(paths) if status == 4 else None
+    if refusal is not None:
+        # pytest refused to start (e.g. the lab cannot start): its one line, its status.
+        fail(f"{refusal} (pytest log: {paths.log})", code=status)
     records = finished_records(paths)
     console.print(summary_table(records))
     if status not in (0, 1) or not records:

@@ -182,6 +182,23 @@ def test_lab_up_probe_status_down(tmp_path: Path) -> None:
         assert "firmware: devices.yaml says V4.22.005, device says V4.21.000" in probe.stdout
         assert "model: devices.yaml says DS-7616NI-I2, device says DS-7608NI-K2" in probe.stdout
 
+        # A run of another inventory in the same workdir: pytest refuses, in one line.
+        other = write_inventory(tmp_path, "other.yaml", [emulated("cli-lab-other", *NVR)])
+        refused = hil(
+            "run",
+            "--devices",
+            other,
+            "--workdir",
+            workdir,
+            "--output",
+            tmp_path / "out",
+            "-k",
+            "risky_password_refused_by_api",
+            cwd=tmp_path,
+        )
+        assert refused.returncode == 4, refused.stdout + refused.stderr
+        assert "a lab built from another inventory is running" in one_line_error(refused)
+
         status = hil("lab", "status", "--workdir", workdir, cwd=tmp_path)
         assert status.returncode == 0
         assert "cli-lab-nvr" in status.stdout and "active" in status.stdout
