@@ -26,12 +26,29 @@ def digest_challenge(device: Device, stale: bool = False) -> web.Response:
     return response
 
 
+def from_gui_script(request: web.Request) -> bool:
+    """True when the caller marks itself as the GUI's script (`X-Requested-With`)."""
+    return request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
+
+
 class Unauthorised(Exception):
     """Carries the 401 answer to send instead of running the handler."""
 
     def __init__(self, response: web.Response) -> None:
         super().__init__("unauthorised")
         self.response = response
+
+
+def unauthorised(request: web.Request, response: web.Response) -> Unauthorised:
+    """The 401 to raise; the GUI's script gets it without a Digest challenge.
+
+    Like real firmware: a browser seeing `WWW-Authenticate` on a script's request would
+    wait on (or pop up) its own password dialog instead of letting the GUI go to its login
+    page. Every other client (the harness's Digest client) keeps the challenge.
+    """
+    if from_gui_script(request):
+        response.headers.popall("WWW-Authenticate", None)
+    return Unauthorised(response)
 
 
 def require_admin(request: web.Request, device: Device) -> str | None:
@@ -47,16 +64,16 @@ def require_admin(request: web.Request, device: Device) -> str | None:
     header = request.headers.get("Authorization", "")
     creds = crypto.parse_digest_header(header) if header else None
     if creds is None:
-        raise Unauthorised(digest_challenge(device))
+        raise unauthorised(request, digest_challenge(device))
     if creds.uri not in (request.path_qs, request.raw_path, request.path):
         raise DeviceError(400, 6, "badParameters")
     if not device.digest_nonces.valid(creds.nonce):
-        raise Unauthorised(digest_challenge(device, stale=True))
+        raise unauthorised(request, digest_challenge(device, stale=True))
     try:
         device.digest_login(creds, request.method, client_address(request))
     except LoginRefused as refused:
         response = documents.user_check(refused)
         for h in crypto.challenge_headers(device.realm, device.digest_nonces.issue()):
             response.headers.add("WWW-Authenticate", h)
-        raise Unauthorised(response) from None
+        raise unauthorised(request, response) from None
     return None

@@ -80,10 +80,52 @@
 
   /* ---------------------------------------------------------------- HTTP */
 
+  /*
+   * Pages that need no login, per generation (paths, or camera-spa hash routes), and each
+   * generation's login page. A 401 anywhere else means the session is gone: go to login.
+   */
+  var PUBLIC_PAGES = {
+    "recorder": ["/doc/", "/doc/index.html", "/doc/login.html", "/doc/activate.html", "/doc/forgot.html"],
+    "camera-classic": ["/doc/page/login.html", "/doc/page/resetPwd.html"],
+    "camera-spa": ["", "/login", "/activate", "/pwdReset"]
+  };
+  var LOGIN_PAGES = {
+    "recorder": "/doc/login.html",
+    "camera-classic": "/doc/page/login.html",
+    "camera-spa": "/doc/index.html#/login"
+  };
+
+  function onProtectedPage() {
+    var generation = device().generation;
+    var pub = PUBLIC_PAGES[generation];
+    if (!pub) return false;
+    var here = generation === "camera-spa"
+      ? global.location.hash.replace(/^#/, "").split("?")[0]
+      : global.location.pathname;
+    return pub.indexOf(here) < 0;
+  }
+
+  /*
+   * A 401 that answers a password the user typed (login refusal with its attempts left,
+   * wrong admin password in a dialog) is shown by the page; any other 401 on a protected
+   * page (no or expired session) sends the browser to the login page, as real GUIs do.
+   */
+  function leaveOnSessionLoss(url, answer) {
+    if (answer.status !== 401 || !onProtectedPage()) return;
+    if (url.indexOf("/ISAPI/Security/sessionLogin") === 0) return;
+    if (answer.xmlText("lockStatus") !== null) return;
+    if (answer.status_().subStatusCode === "passwordError") return;
+    var target = LOGIN_PAGES[device().generation];
+    if (target) global.location.replace(target);
+  }
+
   function request(method, url, body, contentType) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
-    var init = { method: method, credentials: "same-origin", signal: ctrl.signal, headers: {} };
+    /* Marks the call as the GUI's script: the device then answers 401 without a Digest
+       challenge, so the browser never waits on its own password dialog. */
+    var init = { method: method, credentials: "same-origin", signal: ctrl.signal,
+      headers: { "X-Requested-With": "XMLHttpRequest" } };
     if (body !== undefined && body !== null) {
       init.body = body;
       init.headers["Content-Type"] = contentType || "application/xml; charset=UTF-8";
@@ -91,7 +133,9 @@
     return fetch(url, init).then(function (resp) {
       return resp.text().then(function (text) {
         clearTimeout(timer);
-        return new Answer(resp.status, text, resp.headers.get("Content-Type") || "");
+        var answer = new Answer(resp.status, text, resp.headers.get("Content-Type") || "");
+        leaveOnSessionLoss(url, answer);
+        return answer;
       });
     }, function (err) {
       clearTimeout(timer);

@@ -1,0 +1,80 @@
+"""A logged-out browser on a protected GUI page goes to the login page (no browser auth dialog).
+
+The GUI's script marks its ISAPI calls with `X-Requested-With: XMLHttpRequest`; the device
+then answers 401 without a Digest challenge (which would make Chromium wait on its own
+password dialog), and the script sends the browser to its generation's login page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from gui_helpers import WAIT_MS, launch_browser
+from playwright.sync_api import Browser, Playwright
+from specclient import TIMEOUT, activated_client
+
+XHR = {"X-Requested-With": "XMLHttpRequest"}
+
+# generation: (model, firmware, protected pages, the login page's URL pattern)
+GENERATIONS: dict[str, tuple[str, str, list[str], str]] = {
+    "recorder": ("DS-7608NI-K2", "V4.22.005", ["/doc/main.html", "/doc/main.html#user"],
+                 r"/doc/login\.html$"),
+    "camera-classic": ("DS-2CD2143G2-I", "V5.6.3",
+                       ["/doc/page/preview.html", "/doc/page/config.html#user"],
+                       r"/doc/page/login\.html$"),
+    "camera-spa": ("DS-2CD2043G2-I", "V5.7.10 build 240120",
+                   ["/doc/index.html#/config/user", "/doc/index.html#/preview"],
+                   r"/doc/index\.html#/login$"),
+}
+
+
+def active_device(fleet_factory: Callable[..., Any], model: str, firmware: str) -> str:
+    """Base URL of one freshly activated device (activated over ISAPI, then logged out)."""
+    lab = fleet_factory([{"model": model, "firmware": firmware}], cloud=False,
+                        lab_controller=False)
+    activated_client(lab.url(), login=False).close()
+    return str(lab.url())
+
+
+@pytest.fixture(scope="module")
+def gui_browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch_browser(playwright)
+    yield browser
+    browser.close()
+
+
+def test_gui_script_401_has_no_digest_challenge(fleet_factory: Callable[..., Any]) -> None:
+    """Marked request: 401 without WWW-Authenticate; any other client: the Digest challenges."""
+    model, firmware, _, _ = GENERATIONS["recorder"]
+    base = active_device(fleet_factory, model, firmware)
+    with httpx.Client(base_url=base, timeout=TIMEOUT) as client:
+        marked = client.get("/ISAPI/System/deviceInfo", headers=XHR)
+        plain = client.get("/ISAPI/System/deviceInfo")
+    assert marked.status_code == 401
+    assert "WWW-Authenticate" not in marked.headers
+    assert plain.status_code == 401
+    challenges = plain.headers.get_list("WWW-Authenticate")
+    assert any("algorithm=MD5" in c for c in challenges), challenges
+    assert any("algorithm=SHA-256" in c for c in challenges), challenges
+    assert all(c.startswith("Digest ") for c in challenges), challenges
+
+
+@pytest.mark.parametrize("generation", list(GENERATIONS))
+def test_logged_out_protected_page_goes_to_login(generation: str, gui_browser: Browser,
+                                                 fleet_factory: Callable[..., Any]) -> None:
+    """Each protected page opened without a session ends on the generation's login page."""
+    model, firmware, pages, login_pattern = GENERATIONS[generation]
+    base = active_device(fleet_factory, model, firmware)
+    for path in pages:
+        context = gui_browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(base + path, timeout=WAIT_MS)
+            # Bounded: the browser auth dialog this guards against would block for ever.
+            page.wait_for_url(re.compile(login_pattern), timeout=WAIT_MS)
+        finally:
+            context.close()
