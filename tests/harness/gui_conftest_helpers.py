@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from harness.catalogue import gui_generation
 from harness.cloud import PhoneApp
@@ -169,14 +169,17 @@ def gui_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab
 
 
 @pytest.fixture(scope="module", name="gui_browser")
-def gui_browser_fixture() -> Iterator[Browser]:
-    """One headless Debian Chromium for the module."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def gui_browser_fixture(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Debian Chromium for the module.
+
+    Uses pytest-playwright's session `playwright`: a second sync_playwright() in the same
+    process fails ("Sync API inside the asyncio loop") once another test module has started it.
+    """
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(name="gui_page")

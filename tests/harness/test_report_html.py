@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cli_helpers import HIL, emulated, hil, write_inventory
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Page, Playwright, Route
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 DEVICES = {
@@ -80,7 +80,9 @@ def test_history_keeps_one_point_per_run(reports: Reports) -> None:
 
 
 @pytest.fixture(scope="module")
-def report_page(reports: Reports) -> Iterator[tuple[Page, list[str]]]:
+def report_page(
+    reports: Reports, playwright: Playwright
+) -> Iterator[tuple[Page, list[str]]]:
     off_loopback: list[str] = []
 
     def only_local(route: Route) -> None:
@@ -91,12 +93,14 @@ def report_page(reports: Reports) -> Iterator[tuple[Page, list[str]]]:
             off_loopback.append(url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+    # pytest-playwright's session `playwright`: one sync driver per process.
+    browser = playwright.chromium.launch(executable_path=CHROMIUM)
+    try:
         page = browser.new_page()
         page.route("**/*", only_local)
         page.goto((reports.output / "allure-report" / "index.html").as_uri())
         yield page, off_loopback
+    finally:
         browser.close()
 
 
