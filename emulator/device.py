@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 USER = passwords.USER_NAME
+# Codes kept on flash, voided ones included: enough to recognise recent void codes.
+_CODES_KEPT = 8
 
 
 @dataclass
@@ -78,6 +80,9 @@ class PendingCode:
     nonce: str
     issued_at: float
     used: bool = False
+    # Voided by a newer QR. Kept (not dropped) so that its code is recognised and answered
+    # verificationCodeExpired, as docs/device-api.md says for a void code.
+    voided: bool = False
 
 
 @dataclass
@@ -571,7 +576,7 @@ class Device:
         if not (self.policy.email_reset_offered and s.activated and s.email):
             raise not_support()
         now = time.time()
-        if not self.policy.regenerate_qr and s.qr_text and s.codes:
+        if not self.policy.regenerate_qr and s.qr_text and any(not c.voided for c in s.codes):
             return s.qr_text
         nonce = secrets.token_hex(8)
         key = bytes.fromhex(s.stale_cloud_key if self.policy.seal_with_stale_key
@@ -579,7 +584,11 @@ class Device:
         text = cloudcrypto.qr_text(cloudcrypto.QrPayload(
             self.serial, nonce, int(now), cloudcrypto.seal_address(key, s.email)))
         code = PendingCode(nonce, now)
-        s.codes = [*s.codes, code] if not self.policy.code_void_on_new_qr else [code]
+        if self.policy.code_void_on_new_qr:
+            for earlier in s.codes:
+                earlier.voided = True
+        # The newest codes are kept so a voided one is still recognised; older ones go.
+        s.codes = [*s.codes, code][-_CODES_KEPT:]
         s.qr_text = text
         s.wrong_codes = 0
         self.save()
@@ -591,14 +600,22 @@ class Device:
         if not self.policy.email_reset_offered:
             raise not_support()
         now = time.time()
-        live = [c for c in s.codes
-                if not c.used and now - c.issued_at < self.policy.code_validity_s]
+
+        def is_live(c: PendingCode) -> bool:
+            return (not c.used and not c.voided
+                    and now - c.issued_at < self.policy.code_validity_s)
+
         limit = self.policy.wrong_code_limit
-        if not live or (limit is not None and s.wrong_codes >= limit):
+        if not any(is_live(c) for c in s.codes) or (
+                limit is not None and s.wrong_codes >= limit):
             raise DeviceError(400, 6, "verificationCodeExpired")
         wanted = code.strip().upper()
-        match = next((c for c in live
+        match = next((c for c in reversed(s.codes)
                       if cloudcrypto.derive_code(self.cloud_key, c.nonce) == wanted), None)
+        if match is not None and not is_live(match):
+            # A known code that is used, voided by a new QR or past its validity: void,
+            # not wrong (docs/device-api.md), so it does not count as a wrong entry.
+            raise DeviceError(400, 6, "verificationCodeExpired")
         if match is None:
             s.wrong_codes += 1
             self.save()

@@ -175,8 +175,13 @@ def test_new_qr_voids_previous_code(lab) -> None:  # type: ignore[no-untyped-def
     first = _qr(c)
     second = _qr(c)
     assert first != second
-    assert c.submit_code(_code(lab, first)).json()["subStatusCode"] in (
-        "verificationCodeError", "verificationCodeExpired")
+    # docs/device-api.md: a void code answers verificationCodeExpired, and is not a wrong
+    # entry, so it leaves the wrong-entry counter alone.
+    r = c.submit_code(_code(lab, first))
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
+    wrong = next(w for w in ("22222222", "33333333", "44444444")
+                 if w not in (_code(lab, first), _code(lab, second)))
+    assert c.submit_code(wrong).json()["retryTimes"] == 4
     _token(c, _code(lab, second))
 
 
