@@ -141,12 +141,14 @@ def test_code_void_after_reboot(dut: DeviceUnderTest, mail_timeout: float) -> No
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("email_reserved")
 def test_code_void_after_email_change(dut: DeviceUnderTest, mail_timeout: float) -> None:
-    other = "other." + dut.email
+    # Same length as the harness's address, which may already be at the 32-character
+    # limit of spec §6: a longer one would be refused as badParameters.
+    local, _, domain = dut.email.partition("@")
+    other = ("y" if local.startswith("x") else "x") + local[1:] + "@" + domain
     with dut.isapi() as device:
         code = _mailed_code(dut, device, mail_timeout)
         with allure.step("Change the reserved e-mail"):
-            device.set_reserved_email(other if len(other) <= 32 else "x" + dut.email,
-                                      dut.password)
+            device.set_reserved_email(other, dut.password)
             dut.remember_email(None)
         with allure.step("The code from before the change is void"):
             expect_refusal(lambda: device.submit_verification_code(code),

@@ -3,7 +3,10 @@ suites, and the same test passes on a clean twin.
 
 One devices file holds, for every defect `python -m emulator defects` lists, one emulated
 device carrying it, plus clean twins of the same models and firmware; the suites run on it
-once, in a subprocess with two xdist workers, and the JUnit XML is the evidence.
+once, in a subprocess with two xdist workers, and the JUnit XML is the evidence. A defect
+counts as caught only by a failure of the kind product-defect, as the run records
+(`harness.runrecord`) classify the exception in the process that raised it: a timeout, a
+lab outage or a harness bug on the defective device proves nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any, Final
 
 import pytest
 import yaml
+
+from harness.errors import FailureKind
+from harness.runrecord import read_records
 
 REPO: Final = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S: Final = 1500
@@ -75,15 +81,27 @@ def efficacy_inventory(defects: list[str], leases: Path) -> dict[str, Any]:
             "leases": {"kind": "file", "directory": str(leases)}}
 
 
+def case_key(name: str) -> tuple[str, str]:
+    """(test function, device name) of a test name or node id such as
+    `suites/test_x.py::test_y[d-code-reusable-DS-7608NI-K2-V4.21.000]`."""
+    function, _, params = name.rpartition("::")[2].partition("[")
+    return function, params.split("-DS-")[0] if params else ""
+
+
+def failure_kinds(records: Path) -> dict[tuple[str, str], FailureKind | None]:
+    """(test function, device name) → the failure kind of each failed or erred test, as
+    the run records classified its exception."""
+    return {case_key(r.nodeid): r.kind for r in read_records(records)
+            if r.outcome in ("failed", "error")}
+
+
 def outcomes(junit: Path, messages: dict[tuple[str, str], str] | None = None
              ) -> dict[tuple[str, str], str]:
     """(test function, device name) → passed / failure / error / skipped; the first line
     of each failure's message into `messages` when given."""
     found: dict[tuple[str, str], str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        name = case.get("name", "")
-        function, _, params = name.partition("[")
-        device = params.split("-DS-")[0] if params else ""
+        function, device = case_key(case.get("name", ""))
         kinds = [child.tag for child in case]
         status = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
         if messages is not None and status in ("failure", "error"):
@@ -103,9 +121,11 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     devices = tmp_path / "efficacy.yaml"
     devices.write_text(yaml.safe_dump(efficacy_inventory(defects, tmp_path / "leases")))
     junit = tmp_path / "junit.xml"
+    records = tmp_path / "records"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--devices", str(devices), "-n", "2",
          "--dist", "loadgroup", "-p", "no:cacheprovider", "-q", "--junitxml", str(junit),
+         "-p", "harness.runrecord", "--run-records", str(records),
          "--lab-workdir", str(tmp_path / "lab"), "--mail-timeout", "8", "--timeout", "300"],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False,
@@ -113,26 +133,48 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     assert junit.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
     messages: dict[tuple[str, str], str] = {}
     results = outcomes(junit, messages)
+    assert (records / "records.jsonl").is_file() or any(records.glob("records-*.jsonl")), (
+        "the run wrote no outcome records: " + run.stdout[-3000:] + run.stderr[-3000:])
+    kinds = failure_kinds(records)
+
+    def caught_by(test: str, device: str) -> bool:
+        # A failed call whose exception is a product defect (an AssertionError of a suite
+        # or harness.errors.ProductDefect); any other failure is not the defect showing.
+        return (results.get((test, device)) == "failure"
+                and kinds.get((test, device)) == "product-defect")
 
     table: dict[str, list[str]] = defaultdict(list)
     missed = []
     for defect in defects:
         twin = TWIN_BELOW if defect in BELOW_DEFECTS else TWIN_AT
         for test in CATCHING[defect]:
-            if (results.get((test, device_name(defect))) == "failure"
-                    and results.get((test, twin)) == "passed"):
+            if caught_by(test, device_name(defect)) and results.get((test, twin)) == "passed":
                 table[defect].append(test)
         if not table[defect]:
-            seen = {t: (results.get((t, device_name(defect))), results.get((t, twin)))
+            seen = {t: (results.get((t, device_name(defect))),
+                        kinds.get((t, device_name(defect))),
+                        messages.get((t, device_name(defect))),
+                        results.get((t, twin)))
                     for t in CATCHING[defect]}
-            missed.append(f"{defect}: (defective, twin) = {seen}")
-    print("\ndefect -> catching test(s) (failed on the defective device, passed on its twin)")
+            missed.append(f"{defect}: (defective, its failure kind, message, twin) = {seen}")
+    print("\ndefect -> catching test(s) (a product-defect failure on the defective device, "
+          "passed on its twin)")
     for defect in defects:
         print(f"  {defect:32} {', '.join(table[defect]) or 'NOT CAUGHT'}")
 
-    clean_failures = sorted(f"{test}[{device}]: {status}: {messages.get((test, device))}"
+    clean_problems = sorted(f"{test}[{device}]: {status}: {messages.get((test, device))}"
                             for (test, device), status in results.items()
                             if device in (TWIN_AT, TWIN_BELOW)
                             and status in ("failure", "error"))
-    assert not clean_failures, f"clean twins failed: {clean_failures}"
+    # A twin that skips a test its defective siblings ran gives no clean baseline: the
+    # defect cannot be told from the model and firmware then.
+    ran_on_defective = {(test, TWIN_BELOW if defect in BELOW_DEFECTS else TWIN_AT)
+                        for (test, device), status in results.items() if status != "skipped"
+                        for defect in defects if device == device_name(defect)}
+    clean_problems += sorted(
+        f"{test}[{device}]: skipped on the twin but ran on a defective device of its model "
+        f"and firmware"
+        for (test, device), status in results.items()
+        if status == "skipped" and (test, device) in ran_on_defective)
+    assert not clean_problems, f"clean twins failed or skipped: {clean_problems}"
     assert not missed, "defects not caught:\n" + "\n".join(missed)
