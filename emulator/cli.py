@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -91,6 +92,18 @@ def _load_modules(modules: list[str]) -> None:
             _fail(str(exc))
 
 
+def _ensure_state_folder(path: Path) -> None:
+    """Create `path` if needed and prove it takes files; otherwise a usage error naming
+    --state, before any port is opened (an OSError from flash would read as a port error)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # A real write, not os.access: permission bits say nothing when run as root.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        _fail(f"--state {path}: not a writable folder ({exc.strerror or exc})")
+
+
 def _serve_config(args: argparse.Namespace) -> dict[str, Any]:
     host, _, port = args.smtp_relay.rpartition(":")
     if not host or not port.isdigit():
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for port_arg in ("http_port", "ssh_port", "cloud_http_port", "cloud_smtp_port"):
             if not 0 <= getattr(args, port_arg) <= 65535:
                 _fail(f"--{port_arg.replace('_', '-')}: expected a port 0-65535")
+        _ensure_state_folder(args.state)
         try:
             config = validate_config(_serve_config(args), "command line")
         except ConfigError as exc:
