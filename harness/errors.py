@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Final, Literal, TypeVar
 
+from harness.evidence import Secrets, mask_text
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -84,12 +86,15 @@ def retry(
     attempts: int = 3,
     delay: float = 1.0,
     backoff: float = 2.0,
+    secrets: Secrets | None = None,
 ) -> T:
     """Run a state-level transition (reboot, factory reset, power cycle), retrying it only
     on infrastructure and device failures, at most `attempts` times with growing delays.
 
     `what` names the transition for the log and the final error. A login is never retried
-    (see `login_step`): passing one raises `HarnessError` before anything is sent.
+    (see `login_step`): passing one raises `HarnessError` before anything is sent. The
+    failure logged before each retry is masked: secret fields always, and every value of
+    `secrets` (the device's) when given.
     """
     if getattr(action, "__hil_login__", False):
         raise HarnessError(
@@ -104,13 +109,13 @@ def retry(
         except BaseException as exc:
             if attempt == attempts or not is_retryable(exc):
                 raise
-            # The message only: exceptions may carry device answers, never secrets, but a
-            # short line keeps the log readable.
+            # Exceptions may quote a device answer or what was typed: the log gets them
+            # masked, like every other piece of evidence.
             log.warning(
                 "%s failed (%s: %s), attempt %d of %d, retrying in %.1f s",
                 what,
                 failure_kind(exc),
-                exc,
+                mask_text(str(exc), secrets),
                 attempt,
                 attempts,
                 wait,

@@ -45,6 +45,11 @@ SECRET_HEADERS: frozenset[str] = frozenset(
 _FIELDS = "|".join(SECRET_FIELDS)
 _XML_FIELD = re.compile(rf"(<(?:[\w.-]+:)?(?:{_FIELDS})(?:\s[^>]*)?>)([^<]*)(</)", re.IGNORECASE)
 _JSON_FIELD = re.compile(rf'("(?:{_FIELDS})"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
+# The same field inside a JSON string (a body quoted in a trace or an exception message):
+# `\"resetToken\":\"…\"`.
+_QUOTED_JSON_FIELD = re.compile(
+    rf'(\\"(?:{_FIELDS})\\"\s*:\s*\\")((?:(?!\\")[^"])*)(\\")', re.IGNORECASE
+)
 _DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
 _COOKIE_PAIR = re.compile(r"([^=;,\s]+=)([^;,\s]*)")
 # Short values would mask half the log ("ok", "1"); no password or code is that short.
@@ -106,12 +111,31 @@ class Secrets:
             return self._pattern
 
 
-def mask_body(text: str, secrets: Secrets | None = None) -> str:
-    """A request or answer body with secret fields, images and registered values masked."""
+def mask_fields(text: str) -> str:
+    """`text` with the values of secret fields (XML, JSON, JSON quoted in JSON) masked.
+
+    The pass by shape alone: it hides what the harness never learnt (a session id, a
+    reset token, a challenge the browser received), wherever the text came from.
+    """
     if not text:
         return text
     masked = _XML_FIELD.sub(rf"\g<1>{MASK}\g<3>", text)
     masked = _JSON_FIELD.sub(rf"\g<1>{MASK}\g<3>", masked)
+    return _QUOTED_JSON_FIELD.sub(rf"\g<1>{MASK}\g<3>", masked)
+
+
+def mask_text(text: str, secrets: Secrets | None = None) -> str:
+    """Free text (an exception message, a trace member) with secret fields and registered
+    values masked; unlike `mask_body`, nothing is shortened and images stay."""
+    masked = mask_fields(text)
+    return secrets.mask(masked) if secrets is not None else masked
+
+
+def mask_body(text: str, secrets: Secrets | None = None) -> str:
+    """A request or answer body with secret fields, images and registered values masked."""
+    if not text:
+        return text
+    masked = mask_fields(text)
     masked = _DATA_URL.sub(lambda m: f"<image, {len(m.group(0))} characters>", masked)
     if secrets is not None:
         masked = secrets.mask(masked)

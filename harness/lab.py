@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -150,7 +151,9 @@ class _DeviceBase(_Model):
 class TlsSettings(_Model):
     verify: bool = Field(default=True, description="Verify the device's certificate")
     ca_file: Path | None = Field(
-        default=None, description="CA bundle for a lab CA; relative to devices.yaml"
+        default=None,
+        description="PEM CA bundle of a lab CA; a relative path is taken from the working "
+        "directory",
     )
 
 
@@ -427,18 +430,48 @@ def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
         raise InventoryError(_one_line(source, exc)) from None
 
 
+def _check_ca_files(inventory: Inventory, source: str) -> None:
+    """Every `tls.ca_file` is a CA bundle the TLS layer can load, checked now rather than
+    as a traceback at a test's first HTTPS call."""
+    for index, device in enumerate(inventory.devices):
+        if not isinstance(device, RealDevice) or device.tls.ca_file is None:
+            continue
+        ca_file = device.tls.ca_file
+        where = f"{source}: devices[{index}].tls.ca_file"
+        relative = "" if ca_file.is_absolute() else f", relative to {Path.cwd()}"
+        try:
+            ssl.create_default_context(cafile=str(ca_file))
+        except OSError as exc:
+            # ssl.SSLError is an OSError too: the file is there but holds no certificate.
+            if isinstance(exc, ssl.SSLError):
+                problem = f"not a PEM CA bundle ({exc.reason or exc})"
+            else:
+                problem = exc.strerror or type(exc).__name__
+            raise InventoryError(
+                f"{where}: cannot load the CA file {str(ca_file)!r}{relative}: {problem}"
+            ) from None
+
+
 def load_inventory(path: Path | str = DEFAULT_INVENTORY) -> Inventory:
     """Load devices.yaml (or another inventory file); one-line `InventoryError` on mistakes.
 
-    Relative paths inside (CA files, lease directory) stay relative to the working
-    directory; `resolve_relative` turns them into absolute ones if needed.
+    Relative paths inside (CA files, lease directory) are taken from the working
+    directory, not from the file's folder. CA files must exist and load.
     """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(f"{file}: cannot read the inventory ({exc.strerror})") from None
-    return parse_inventory(text, source=str(file))
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise InventoryError(
+            f"{file}: cannot read the inventory (line {line}: not UTF-8 text, "
+            f"byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"
+        ) from None
+    inventory = parse_inventory(text, source=str(file))
+    _check_ca_files(inventory, str(file))
+    return inventory
 
 
 def inventory_schema() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import allure
 
 from harness.catalogue import CODE_ALPHABET, CODE_LENGTH
-from harness.evidence import MASK, Secrets
+from harness.evidence import MASK, Secrets, mask_header, mask_text
 from harness.mail import ReceivedMail
 
 if TYPE_CHECKING:
@@ -69,6 +69,17 @@ _CODE_RE: Final = re.compile(rf"\b[{CODE_ALPHABET}]{{{CODE_LENGTH}}}\b", re.IGNO
 _CODE_LINE_RE: Final = re.compile(r"(verification code\W*)([A-Za-z0-9]{8})", re.IGNORECASE)
 # Playwright trace members that are text (trace events, network log, DOM snapshots).
 _TEXT_SUFFIXES: Final = (".trace", ".network", ".stacks", ".json", ".html", ".txt", ".css")
+# The trace's network log is HAR: headers as {"name": "Set-Cookie", "value": "..."} and
+# parsed cookies as "cookies": [{"name": "WebSession_...", "value": "...", ...}]. The
+# browser's session cookie never passes through the harness, so only its shape can hide it.
+_JSON_STRING: Final = r'"((?:[^"\\]|\\.)*)"'
+_TRACE_HEADER_RE: Final = re.compile(
+    r'(\{\s*"name"\s*:\s*"((?:proxy-)?authorization|cookie|set-cookie)"\s*,\s*"value"\s*:\s*)'
+    + _JSON_STRING,
+    re.IGNORECASE,
+)
+_TRACE_COOKIES_RE: Final = re.compile(r'"cookies"\s*:\s*\[[^\[\]]*\]')
+_COOKIE_VALUE_RE: Final = re.compile(r'("value"\s*:\s*)' + _JSON_STRING)
 
 
 def describe_device(dut: DeviceUnderTest, *, flow: str) -> None:
@@ -103,11 +114,36 @@ def render_mails(mails: Iterable[ReceivedMail], secrets: Secrets) -> str:
     return "\n\n-----\n\n".join(parts)
 
 
-def mask_trace_zip(data: bytes, secrets: Secrets) -> bytes:
-    """A Playwright trace zip with every registered secret masked in its text members.
+def _mask_trace_header(match: re.Match[str]) -> str:
+    name, value = match.group(2), match.group(3)
+    try:
+        decoded = json.loads(f'"{value}"')
+    except ValueError:
+        return match.group(1) + json.dumps(MASK)
+    # Set-Cookie lines may be joined with newlines in one value: mask each cookie.
+    masked = "\n".join(mask_header(name, line) for line in decoded.split("\n"))
+    return match.group(1) + json.dumps(masked)
 
-    Playwright records typed text (`fill` of a password) in the trace events and input
-    values in DOM snapshots; both are text members. Pictures are kept as they are.
+
+def _mask_trace_cookies(match: re.Match[str]) -> str:
+    return _COOKIE_VALUE_RE.sub(lambda m: m.group(1) + json.dumps(MASK), match.group(0))
+
+
+def mask_trace_text(text: str, secrets: Secrets) -> str:
+    """One text member of a Playwright trace, masked: secret fields of the bodies
+    (`resetToken`, `sessionID`, `challenge`, ...), cookie and authorization headers and
+    parsed cookies of the network log, then every registered secret."""
+    masked = _TRACE_HEADER_RE.sub(_mask_trace_header, text)
+    masked = _TRACE_COOKIES_RE.sub(_mask_trace_cookies, masked)
+    return mask_text(masked, secrets)
+
+
+def mask_trace_zip(data: bytes, secrets: Secrets) -> bytes:
+    """A Playwright trace zip with its text members masked (`mask_trace_text`).
+
+    Playwright records typed text (`fill` of a password) in the trace events, input
+    values in DOM snapshots, headers and cookies in the network log and every body in
+    `resources/`; all are text members. Pictures are kept as they are.
     """
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, \
@@ -116,9 +152,19 @@ def mask_trace_zip(data: bytes, secrets: Secrets) -> bytes:
             content = source.read(info.filename)
             if info.filename.endswith(_TEXT_SUFFIXES) or _looks_textual(content):
                 text = content.decode("utf-8", errors="surrogateescape")
-                content = secrets.mask(text).encode("utf-8", errors="surrogateescape")
+                content = mask_trace_text(text, secrets).encode(
+                    "utf-8", errors="surrogateescape")
             target.writestr(info.filename, content)
     return out.getvalue()
+
+
+def mask_trace_file(path: Path, secrets: Secrets) -> None:
+    """Mask a trace zip on disk in place (`mask_trace_zip`); the file is replaced whole,
+    so no reader ever sees half a trace. A zip that cannot be read is an error."""
+    masked = mask_trace_zip(path.read_bytes(), secrets)
+    partial = path.with_name(path.name + ".masking")
+    partial.write_bytes(masked)
+    partial.replace(path)
 
 
 def _looks_textual(content: bytes) -> bool:

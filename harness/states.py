@@ -27,6 +27,7 @@ from typing import Final
 
 from harness.dut import DeviceUnderTest
 from harness.errors import DeviceError, HarnessError, failure_kind, retry
+from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
 
 QUARANTINE_DIR: Final = "quarantine"
@@ -245,10 +246,20 @@ class Quarantine:
             for marker in self.directory.iterdir():
                 marker.unlink(missing_ok=True)
 
-    def mark(self, device: str, reason: str) -> None:
-        """Quarantine `device` for the rest of the run with a one-line `reason`."""
+    def mark(self, device: str, reason: str, secrets: Secrets | None = None) -> None:
+        """Quarantine `device` for the rest of the run with a one-line `reason`.
+
+        The reason becomes the skip reason of the device's later tests, in every report:
+        it is masked (secret fields, and `secrets` when given) and the file is private.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / device).write_text(reason.splitlines()[0] if reason else "?")
+        line = mask_text(reason.splitlines()[0] if reason else "?", secrets)
+        fd = os.open(self.directory / device, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an older marker may have been created readable by all
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
 
     def reason(self, device: str) -> str | None:
         """Why `device` is quarantined, or None."""
@@ -295,13 +306,14 @@ def bring(
     try:
         for _ in range(MAX_STEPS):
             current = retry(lambda: probe(dut), what=f"probe {dut.name}",
-                            attempts=attempts, delay=delay)
+                            attempts=attempts, delay=delay, secrets=dut.secrets)
             if satisfies(current, goal):
                 return ran
             transition = next_transition(current, goal)
             started = time.monotonic()
             retry(lambda t=transition: t.run(dut),  # type: ignore[misc]
-                  what=f"{transition.name} {dut.name}", attempts=attempts, delay=delay)
+                  what=f"{transition.name} {dut.name}", attempts=attempts, delay=delay,
+                  secrets=dut.secrets)
             log.record(dut.name, transition.name, current, time.monotonic() - started)
             ran.append(transition.name)
         raise DeviceError(
@@ -309,5 +321,6 @@ def bring(
         )
     except BaseException as exc:
         if failure_kind(exc) in ("infrastructure", "device"):
-            quarantine.mark(dut.name, f"bring-up to {goal} failed ({failure_kind(exc)}): {exc}")
+            quarantine.mark(dut.name, f"bring-up to {goal} failed ({failure_kind(exc)}): {exc}",
+                            dut.secrets)
         raise

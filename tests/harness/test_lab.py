@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import certifi
 import pytest
 
 from harness.catalogue import GuiGeneration, LineId
@@ -15,6 +16,7 @@ from harness.lab import (
     InventoryError,
     MissingSecret,
     RealDevice,
+    TlsSettings,
     load_inventory,
     parse_inventory,
     schema_text,
@@ -199,3 +201,58 @@ def test_committed_schema_is_current() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
         "devices.schema.json is stale: run `python -m harness.lab`"
     )
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_bytes(b"devices:\n  - {name: caf\xe9, kind: emulated, model: DS-2CD2143G2-I, "
+                     b"firmware: V5.6.0}\n")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert str(info.value) == (
+        f"{path}: cannot read the inventory (line 2: not UTF-8 text, byte 0xe9); "
+        "save it as UTF-8"
+    )
+
+
+def _real_device_with_ca(path: Path, ca_file: str) -> None:
+    path.write_text(
+        "devices:\n"
+        f"  - {CAMERA}\n"
+        "  - {name: nvr1, kind: real, model: DS-7608NI-K2, firmware: V4.30.005, "
+        f"base_url: 'https://192.0.2.10', password_env: HIL_NVR1_PASSWORD, "
+        f"tls: {{ca_file: '{ca_file}'}}}}\n"
+    )
+
+
+def test_a_missing_ca_file_is_one_line_naming_the_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Relative to the working directory, as the schema and docs/real-lab.md say.
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "lab.yaml"
+    _real_device_with_ca(path, "certs/lab-ca.pem")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert str(info.value) == (
+        f"{path}: devices[1].tls.ca_file: cannot load the CA file 'certs/lab-ca.pem', "
+        f"relative to {tmp_path}: No such file or directory"
+    )
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "lab-ca.pem").write_text("not a certificate\n")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"{path}: devices[1].tls.ca_file: cannot load the CA file 'certs/lab-ca.pem', "
+        f"relative to {tmp_path}: not a PEM CA bundle ("
+    )
+    (tmp_path / "certs" / "lab-ca.pem").write_bytes(Path(certifi.where()).read_bytes())
+    device = load_inventory(path).device("nvr1")
+    assert isinstance(device, RealDevice) and device.tls.ca_file == Path("certs/lab-ca.pem")
+
+
+def test_ca_file_description_says_where_relative_paths_start() -> None:
+    description = TlsSettings.model_fields["ca_file"].description or ""
+    assert "working directory" in description and "devices.yaml" not in description

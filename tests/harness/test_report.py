@@ -12,6 +12,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.catalogue import find_verification_code
 from harness.evidence import Secrets
 from harness.mail import MaildirMailbox, ReceivedMail
@@ -52,6 +54,152 @@ def test_trace_zip_is_masked(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(masked)) as archive:
         assert archive.read("resources/shot.jpeg") == b"\xff\xd8\xff binary"
         assert "***" in archive.read("trace.trace").decode()
+
+
+# The shapes Playwright 1.65 writes: the network log is HAR with headers and parsed
+# cookies, bodies are members of resources/ (named by their hash).
+BROWSER_SESSION = "9f2c4e6a8b0d1f3e"
+RESET_TOKEN = "rt-5e7a9c1b3d"
+NETWORK_LOG = (
+    '{"type":"resource-snapshot","snapshot":{"request":{"method":"GET","url":'
+    '"http://127.0.0.1:8080/","cookies":[{"name":"WebSession_ab12","value":"9f2c4e6a8b0d1f3e"}],'
+    '"headers":[{"name":"Cookie","value":"WebSession_ab12=9f2c4e6a8b0d1f3e; lang=en"},'
+    '{"name":"Host","value":"127.0.0.1:8080"}],"postData":{"mimeType":"application/json",'
+    '"text":"{\\"EmailCertification\\":{\\"resetToken\\":\\"rt-5e7a9c1b3d\\"}}"}},'
+    '"response":{"status":200,"cookies":[{"name":"WebSession_ab12","value":"9f2c4e6a8b0d1f3e",'
+    '"path":"/","httpOnly":true}],"headers":[{"name":"Set-Cookie","value":'
+    '"WebSession_ab12=9f2c4e6a8b0d1f3e; Path=/; HttpOnly"},{"name":"Content-Type",'
+    '"value":"application/json"}],"content":{"_sha1":"aa11.json"}}}}\n'
+)
+
+
+def test_trace_zip_masks_what_the_harness_never_saw(tmp_path: Path) -> None:
+    # Nothing registered: the browser's session cookie, the session id, challenge and salt
+    # of sessionLogin and the reset token reach the browser only, so only their shape
+    # can hide them.
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:
+        archive.writestr("trace.network", NETWORK_LOG)
+        archive.writestr("resources/aa11.json",
+                         '{"EmailCertification": {"resetToken": "rt-5e7a9c1b3d"}}')
+        archive.writestr("resources/bb22.xml",
+                         "<SessionLoginCap><sessionID>sid-7c1d9e2f</sessionID>"
+                         "<challenge>ch-3b8a6d0e</challenge><salt>salt-41f9c2</salt>"
+                         "</SessionLoginCap>")
+        archive.writestr("resources/cc33", "<SessionLogin><sessionID>sid-7c1d9e2f</sessionID>"
+                                           "</SessionLogin>")
+    masked = mask_trace_zip(raw.getvalue(), Secrets())
+    (tmp_path / "trace.zip").write_bytes(masked)
+    assert find_secrets(tmp_path, [BROWSER_SESSION, RESET_TOKEN, "sid-7c1d9e2f",
+                                   "ch-3b8a6d0e", "salt-41f9c2"]) == []
+    with zipfile.ZipFile(io.BytesIO(masked)) as archive:
+        network = archive.read("trace.network").decode()
+    # Still a network log a person can read: names stay, cookie attributes stay.
+    for line in network.splitlines():
+        json.loads(line)
+    assert '{"name":"Set-Cookie","value":"WebSession_ab12=***; Path=/; HttpOnly"}' in network
+    assert '{"name":"Cookie","value":"WebSession_ab12=***; lang=***"}' in network
+    assert '{"name":"WebSession_ab12","value":"***","path":"/","httpOnly":true}' in network
+    assert '{"name":"Host","value":"127.0.0.1:8080"}' in network
+
+
+GUI_SUITE = '''
+import http.server
+import json
+import os
+import threading
+
+import pytest
+
+PAGE = b"""<html><body><script>
+async function go() {
+  const cap = await (await fetch("/cap")).text();
+  const sid = cap.match(/<sessionID>([^<]*)</)[1];
+  await fetch("/login", {method: "POST",
+                         body: "<SessionLogin><sessionID>" + sid + "</sessionID></SessionLogin>"});
+  const answer = await (await fetch("/reset", {method: "PUT"})).json();
+  document.title = answer.EmailCertification.resetToken ? "done" : "no token";
+}
+</script></body></html>"""
+# From the environment, so that the values are not in this file (the trace keeps sources).
+VALUES = {key: value.encode() for key, value in json.loads(os.environ["GUI_VALUES"]).items()}
+
+
+class Device(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, body, kind, cookie=False):
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        if cookie:
+            self.send_header("Set-Cookie", f"WebSession_ab12={VALUES['COOKIE'].decode()}; "
+                                           "Path=/; HttpOnly")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/cap":
+            self._answer(b"<SessionLoginCap><sessionID>" + VALUES["SESSION"] +
+                         b"</sessionID><challenge>" + VALUES["CHALLENGE"] +
+                         b"</challenge></SessionLoginCap>", "application/xml")
+        else:
+            self._answer(PAGE, "text/html", cookie=True)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._answer(b"<ResponseStatus><statusCode>1</statusCode></ResponseStatus>",
+                     "application/xml")
+
+    def do_PUT(self):
+        self._answer(b'{"EmailCertification": {"resetToken": "' + VALUES["TOKEN"] + b'"}}',
+                     "application/json")
+
+
+@pytest.fixture(scope="module")
+def fake_nvr():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Device)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_gui_session(page, fake_nvr):
+    page.goto(fake_nvr, timeout=30_000)
+    page.evaluate("go()")
+    page.wait_for_function("document.title == 'done'", timeout=30_000)
+    assert False, "deliberate failure: keep the trace"
+'''
+GUI_VALUES = {"COOKIE": "ck-8d3f1a6b2e", "SESSION": "sid-2b7e9c4a",
+              "CHALLENGE": "ch-6f0d3b8e", "TOKEN": "rt-1c5a7e9d"}
+
+
+def test_pytest_playwright_artifacts_are_masked(
+    run_pytest: RunPytest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest-playwright's own --tracing writes trace.zip under --output; the harness masks
+    # it when the test is over. Its --screenshot cannot be masked: the run says so once.
+    monkeypatch.setenv("GUI_VALUES", json.dumps(GUI_VALUES))
+    suite = tmp_path / "test_gui_artifacts.py"
+    suite.write_text(GUI_SUITE)
+    output = tmp_path / "test-results"
+    result = run_pytest("-p", "no:playwright", "-p", "pytest_playwright.pytest_playwright",
+                        "-p", "fixtures.browser", "-p", "fixtures.reporting", str(suite),
+                        "-q", "--tracing", "retain-on-failure", "--screenshot", "on",
+                        "--output", str(output), timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "deliberate failure" in result.stdout
+    assert result.stdout.count("WARNING: pytest-playwright's --screenshot on writes") == 1
+    traces = list(output.rglob("trace.zip"))
+    assert len(traces) == 1, sorted(output.rglob("*"))
+    assert list(output.rglob("*.png")), "the screenshot is kept"
+    assert find_secrets(output, list(GUI_VALUES.values())) == []
+    with zipfile.ZipFile(traces[0]) as archive:
+        network = archive.read("trace.network").decode()
+    # The trace really holds the exchanges, masked, not an empty log.
+    assert "WebSession_ab12=***; Path=/; HttpOnly" in network
+    assert not list(output.rglob("*.masking"))
 
 
 def test_find_secrets_looks_inside_zips(tmp_path: Path) -> None:

@@ -4,13 +4,15 @@ lab controller, and a device that cannot be brought up is quarantined for the ru
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.dut import DeviceUnderTest, Lab
-from harness.errors import DeviceError, HarnessError
+from harness.errors import DeviceError, HarnessError, retry
+from harness.evidence import Secrets
 from harness.isapi import IllegalLoginLock, LoginRejected
 from harness.lab import parse_inventory
 from harness.labhost import start_lab, stop_lab
@@ -145,6 +147,7 @@ def test_failed_bring_up_quarantines_the_device(lab: Lab, log: TransitionLog,
             _bring(dut, State.ACTIVE, log, quarantine)
         reason = quarantine.reason("nvr-down")
         assert reason is not None and "device" in reason
+        assert (quarantine.directory / "nvr-down").stat().st_mode & 0o777 == 0o600
         with pytest.raises(Quarantined, match="quarantined for this run"):
             _bring(dut, State.ACTIVE, log, quarantine)
         # Other devices are not affected.
@@ -169,3 +172,41 @@ def test_pytest_layer_skips_quarantined_devices(tmp_path: Path) -> None:
     quarantine = Quarantine(tmp_path)
     quarantine.mark("dev", "bring-up to active failed (device): boom\nsecond line")
     assert quarantine.reason("dev") == "bring-up to active failed (device): boom"
+
+
+def test_quarantine_reason_is_masked_and_private(tmp_path: Path) -> None:
+    # The reason becomes a skip reason in every report: no password, no device secret.
+    quarantine = Quarantine(tmp_path)
+    (tmp_path / "quarantine").mkdir()
+    (tmp_path / "quarantine" / "dev").write_text("old")
+    (tmp_path / "quarantine" / "dev").chmod(0o644)
+    quarantine.mark(
+        "dev",
+        "bring-up to active failed (device): login as admin/Known-Pass7 refused, answer "
+        '{"EmailCertification": {"resetToken": "rt-4f2a9c"}} <sessionID>sid-81d3</sessionID>',
+        Secrets(["Known-Pass7"]),
+    )
+    reason = quarantine.reason("dev")
+    assert reason == (
+        "bring-up to active failed (device): login as admin/*** refused, answer "
+        '{"EmailCertification": {"resetToken": "***"}} <sessionID>***</sessionID>'
+    )
+    assert (tmp_path / "quarantine" / "dev").stat().st_mode & 0o777 == 0o600
+
+
+def test_retry_logs_the_failure_masked(caplog: pytest.LogCaptureFixture) -> None:
+    calls = []
+
+    def reboot() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise DeviceError("no answer after login with Known-Pass7 "
+                              "<resetToken>rt-4f2a9c</resetToken>")
+        return "rebooted"
+
+    with caplog.at_level(logging.WARNING, logger="harness.errors"):
+        assert retry(reboot, what="reboot dev", attempts=2, delay=0,
+                     secrets=Secrets(["Known-Pass7"])) == "rebooted"
+    assert "reboot dev failed (device: no answer after login with *** " \
+           "<resetToken>***</resetToken>)" in caplog.text
+    assert "Known-Pass7" not in caplog.text and "rt-4f2a9c" not in caplog.text
