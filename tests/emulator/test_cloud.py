@@ -17,7 +17,7 @@ import re
 import smtplib
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -29,6 +29,7 @@ import httpx
 import pytest
 import segno
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from async_scenario import run
 from specclient import SpecClient
 
 from emulator.cloud import RECOVERY_ADDRESS, CloudService, app_version_ok, start_cloud
@@ -50,14 +51,6 @@ SERIAL = "DS-7608NI-K20820210422CCWR593756043WCVU"
 RESERVED = "owner@example.com"
 
 
-def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    """Run one async scenario with an overall bound, naming it when it gives up."""
-    async def bounded() -> T:
-        try:
-            return await asyncio.wait_for(scenario(), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"scenario {scenario.__name__} not done in {timeout} s") from None
-    return asyncio.run(bounded())
 
 
 # -- the world around the cloud ---------------------------------------------------------------

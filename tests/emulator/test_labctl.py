@@ -10,7 +10,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import paramiko
 import pytest
+from async_scenario import run
 from specclient import SpecClient
 
 from emulator.interfaces import DeviceHandle, PowerState
@@ -32,14 +33,6 @@ SECRET = "pdu-Secret-42"
 WAIT_S = 15.0
 
 
-def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    """Run one async scenario with an overall bound, naming it when it gives up."""
-    async def bounded() -> T:
-        try:
-            return await asyncio.wait_for(scenario(), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"scenario {scenario.__name__} not done in {timeout} s") from None
-    return asyncio.run(bounded())
 
 
 # -- paramiko ----------------------------------------------------------------------------------

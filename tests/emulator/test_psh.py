@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import paramiko
 import pytest
+from async_scenario import run
 from specclient import SpecClient, leaves
 
 from emulator.interfaces import PowerState
@@ -29,14 +30,6 @@ PASSWORD = "Abcd1234!x"
 WAIT_S = 15.0
 
 
-def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
-    """Run one async scenario with an overall bound, naming it when it gives up."""
-    async def bounded() -> T:
-        try:
-            return await asyncio.wait_for(scenario(), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"scenario {scenario.__name__} not done in {timeout} s") from None
-    return asyncio.run(bounded())
 
 
 @dataclass
