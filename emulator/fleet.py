@@ -164,11 +164,13 @@ class Fleet:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         await self.front.setup()
-        for entry in self.config.devices:
-            spec = DeviceSpec(entry.name, entry.model, entry.firmware, entry.http_port,
-                              entry.ssh_port, list(entry.defects), entry.boot_seconds,
-                              entry.latency_ms)
-            await self.add_device(spec)
+        specs = [DeviceSpec(entry.name, entry.model, entry.firmware, entry.http_port,
+                            entry.ssh_port, list(entry.defects), entry.boot_seconds,
+                            entry.latency_ms)
+                 for entry in self.config.devices]
+        # Devices power on together, as in a lab: the fleet is up after the longest boot,
+        # not after the sum of all boots (14 devices x 5 s would outlast any ready timeout).
+        await asyncio.gather(*(self.add_device(spec) for spec in specs))
         self.devices_up_seconds = time.perf_counter() - started
         await self._start_cloud()
         await self._start_lab_controller()
