@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ import paramiko
 import pytest
 from async_scenario import run
 from specclient import SpecClient
+from ssh_client import ExecResult, ssh_connect, ssh_exec
 
 from emulator.interfaces import DeviceHandle, PowerState
 from emulator.labctl import PROMPT, LabControllerServer, start_lab_controller
@@ -38,32 +38,12 @@ WAIT_S = 15.0
 # -- paramiko ----------------------------------------------------------------------------------
 
 def connect(port: int, username: str = USER, password: str = SECRET) -> paramiko.SSHClient:
-    sock = socket.create_connection((HOST, port), timeout=10)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # a fresh test key each run
-    client.connect(HOST, port, username=username, password=password, sock=sock, timeout=10,
-                   banner_timeout=10, auth_timeout=10, look_for_keys=False, allow_agent=False)
-    return client
-
-
-@dataclass
-class ExecResult:
-    status: int
-    stdout: str
-    stderr: str
+    return ssh_connect(port, username, password)
 
 
 def labctl(port: int, command: str) -> ExecResult:
     """One exec request to the controller."""
-    client = connect(port)
-    try:
-        _, stdout, stderr = client.exec_command(command, timeout=30)
-        out = stdout.read().decode()
-        err = stderr.read().decode()
-        return ExecResult(stdout.channel.recv_exit_status(), out, err)
-    finally:
-        client.close()
+    return ssh_exec(connect(port), command, timeout=30)
 
 
 # -- the fleet double --------------------------------------------------------------------------

@@ -7,7 +7,6 @@ the shell server alone: login, banner, prompt, commands.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ import paramiko
 import pytest
 from async_scenario import run
 from specclient import SpecClient, leaves
+from ssh_client import ExecResult, ssh_connect, ssh_exec
 
 from emulator.interfaces import PowerState
 from emulator.psh import BANNER, PROMPT, ShellServer, start_device_shell
@@ -93,31 +93,11 @@ async def shell_for(device: ShellDevice, state_dir: Path) -> AsyncIterator[Shell
 # -- paramiko, run in a thread so the server's loop keeps serving ------------------------------
 
 def connect(port: int, password: str = PASSWORD, username: str = "admin") -> paramiko.SSHClient:
-    sock = socket.create_connection((HOST, port), timeout=10)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # a fresh test key each run
-    client.connect(HOST, port, username=username, password=password, sock=sock, timeout=10,
-                   banner_timeout=10, auth_timeout=10, look_for_keys=False, allow_agent=False)
-    return client
-
-
-@dataclass
-class ExecResult:
-    status: int
-    stdout: str
-    stderr: str
+    return ssh_connect(port, username, password)
 
 
 def exec_command(port: int, command: str) -> ExecResult:
-    client = connect(port)
-    try:
-        _, stdout, stderr = client.exec_command(command, timeout=10)
-        out = stdout.read().decode()
-        err = stderr.read().decode()
-        return ExecResult(stdout.channel.recv_exit_status(), out, err)
-    finally:
-        client.close()
+    return ssh_exec(connect(port), command, timeout=10)
 
 
 def read_until(channel: paramiko.Channel, marker: str) -> str:
