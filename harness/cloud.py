@@ -25,6 +25,7 @@ import httpx
 from harness.errors import HarnessError, InfrastructureError
 from harness.evidence import ExchangeLog
 from harness.qr import decode_qr
+from harness.tls import tls_context
 
 DEFAULT_APP_VERSION = "3.5.4"
 RESET_PATH = "/api/v1/device-password-reset"
@@ -95,7 +96,8 @@ class PhoneApp:
         body = httpx.Request("POST", url, json={"qr": qr_text}).content
         started, t0 = time.time(), time.perf_counter()
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=self.timeout)
+            response = httpx.post(url, content=body, headers=headers, timeout=self.timeout,
+                                  verify=tls_context(True))
         except httpx.HTTPError as exc:
             self.log.record(
                 method="POST",

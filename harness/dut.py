@@ -35,10 +35,12 @@ from harness.lab import (
 )
 from harness.labhost import LabEndpoints
 from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail, mailbox_for
-from harness.shell import DeviceShell, LabController
 
 if TYPE_CHECKING:
+    # paramiko (through harness.shell) takes about 1 s to import: only the tests that
+    # reach a shell or the lab controller pay it (imported in the methods below).
     from harness.gui.base import GuiTarget
+    from harness.shell import DeviceShell, LabController
 
 MAX_ADDRESS_LENGTH: Final = 32  # spec §6: 1-32 characters
 REPORT_SENDER: Final = "qa@hil.test"
@@ -103,6 +105,8 @@ class Lab:
 
     def lab_controller(self, transcript: ShellTranscript | None = None) -> LabController:
         """An SSH client of the lab's power/reset controller."""
+        from harness.shell import LabController
+
         config = self.inventory.lab_controller
         if isinstance(config, RealLabController):
             return LabController(config.host, config.port, config.user, config.secret(),
@@ -236,6 +240,8 @@ class DeviceUnderTest:
 
     def shell(self) -> DeviceShell:
         """The device's psh over SSH (turn SSH on over ISAPI first)."""
+        from harness.shell import DeviceShell
+
         return DeviceShell(self.host, self.ssh_port, self.password, transcript=self.transcript)
 
     def lab_controller(self) -> LabController:

@@ -38,6 +38,7 @@ from harness.errors import (
     login_step,
 )
 from harness.evidence import ExchangeLog, Secrets
+from harness.tls import tls_context
 
 ADMIN = "admin"
 DigestAlgorithm = Literal["MD5", "SHA-256"]
@@ -376,14 +377,9 @@ class IsapiClient:
         self.timeout = timeout
         self.secrets = secrets if secrets is not None else (log.secrets if log else Secrets())
         self.log = log if log is not None else ExchangeLog(secrets=self.secrets)
-        ssl_verify: bool | ssl.SSLContext = (
-            ssl.create_default_context(cafile=str(verify))
-            if isinstance(verify, str | Path)
-            else verify
-        )
         self._http = httpx.Client(
             base_url=self.base_url,
-            verify=ssl_verify,
+            verify=tls_context(verify),
             timeout=httpx.Timeout(timeout),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )

@@ -268,7 +268,10 @@ class GuiPage:
         return locator
 
     def _act(self, name: str, why: str, action: str, value: str | bool | None = None) -> None:
-        locator = self.wait_visible(name, why).first
+        # No wait_visible first: Playwright's own actionability checks already wait for
+        # the element to be attached, visible, stable and enabled, and a separate wait
+        # doubled the browser round trips of every step.
+        locator = self.el(name).first
         try:
             if action == "click":
                 locator.click(timeout=self.timeouts.step_ms)
@@ -279,7 +282,8 @@ class GuiPage:
         except PlaywrightTimeoutError:
             raise HarnessError(
                 f"{self.target.name}: could not {action} {self.describe(name)} within "
-                f"{self.timeouts.step:g} s ({why}); URL {self.page.url}"
+                f"{self.timeouts.step:g} s ({why}): absent, hidden or disabled; wrong GUI "
+                f"generation or page? URL {self.page.url}"
             ) from None
 
     def click(self, name: str, why: str) -> None:
@@ -324,10 +328,8 @@ class GuiPage:
 
     def text_of(self, name: str) -> str:
         """The visible text of element `name`, stripped ('' when hidden or absent)."""
-        locator = self.el(name).filter(visible=True)
-        if locator.count() == 0:
-            return ""
-        return (locator.first.inner_text(timeout=self.timeouts.step_ms) or "").strip()
+        texts = self.el(name).filter(visible=True).all_inner_texts()  # one round trip
+        return texts[0].strip() if texts else ""
 
     def clear_message(self, name: str) -> None:
         """Hide message element `name` before an action.
@@ -337,12 +339,10 @@ class GuiPage:
         wait). The GUI writes a fresh message for every attempt, so hiding the old one
         changes nothing the device does.
         """
-        locator = self.el(name)
-        if locator.count():
-            locator.first.evaluate(
-                "el => { el.textContent = ''; el.hidden = true; }",
-                timeout=self.timeouts.step_ms,
-            )
+        # One round trip, and nothing to do when the page has no such element yet.
+        self.el(name).evaluate_all(
+            "els => els.forEach(el => { el.textContent = ''; el.hidden = true; })"
+        )
 
     def read_strength(self, bar: str, label: str) -> str:
         """The strength level's name the live bar shows for the current password."""

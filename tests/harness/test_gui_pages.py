@@ -29,7 +29,7 @@ from harness.gui import (
     LoginResult,
     pages_for,
 )
-from harness.gui.base import attempts_in, duration_in
+from harness.gui.base import GuiTimeouts, attempts_in, duration_in
 from harness.isapi import IllegalLoginLock
 from harness.qr import decode_qr
 
@@ -73,6 +73,18 @@ def test_missing_selector_names_page_and_element(gui_lab: GuiLab, gui_page: Page
     activation = pages_for(gui_lab.target("rec")).activation(gui_page, gui_lab.target("rec"))
     with pytest.raises(HarnessError, match=r"recorder activation page.*'no_such'"):
         activation.el("no_such")
+
+
+def test_element_that_never_shows_is_a_harness_error(gui_lab: GuiLab, gui_page: Page) -> None:
+    # The act itself waits (Playwright's actionability checks): an element the page has
+    # but never shows must end in a HarnessError naming page and selector, not a hang.
+    gui_lab.inactive("rec")
+    target = gui_lab.target("rec")
+    activation = pages_for(target).activation(gui_page, target, GuiTimeouts(step=0.5))
+    activation.open()
+    with pytest.raises(HarnessError, match=r"could not click .*recorder activation page, "
+                       r"done .*absent, hidden or disabled"):
+        activation.click("done", "the notice shown once activated")
 
 
 def test_page_that_does_not_load_is_a_device_error(gui_page: Page) -> None:

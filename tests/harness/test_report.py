@@ -273,6 +273,57 @@ def _attachment_names(result: dict[str, Any]) -> list[str]:
     return names
 
 
+def _attachment_source(result: dict[str, Any], name: str) -> str:
+    for attachment in result.get("attachments", []):
+        if attachment["name"] == name:
+            return str(attachment["source"])
+    raise AssertionError(f"no attachment {name!r}: {_attachment_names(result)}")
+
+
+def _trace_members(alluredir: Path, result: dict[str, Any]) -> list[str]:
+    path = alluredir / _attachment_source(result, "playwright trace")
+    with zipfile.ZipFile(path) as trace:
+        return trace.namelist()
+
+
+GUI_FAILURE_SUITE = '''
+import pytest
+from harness import flows
+
+
+@pytest.mark.state("active")
+def test_fails_in_the_gui(dut, page):
+    assert flows.login(page, dut.gui_target(), dut.password).ok
+    assert False, "deliberate product defect"
+'''
+
+
+@pytest.mark.parametrize("mode", ["full", "off"])
+def test_evidence_mode(
+    run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path, mode: str
+) -> None:
+    # full: the trace also films each step and snapshots the DOM; off: nothing attached.
+    devices = write_inventory([
+        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+    ])
+    suite = tmp_path / "test_evidence_mode.py"
+    suite.write_text(GUI_FAILURE_SUITE)
+    alluredir = tmp_path / "allure"
+    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
+                        "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir),
+                        "--evidence", mode)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    failed = _results(alluredir)["test_fails_in_the_gui"]
+    assert failed["status"] == "failed"
+    if mode == "off":
+        assert _attachment_names(failed) == []
+        return
+    members = _trace_members(alluredir, failed)
+    assert [m for m in members if m.endswith(".jpeg")], "full mode films the steps"
+    assert [m for m in members if m.startswith("resources/")], "and keeps the page resources"
+    assert {"screenshot", "page DOM", "ISAPI exchanges nvr"} <= set(_attachment_names(failed))
+
+
 def test_a_failed_run_reports_evidence_and_no_secret(
     run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
 ) -> None:
@@ -295,11 +346,17 @@ def test_a_failed_run_reports_evidence_and_no_secret(
     assert passed["status"] == "passed"
     attachments = _attachment_names(failed)
     for wanted in (
-        "screenshot", "playwright trace", "ISAPI exchanges nvr", "mails to nvr@hil.test"
+        "screenshot", "page DOM", "playwright trace", "ISAPI exchanges nvr",
+        "mails to nvr@hil.test",
     ):
         assert wanted in attachments, attachments
     assert "ISAPI exchanges nvr" in _attachment_names(broken)
     assert _attachment_names(passed) == []  # nothing on a pass
+    # The default trace logs the actions (the login's clicks) without filming them.
+    members = _trace_members(alluredir, failed)
+    assert not [m for m in members if m.endswith(".jpeg")], members
+    with zipfile.ZipFile(alluredir / _attachment_source(failed, "playwright trace")) as trace:
+        assert '"method":"click"' in trace.read("trace.trace").decode()
     parameters = {p["name"]: p["value"].strip("'") for p in failed["parameters"]}
     assert parameters["device"] == "nvr" and parameters["model"] == "DS-7608NI-K2"
     assert parameters["firmware"] == "V4.21.000"
