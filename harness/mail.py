@@ -21,13 +21,16 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.lab import ImapConfig, SmtpSinkConfig
+
+if TYPE_CHECKING:
+    # aiosmtpd is only needed where the sink runs (the lab host): every pytest process
+    # and xdist worker imports this module for the Maildir reader alone.
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +222,8 @@ class SmtpSink:
         """Bind and serve; a few free ports are tried since another process may take one."""
         handler = _MaildirHandler(self.maildir)
         attempts = 1 if self.requested_port else 5
+        from aiosmtpd.controller import Controller
+
         last: BaseException | None = None
         for _ in range(attempts):
             port = self.requested_port or free_port(self.host)
