@@ -5,6 +5,7 @@
        +---------- factory_reset (ISAPI, password known) --+
        +---------- reset_button (lab controller, password unknown)
     LOCKED --power_cycle--> (probe again)      a reboot clears the illegal-login lock
+    LOCKED --reset_button--> INACTIVE          when inactive is the target: one boot, not two
 
 `probe` asks the device where it is (`/SDK/activateStatus`, then one login with the known
 password, then the reserved-address GET); `bring` runs the transitions still missing to
@@ -191,7 +192,9 @@ POWER_CYCLE: Final = Transition("power_cycle", _power_cycle)
 def next_transition(current: State, target: State) -> Transition:
     """The one transition that brings a device in `current` closer to `target`."""
     if current == State.LOCKED:
-        return POWER_CYCLE
+        # The reset button needs no login: a device that must become inactive anyway is
+        # reset at once instead of being power cycled first and reset after.
+        return RESET_BUTTON if target == State.INACTIVE else POWER_CYCLE
     if current == State.UNKNOWN_PASSWORD:
         return RESET_BUTTON
     if _RANK[current] > _RANK[target]:

@@ -72,7 +72,10 @@ def test_graph_edges() -> None:
     assert next_transition(State.ACTIVE, State.EMAIL_RESERVED) is RESERVE_EMAIL
     assert next_transition(State.EMAIL_RESERVED, State.INACTIVE) is FACTORY_RESET
     assert next_transition(State.UNKNOWN_PASSWORD, State.ACTIVE) is RESET_BUTTON
-    assert next_transition(State.LOCKED, State.INACTIVE) is POWER_CYCLE
+    assert next_transition(State.LOCKED, State.ACTIVE) is POWER_CYCLE
+    assert next_transition(State.LOCKED, State.EMAIL_RESERVED) is POWER_CYCLE
+    # The reset button needs no login: one boot instead of a power cycle and a reset.
+    assert next_transition(State.LOCKED, State.INACTIVE) is RESET_BUTTON
     assert satisfies(State.EMAIL_RESERVED, State.ACTIVE)
     assert not satisfies(State.ACTIVE, State.EMAIL_RESERVED)
     assert not satisfies(State.ACTIVE, State.INACTIVE)
@@ -135,6 +138,30 @@ def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
     with dut.isapi() as device:
         device.set_illegal_login_lock(IllegalLoginLock(enabled=True, max_attempts=7,
                                                        lock_minutes=30))
+
+
+def test_a_locked_device_that_must_be_inactive_gets_only_the_reset_button(
+    lab: Lab, log: TransitionLog, quarantine: Quarantine
+) -> None:
+    dut = lab.device("ipc-old")
+    _bring(dut, State.ACTIVE, log, quarantine)
+    with dut.isapi() as device:
+        device.set_illegal_login_lock(IllegalLoginLock(enabled=True, max_attempts=3,
+                                                       lock_minutes=5))
+    with dut.isapi(login=False) as device:
+        for _ in range(3):
+            with pytest.raises(LoginRejected):
+                device.login_digest("Wrong-Pass9")
+    assert probe(dut) is State.LOCKED
+    with dut.lab_controller() as controller:
+        before = controller.status("ipc-old")[0]
+    assert _bring(dut, State.INACTIVE, log, quarantine) == ["reset_button"]
+    assert probe(dut) is State.INACTIVE
+    with dut.lab_controller() as controller:
+        after = controller.status("ipc-old")[0]
+    # One boot: the reset, and no power cycle before it.
+    assert int(after["factory_resets"]) - int(before["factory_resets"]) == 1
+    assert after["power_cycles"] == before["power_cycles"]
 
 
 def test_failed_bring_up_quarantines_the_device(lab: Lab, log: TransitionLog,
