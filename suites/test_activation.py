@@ -81,6 +81,7 @@ def test_risky_password_refused_by_api(dut: DeviceUnderTest) -> None:
 
 
 @pytest.mark.state("inactive")
+@pytest.mark.leaves("active")
 def test_activate_in_gui_without_email(dut: DeviceUnderTest, page: Page) -> None:
     password = dut.new_password()
     outcome = flows.activate(page, dut.gui_target(), password)
@@ -96,6 +97,7 @@ def test_activate_in_gui_without_email(dut: DeviceUnderTest, page: Page) -> None
 
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("inactive")
+@pytest.mark.leaves("email_reserved")
 def test_activate_in_gui_with_email(dut: DeviceUnderTest, page: Page) -> None:
     password = dut.new_password()
     outcome = flows.activate(page, dut.gui_target(), password, email=dut.email)

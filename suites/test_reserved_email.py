@@ -17,6 +17,7 @@ WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generat
 
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("active")
+@pytest.mark.leaves("email_reserved")
 def test_reserve_email_in_gui(dut: DeviceUnderTest, page: Page) -> None:
     outcome = flows.reserve_email(page, dut.gui_target(), dut.email, dut.password)
     assert outcome.saved, f"{dut.id}: the GUI did not save the reserved e-mail: {outcome.message}"

@@ -32,6 +32,7 @@ def _mailed_code(dut: DeviceUnderTest, device: IsapiClient, mail_timeout: float)
 
 
 @pytest.mark.state("active")
+@pytest.mark.leaves("locked")  # this client, until a reboot
 def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Page) -> None:
     with dut.isapi() as device:
         with allure.step("Read the illegal-login lock settings"):
@@ -125,6 +126,7 @@ def test_wrong_code_limit(dut: DeviceUnderTest, mail_timeout: float) -> None:
 
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("email_reserved")
+@pytest.mark.reboots(1)
 def test_code_void_after_reboot(dut: DeviceUnderTest, mail_timeout: float) -> None:
     with dut.isapi() as device:
         code = _mailed_code(dut, device, mail_timeout)

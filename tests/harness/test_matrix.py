@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.matrix import device_in_nodeid
 from harness.dut import device_id, satisfies_needs, select_devices
 from harness.errors import HarnessError
 from harness.lab import load_inventory
@@ -97,6 +98,57 @@ def test_tests_are_grouped_per_device_for_xdist(
     result = run_pytest(*PLUGIN_ARGS, str(probe), "-q", "--devices", str(devices),
                         "--lab", "off")
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_one_worker_runs_a_devices_tests_in_the_cheapest_order(
+    run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
+) -> None:
+    devices = write_inventory([
+        {"name": "nvr-new", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+        {"name": "cam-new", "kind": "emulated", "model": "DS-2CD2143G2-I",
+         "firmware": "V5.7.10 build 240120"},
+    ])
+    probe = tmp_path / "test_order.py"
+    probe.write_text(
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def dut(request):\n"
+        "    return request.param\n"
+        "@pytest.mark.state('active')\n"
+        "@pytest.mark.leaves('locked')\n"
+        "def test_lockout(dut): pass\n"
+        "@pytest.mark.state('email_reserved')\n"
+        "def test_reserved(dut): pass\n"
+        "def test_no_device(): pass\n"
+        "@pytest.mark.state('inactive')\n"
+        "@pytest.mark.leaves('active')\n"
+        "def test_activates(dut): pass\n"
+        "@pytest.mark.state('inactive')\n"
+        "def test_activation_page(dut): pass\n"
+    )
+    # --dist as pyproject.toml's addopts give it (a file outside the project gets none).
+    result = run_pytest(*PLUGIN_ARGS, str(probe), "-v", "-n", "2", "--dist", "loadgroup",
+                        "--devices", str(devices), "--lab", "off")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran: dict[str, list[tuple[str, str]]] = {}
+    for found in re.finditer(r"\[(gw\d)\].*PASSED \S*::(test_\w+)(?:\[(\w+-\w+))?",
+                             result.stdout):
+        worker, test, device = found.groups()
+        ran.setdefault(device or "none", []).append((worker, test))
+    expected = ["test_activation_page", "test_activates", "test_reserved", "test_lockout"]
+    for device in ("nvr-new", "cam-new"):
+        # One worker (xdist's own loadgroup loses the group under pytest 9.2), this order.
+        assert len({worker for worker, _test in ran[device]}) == 1, result.stdout
+        assert [test for _worker, test in ran[device]] == expected, result.stdout
+    assert [test for _worker, test in ran["none"]] == ["test_no_device"]
+
+
+def test_the_device_of_a_node_id() -> None:
+    ids = {"nvr-NI-V4.21.000": "nvr", "nvr-NI-V4.21.000-c1-NI-V4.21.000": "nvr-c1"}
+    assert device_in_nodeid("s/t.py::test_a[nvr-NI-V4.21.000-chromium]", ids) == "nvr"
+    assert device_in_nodeid("s/t.py::test_a[nvr-NI-V4.21.000-c1-NI-V4.21.000]", ids) == "nvr-c1"
+    assert device_in_nodeid("s/t.py::test_a[x-nvr-NI-V4.21.0]", ids) is None
+    assert device_in_nodeid("tests/t.py::test_b", ids) is None
 
 
 def test_a_bad_inventory_is_one_line_and_a_usage_error(
