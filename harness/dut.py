@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import socket
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,8 +302,9 @@ class DeviceUnderTest:
         return self.read_code(since, timeout=timeout)
 
     def now(self) -> float:
-        """A mail-wait start: a little before now, so a mail racing the request is seen."""
-        return time.time() - 1.0
+        """A mail-wait start for a mail about to be caused: a mail racing the request is
+        seen, a mail this address already received (the previous test's code) is not."""
+        return self.mailbox().mark(self.email)
 
 
 def device_id(entry: AnyDevice | RealDevice) -> str:

@@ -14,7 +14,14 @@ import pytest
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.lab import ImapConfig, MissingSecret, SmtpSinkConfig
-from harness.mail import ImapMailbox, MaildirMailbox, MailNotReceived, SmtpSink, mailbox_for
+from harness.mail import (
+    RACE_MARGIN_S,
+    ImapMailbox,
+    MaildirMailbox,
+    MailNotReceived,
+    SmtpSink,
+    mailbox_for,
+)
 
 TIMEOUT = 30.0
 
@@ -140,3 +147,21 @@ def test_mailbox_for_the_inventory_entries(tmp_path: Path, monkeypatch: pytest.M
     imap_box = mailbox_for(imap)
     assert isinstance(imap_box, ImapMailbox)
     assert "secret-value" not in repr(imap_box)
+
+
+def test_a_mark_sees_new_mail_but_not_the_mail_just_before(sink: SmtpSink) -> None:
+    # Tests of one device run back to back: the previous test's code mail, received well
+    # inside the race margin, must not be read as the next test's.
+    box = sink.mailbox()
+    send(sink, "qa5@hil.test", "code", "Verification code: PREV2345")
+    previous = box.wait_for("qa5@hil.test", time.time() - 5, timeout=TIMEOUT)
+    mark = box.mark("qa5@hil.test")
+    assert mark > previous.received_at
+    send(sink, "qa5@hil.test", "code", "Verification code: NEXT6789")
+    assert "NEXT6789" in box.wait_for("qa5@hil.test", mark, timeout=TIMEOUT).body
+
+
+def test_a_mark_keeps_the_race_margin_for_an_address_without_mail(sink: SmtpSink) -> None:
+    before = time.time()
+    mark = sink.mailbox().mark("nobody-yet@hil.test")
+    assert before - RACE_MARGIN_S <= mark <= time.time() - RACE_MARGIN_S
