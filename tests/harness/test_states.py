@@ -30,6 +30,7 @@ from harness.states import (
     next_transition,
     probe,
     satisfies,
+    wait_until_inactive,
 )
 
 INVENTORY = """
@@ -98,6 +99,44 @@ def test_only_missing_transitions_run(lab: Lab, log: TransitionLog,
     assert counted == ["activate", "reserve_email", "factory_reset", "activate"]
 
 
+def test_a_probe_expecting_a_state_agrees_with_the_full_probe(
+    lab: Lab, log: TransitionLog, quarantine: Quarantine
+) -> None:
+    dut = lab.device("nvr")
+
+    def probed() -> State:
+        full = probe(dut)
+        for expect in (State.ACTIVE, State.EMAIL_RESERVED):
+            assert probe(dut, expect=expect) is full, f"expecting {expect}"
+        return full
+
+    _bring(dut, State.INACTIVE, log, quarantine)
+    assert probed() is State.INACTIVE
+    _bring(dut, State.ACTIVE, log, quarantine)
+    assert probed() is State.ACTIVE
+    _bring(dut, State.EMAIL_RESERVED, log, quarantine)
+    assert probed() is State.EMAIL_RESERVED
+    # What it saves, before every test: one authenticated call (challenge + answer)
+    # instead of activateStatus, deviceInfo's challenge and answer, and the address.
+    dut.log.clear()
+    probe(dut, expect=State.EMAIL_RESERVED)
+    fast = len(dut.log)
+    dut.log.clear()
+    probe(dut)
+    assert (fast, len(dut.log)) == (2, 4)
+    password = dut.password
+    dut.remember_password("Forgotten-Pass7")
+    assert probed() is State.UNKNOWN_PASSWORD  # 3 wrong logins, far below the lock
+    dut.remember_password(password)
+    # Reset behind the harness's back: it still holds a password the device lost.
+    with dut.lab_controller() as controller:
+        controller.reset_button("nvr")
+    with dut.isapi(login=False) as device:
+        wait_until_inactive(device, 30, "the reset button")
+    assert dut.known().password == password
+    assert probed() is State.INACTIVE
+
+
 def test_known_credentials_are_shared_and_private(lab: Lab, log: TransitionLog,
                                                   quarantine: Quarantine) -> None:
     dut = lab.device("nvr")
@@ -133,6 +172,7 @@ def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
             with pytest.raises(LoginRejected):
                 device.login_digest("Wrong-Pass9")
     assert probe(dut) is State.LOCKED
+    assert probe(dut, expect=State.ACTIVE) is State.LOCKED
     assert _bring(dut, State.ACTIVE, log, quarantine) == ["power_cycle"]
     assert probe(dut) is State.ACTIVE
     with dut.isapi() as device:
