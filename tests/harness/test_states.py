@@ -160,9 +160,8 @@ def test_unknown_password_is_recovered_with_the_reset_button(
     assert probe(dut) is State.ACTIVE
 
 
-def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
-                                         quarantine: Quarantine) -> None:
-    dut = lab.device("ipc-old")
+def _lock_out(dut: DeviceUnderTest, log: TransitionLog, quarantine: Quarantine) -> None:
+    """Active, with a lock after 3 wrong logins, and this client locked out."""
     _bring(dut, State.ACTIVE, log, quarantine)
     with dut.isapi() as device:
         device.set_illegal_login_lock(IllegalLoginLock(enabled=True, max_attempts=3,
@@ -171,6 +170,12 @@ def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
         for _ in range(3):
             with pytest.raises(LoginRejected):
                 device.login_digest("Wrong-Pass9")
+
+
+def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
+                                         quarantine: Quarantine) -> None:
+    dut = lab.device("ipc-old")
+    _lock_out(dut, log, quarantine)
     assert probe(dut) is State.LOCKED
     assert probe(dut, expect=State.ACTIVE) is State.LOCKED
     assert _bring(dut, State.ACTIVE, log, quarantine) == ["power_cycle"]
@@ -184,14 +189,7 @@ def test_a_locked_device_that_must_be_inactive_gets_only_the_reset_button(
     lab: Lab, log: TransitionLog, quarantine: Quarantine
 ) -> None:
     dut = lab.device("ipc-old")
-    _bring(dut, State.ACTIVE, log, quarantine)
-    with dut.isapi() as device:
-        device.set_illegal_login_lock(IllegalLoginLock(enabled=True, max_attempts=3,
-                                                       lock_minutes=5))
-    with dut.isapi(login=False) as device:
-        for _ in range(3):
-            with pytest.raises(LoginRejected):
-                device.login_digest("Wrong-Pass9")
+    _lock_out(dut, log, quarantine)
     assert probe(dut) is State.LOCKED
     with dut.lab_controller() as controller:
         before = controller.status("ipc-old")[0]
