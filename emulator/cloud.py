@@ -106,7 +106,8 @@ def decode_qr_picture(png: bytes) -> list[str]:
     try:
         with Image.open(io.BytesIO(png)) as picture:
             picture.load()
-            return [code.text for code in zxingcpp.read_barcodes(picture) if code.text]
+            return [code.text for code in zxingcpp.read_barcodes(
+                picture, formats=zxingcpp.barcode_formats_from_str("QRCode")) if code.text]
     except (UnidentifiedImageError, OSError, ValueError):
         return []
 

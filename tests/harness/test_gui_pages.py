@@ -80,8 +80,8 @@ def test_element_that_never_shows_is_a_harness_error(gui_lab: GuiLab, gui_page: 
     # but never shows must end in a HarnessError naming page and selector, not a hang.
     gui_lab.inactive("rec")
     target = gui_lab.target("rec")
+    pages_for(target).activation(gui_page, target).open()  # default waits: a busy machine
     activation = pages_for(target).activation(gui_page, target, GuiTimeouts(step=0.5))
-    activation.open()
     with pytest.raises(HarnessError, match=r"could not click .*recorder activation page, "
                        r"done .*absent, hidden or disabled"):
         activation.click("done", "the notice shown once activated")
