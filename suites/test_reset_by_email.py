@@ -5,6 +5,9 @@ the vendor's recovery address) and the same flow at the API level."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import allure
 import pytest
 from playwright.sync_api import Page
@@ -18,7 +21,8 @@ pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_ema
 
 
 def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
-    with dut.isapi(login=False) as device:
+    """The reset's proof; whatever it finds, the harness remembers the right password."""
+    with _password_change(dut, old, new), dut.isapi(login=False) as device:
         with allure.step("The old password is refused"):
             expect_login_refused(device, old, what=f"{dut.id}: old password after a reset")
         with allure.step("The new password logs in"):
@@ -29,19 +33,16 @@ def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
 def test_reset_by_email_in_gui(dut: DeviceUnderTest, page: Page, mail_timeout: float) -> None:
     old, new = dut.password, dut.new_password()
     since = dut.now()
-    try:
-        with dut.code_mail_expected(mail_timeout):
-            flows.reset_password_by_email(
-                page, dut.gui_target(), phone_app=dut.phone_app(), mailbox=dut.mailbox(),
-                email=dut.email, new_password=new, since=since, mail_timeout=mail_timeout,
-                secrets=dut.secrets,
-            )
-    finally:
-        # Whatever happened, the device holds one of the two; the probe tells which.
-        _remember_current(dut, old, new)
-    outcome = flows.login(page, dut.gui_target(), new)
-    with allure.step("The GUI logs in with the new password"):
-        assert outcome.ok, f"{dut.id}: GUI login with the new password: {outcome.message}"
+    with _password_change(dut, old, new), dut.code_mail_expected(mail_timeout):
+        flows.reset_password_by_email(
+            page, dut.gui_target(), phone_app=dut.phone_app(), mailbox=dut.mailbox(),
+            email=dut.email, new_password=new, since=since, mail_timeout=mail_timeout,
+            secrets=dut.secrets,
+        )
+    with _password_change(dut, old, new):
+        outcome = flows.login(page, dut.gui_target(), new)
+        with allure.step("The GUI logs in with the new password"):
+            assert outcome.ok, f"{dut.id}: GUI login with the new password: {outcome.message}"
     _old_refused_new_works(dut, old, new)
 
 
@@ -68,11 +69,9 @@ def test_reset_by_export_channel(dut: DeviceUnderTest, page: Page, mail_timeout:
     code = dut.read_code(since, timeout=mail_timeout)
     answer = wizard.enter_code(code)
     assert answer.accepted, f"{dut.id}: the code mailed after Export was refused: {answer}"
-    try:
+    with _password_change(dut, old, new):
         done = wizard.set_new_password(new)
-    finally:
-        _remember_current(dut, old, new)
-    assert done.done, f"{dut.id}: the new password was refused: {done.message}"
+        assert done.done, f"{dut.id}: the new password was refused: {done.message}"
     _old_refused_new_works(dut, old, new)
 
 
@@ -84,11 +83,24 @@ def test_reset_by_email_api(dut: DeviceUnderTest, mail_timeout: float) -> None:
             code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
         with allure.step("Enter the code and set the new password"):
             token = device.submit_verification_code(code)
-            try:
+            with _password_change(dut, old, new):
                 device.set_password_with_token(token, new)
-            finally:
-                _remember_current(dut, old, new)
     _old_refused_new_works(dut, old, new)
+
+
+@contextmanager
+def _password_change(dut: DeviceUnderTest, old: str, new: str) -> Iterator[None]:
+    """Around a step that changes the admin password from `old` to `new`, or proves it
+    changed: when the step succeeds the device said yes, and the harness remembers `new`
+    without asking again (two requests saved per test); when it fails the device may hold
+    either, and one Digest call tells which, so that the next test starts from the truth.
+    """
+    try:
+        yield
+    except BaseException:
+        _remember_current(dut, old, new)
+        raise
+    dut.remember_password(new)
 
 
 def _remember_current(dut: DeviceUnderTest, old: str, new: str) -> None:
