@@ -1,0 +1,157 @@
+"""The per-device browser context (harness.gui.contexts) against a real Chromium and two
+real HTTP servers on loopback: what one test leaves in the browser, the next test on the
+same device must not find."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from harness.gui.contexts import DeviceContexts, origin_of
+
+PAGE = b"<!DOCTYPE html><html><body><p>device</p></body></html>"
+
+
+class _Site(ThreadingHTTPServer):
+    """A device stand-in: a page, and a script the browser may cache for an hour."""
+
+    script_hits = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Site
+
+    def do_GET(self) -> None:
+        if self.path == "/cached.js":
+            self.server.script_hits += 1
+            body, kind, extra = b"var cached = 1;", "text/javascript", ("Cache-Control",
+                                                                       "max-age=3600")
+        else:
+            body, kind, extra = PAGE, "text/html", ("Cache-Control", "no-store")
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header(*extra)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def sites() -> Iterator[tuple[_Site, _Site]]:
+    servers = (_Site(("127.0.0.1", 0), _Handler), _Site(("127.0.0.1", 0), _Handler))
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _url(site: _Site) -> str:
+    host, port = site.server_address[:2]
+    return f"http://{host!s}:{port}/"
+
+
+def _leave_traces(page: Page) -> None:
+    """What a test could leave: cookie, both storages, an IndexedDB, a cached script."""
+    page.evaluate("""async () => {
+        document.cookie = "session=abc; max-age=3600; path=/";
+        localStorage.setItem("lang", "de"); sessionStorage.setItem("tab", "1");
+        await new Promise((ok, bad) => { const r = indexedDB.open("gui", 1);
+            r.onupgradeneeded = () => r.result.createObjectStore("s");
+            r.onsuccess = () => { r.result.close(); ok(); }; r.onerror = bad; });
+        await fetch("/cached.js"); await fetch("/cached.js");
+    }""")
+
+
+def _traces(page: Page) -> dict[str, Any]:
+    return dict(page.evaluate("""async () => ({
+        cookie: document.cookie, local: localStorage.length, session: sessionStorage.length,
+        databases: (await indexedDB.databases()).map(d => d.name),
+    })"""))
+
+
+EMPTY = {"cookie": "", "local": 0, "session": 0, "databases": []}
+
+
+def test_next_test_on_the_device_finds_a_fresh_browser(
+    browser: Browser, sites: tuple[_Site, _Site]
+) -> None:
+    device, other = sites
+    contexts = DeviceContexts(browser.new_context)
+    try:
+        context = contexts.context_for("dev", _url(device))
+        page = context.new_page()
+        # A second origin shown for a moment (as a redirect would) is scrubbed too.
+        page.goto(_url(other))
+        _leave_traces(page)
+        page.goto(_url(device))
+        _leave_traces(page)
+        assert _traces(page) == {"cookie": "session=abc", "local": 1, "session": 1,
+                                 "databases": ["gui"]}
+        assert device.script_hits == 1, "the script was not cached: the check proves nothing"
+        # A cookie for a host no page showed (as a Set-Cookie from a fetch could leave).
+        context.add_cookies([{"name": "k", "value": "v", "url": "http://127.0.0.9/"}])
+
+        contexts.release(failed=False)
+
+        again = contexts.context_for("dev", _url(device))
+        assert again is context, "the device's context was not reused"
+        assert again.pages == [], "the previous test's pages survived"
+        assert again.cookies() == [], "cookies survived the scrub"
+        fresh = again.new_page()
+        for site in (other, device):
+            fresh.goto(_url(site))
+            assert _traces(fresh) == EMPTY, f"left in the browser for {_url(site)}"
+        fresh.evaluate("fetch('/cached.js')")
+        assert device.script_hits == 2, "the HTTP cache survived the scrub"
+    finally:
+        contexts.close()
+
+
+def _closed(context: BrowserContext) -> list[bool]:
+    flag = [False]
+    context.on("close", lambda _: flag.__setitem__(0, True))
+    return flag
+
+
+def test_failure_or_another_device_gets_a_new_context(
+    browser: Browser, sites: tuple[_Site, _Site]
+) -> None:
+    device, other = sites
+    contexts = DeviceContexts(browser.new_context)
+    try:
+        first = contexts.context_for("dev", _url(device))
+        first_closed = _closed(first)
+        first.new_page().goto(_url(device))
+        contexts.release(failed=True)
+        assert first_closed == [True], "a failed test's context was kept"
+
+        second = contexts.context_for("dev", _url(device))
+        assert second is not first
+        second_closed = _closed(second)
+        contexts.release(failed=False)
+        third = contexts.context_for("other", _url(other))
+        assert third is not second and second_closed == [True], (
+            "the previous device's context was not closed when the device changed")
+    finally:
+        contexts.close()
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("http://127.0.0.1:8080/doc/page/login.asp?x=1", "http://127.0.0.1:8080"),
+    ("https://[::1]/", "https://[::1]"),
+    ("about:blank", None),
+    ("data:text/html,x", None),
+])
+def test_origin_of(url: str, origin: str | None) -> None:
+    assert origin_of(url) == origin
