@@ -15,6 +15,7 @@ from playwright.sync_api import Page
 from harness import flows
 from harness.cloud import export_channel
 from harness.dut import DeviceUnderTest, expect_login_refused
+from harness.isapi import LoginRejected
 from harness.lab import ManualCloud
 
 pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_email=True)]
@@ -105,12 +106,17 @@ def _password_change(dut: DeviceUnderTest, old: str, new: str) -> Iterator[None]
 
 def _remember_current(dut: DeviceUnderTest, old: str, new: str) -> None:
     """Record which password the device holds now: one Digest call with the new one (at
-    most one wrong login, far below the lock)."""
+    most one wrong login, far below the lock). Only a plain refusal means `old`: when the
+    device is locked or does not answer, what the harness remembered stays (the next
+    test's state probe sorts it out)."""
     with dut.isapi(login=False) as device:
         device.use_digest(new)
         try:
             device.device_info()
+        except LoginRejected as refused:
+            if not refused.locked:
+                dut.remember_password(old)
         except Exception:
-            dut.remember_password(old)
+            pass  # inconclusive: keep what is known
         else:
             dut.remember_password(new)

@@ -10,7 +10,12 @@ exactly as long as that block.
 What a test may leave behind and the scrub removes: its pages (each test gets a new one:
 fresh script state, history and sessionStorage), cookies, every kind of origin storage
 (localStorage, IndexedDB, Cache Storage, service workers) of each origin the pages showed,
-the HTTP cache and granted permissions. A failed test's context is closed, not scrubbed:
+the HTTP cache, routes, and permissions, extra headers and offline mode beyond what the
+context was made with. Not cleared, because the network stack keeps them out of reach:
+open connections, TLS sessions, HSTS and the HTTP-auth cache; a device's tests share them
+as one user's visits would (the GUIs log in with their own scripts and cookies, not the
+browser's authentication), and `--fresh-context` is there if that ever matters. A failed
+test's context is closed, not scrubbed:
 whatever went wrong must not reach the next test, and a failure is rare enough to pay for
 a new context.
 """
@@ -18,13 +23,11 @@ a new context.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Frame, Page
-
-SCRUB_TIMEOUT_MS: Final = 10_000
+from playwright.sync_api import Browser, BrowserContext, Frame, Page
 
 
 def origin_of(url: str) -> str | None:
@@ -35,35 +38,43 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def scrub(context: BrowserContext, origins: set[str]) -> None:
-    """Leave `context` as a fresh one: no pages, cookies, storage, cache or permissions.
+def scrub(context: BrowserContext, origins: set[str], args: Mapping[str, Any]) -> None:
+    """Leave `context` as `browser.new_context(**args)` made it: no pages, cookies,
+    storage, cache, routes; permissions, extra headers and offline mode as `args` say.
 
     `origins`: the origins whose storage to clear, beside those the open pages show.
     """
     pages = list(context.pages)
     origins = set(origins) | {o for p in pages for f in p.frames if (o := origin_of(f.url))}
+    # Pages first: what their unload handlers write must not outlive the clearing.
+    for page in pages:
+        page.close()
     # Storage and cache are cleared over the Chrome DevTools Protocol, which needs a page.
-    tool = pages[0] if pages else context.new_page()
-    session = context.new_cdp_session(tool)
+    tool = context.new_page()
     try:
+        session = context.new_cdp_session(tool)
         session.send("Network.clearBrowserCache")
         for origin in sorted(origins):
             session.send("Storage.clearDataForOrigin",
                          {"origin": origin, "storageTypes": "all"})
-    finally:
         session.detach()
-    for page in [*pages, tool]:
-        if not page.is_closed():
-            page.close()
+    finally:
+        tool.close()
     context.clear_cookies()
     context.clear_permissions()
+    if args.get("permissions"):
+        context.grant_permissions(list(args["permissions"]))
+    context.unroute_all(behavior="ignoreErrors")
+    context.set_extra_http_headers(dict(args.get("extra_http_headers") or {}))
+    context.set_offline(bool(args.get("offline", False)))
 
 
 class DeviceContexts:
     """Per worker: the browser context of the device whose tests are running."""
 
-    def __init__(self, create: Callable[[], BrowserContext]) -> None:
-        self._create = create
+    def __init__(self, browser: Browser, args: Mapping[str, Any]) -> None:
+        self._browser = browser
+        self._args = dict(args)
         self._device: str | None = None
         self._context: BrowserContext | None = None
         self._origins: set[str] = set()
@@ -73,7 +84,7 @@ class DeviceContexts:
         device changed (the previous device's context is closed)."""
         if self._context is None or self._device != device:
             self.close()
-            self._context = self._create()
+            self._context = self._browser.new_context(**self._args)
             self._device = device
             # Every origin any frame shows, even for a moment, has its storage cleared.
             self._context.on("page", self._watch)
@@ -99,7 +110,7 @@ class DeviceContexts:
             self.close()
             return
         try:
-            scrub(self._context, self._origins)
+            scrub(self._context, self._origins, self._args)
         except Exception:
             # A context that cannot be scrubbed is not reused; the next test gets a new one.
             self.close()

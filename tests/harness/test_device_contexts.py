@@ -7,10 +7,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
+from test_report import PLUGIN_ARGS, RunPytest, WriteInventory
 
 from harness.gui.contexts import DeviceContexts, origin_of
 
@@ -20,13 +22,17 @@ PAGE = b"<!DOCTYPE html><html><body><p>device</p></body></html>"
 class _Site(ThreadingHTTPServer):
     """A device stand-in: a page, and a script the browser may cache for an hour."""
 
-    script_hits = 0
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self.script_hits = 0
+        self.last_headers: dict[str, str] = {}
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Site
 
     def do_GET(self) -> None:
+        self.server.last_headers = {k.lower(): v for k, v in self.headers.items()}
         if self.path == "/cached.js":
             self.server.script_hits += 1
             body, kind, extra = b"var cached = 1;", "text/javascript", ("Cache-Control",
@@ -46,7 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def sites() -> Iterator[tuple[_Site, _Site]]:
-    servers = (_Site(("127.0.0.1", 0), _Handler), _Site(("127.0.0.1", 0), _Handler))
+    servers = (_Site(("127.0.0.1", 0)), _Site(("127.0.0.1", 0)))
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:
         thread.start()
@@ -87,7 +93,7 @@ def test_next_test_on_the_device_finds_a_fresh_browser(
     browser: Browser, sites: tuple[_Site, _Site]
 ) -> None:
     device, other = sites
-    contexts = DeviceContexts(browser.new_context)
+    contexts = DeviceContexts(browser, {})
     try:
         context = contexts.context_for("dev", _url(device))
         page = context.new_page()
@@ -128,7 +134,7 @@ def test_failure_or_another_device_gets_a_new_context(
     browser: Browser, sites: tuple[_Site, _Site]
 ) -> None:
     device, other = sites
-    contexts = DeviceContexts(browser.new_context)
+    contexts = DeviceContexts(browser, {})
     try:
         first = contexts.context_for("dev", _url(device))
         first_closed = _closed(first)
@@ -147,6 +153,49 @@ def test_failure_or_another_device_gets_a_new_context(
         contexts.close()
 
 
+def test_what_a_test_changed_in_the_context_is_undone(
+    browser: Browser, sites: tuple[_Site, _Site]
+) -> None:
+    device, _ = sites
+    contexts = DeviceContexts(browser, {"extra_http_headers": {"X-Lab": "bench-7"}})
+    try:
+        context = contexts.context_for("dev", _url(device))
+        context.new_page().goto(_url(device))
+        context.route("**/cached.js", lambda route: route.abort())
+        context.set_extra_http_headers({"X-Leak": "1"})
+        context.grant_permissions(["geolocation"])
+        context.set_offline(True)
+
+        contexts.release(failed=False)
+
+        page = contexts.context_for("dev", _url(device)).new_page()
+        page.goto(_url(device))  # offline mode would fail this
+        assert page.evaluate("fetch('/cached.js').then(r => r.status)") == 200, "route kept"
+        assert device.last_headers.get("x-lab") == "bench-7", "the context's own header lost"
+        assert "x-leak" not in device.last_headers, "a test's extra header survived"
+        state = page.evaluate("navigator.permissions.query({name: 'geolocation'})"
+                              ".then(s => s.state)")
+        assert state == "prompt", "a granted permission survived"
+    finally:
+        contexts.close()
+
+
+def test_a_context_that_cannot_be_scrubbed_is_replaced(
+    browser: Browser, sites: tuple[_Site, _Site]
+) -> None:
+    device, _ = sites
+    contexts = DeviceContexts(browser, {})
+    try:
+        context = contexts.context_for("dev", _url(device))
+        context.close()  # as a test that closed it itself
+        contexts.release(failed=False)
+        replacement = contexts.context_for("dev", _url(device))
+        assert replacement is not context
+        replacement.new_page().goto(_url(device))
+    finally:
+        contexts.close()
+
+
 @pytest.mark.parametrize(("url", "origin"), [
     ("http://127.0.0.1:8080/doc/page/login.asp?x=1", "http://127.0.0.1:8080"),
     ("https://[::1]/", "https://[::1]"),
@@ -155,3 +204,60 @@ def test_failure_or_another_device_gets_a_new_context(
 ])
 def test_origin_of(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin
+
+
+# The fixture wiring, in a run of its own: a device's tests share its context, emptied
+# between them; a failed test's context is closed; --fresh-context gives each its own.
+# The tests of one device run in file order (no ordering markers), on one process.
+WIRING_SUITE = '''
+import os
+import pytest
+
+SEEN = []
+FRESH = os.environ["EXPECT_FRESH"] == "1"
+
+
+def _open(page, dut):
+    # A plain file of the device: its GUI pages move on by script, which would race.
+    page.goto(dut.base_url.rstrip("/") + "/SDK/guiConfig.js")
+
+
+def test_a_leaves_storage(dut, page):
+    _open(page, dut)
+    page.evaluate("localStorage.setItem('left', 'by a')")
+    SEEN.append(page.context)
+
+
+def test_b_same_context_but_empty(dut, page):
+    assert (page.context is SEEN[0]) is not FRESH
+    _open(page, dut)
+    assert page.evaluate("localStorage.length") == 0
+    SEEN.append(page.context)
+    assert False, "deliberate failure: its context must not be reused"
+
+
+def test_c_after_a_failure(dut, page):
+    assert page.context is not SEEN[1]
+    assert SEEN[1].pages == []
+    _open(page, dut)
+'''
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["shared", "fresh-context"])
+def test_suites_share_a_scrubbed_context_per_device(
+    run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, fresh: bool,
+) -> None:
+    devices = write_inventory([
+        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+    ])
+    suite = tmp_path / "test_wiring.py"
+    suite.write_text(WIRING_SUITE)
+    monkeypatch.setenv("EXPECT_FRESH", "1" if fresh else "0")
+    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "-rA", "--devices", str(devices),
+                        "--lab-workdir", str(tmp_path / "lab"),
+                        *(["--fresh-context"] if fresh else []))
+    out = result.stdout[-3000:] + result.stderr[-2000:]
+    assert result.returncode == 1 and "1 failed, 2 passed" in out, out
+    assert "FAILED" in out and "test_b_same_context_but_empty" in out.split("FAILED")[-1], out
+    assert "deliberate failure" in out, out
