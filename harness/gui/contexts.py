@@ -38,28 +38,15 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def scrub(context: BrowserContext, origins: set[str], args: Mapping[str, Any]) -> None:
-    """Leave `context` as `browser.new_context(**args)` made it: no pages, cookies,
-    storage, cache, routes; permissions, extra headers and offline mode as `args` say.
-
-    `origins`: the origins whose storage to clear, beside those the open pages show.
-    """
+def empty(context: BrowserContext, args: Mapping[str, Any]) -> set[str]:
+    """Close every page of `context` and undo what a test may have changed on it: cookies,
+    routes; permissions, extra headers and offline mode as `args` (the context's own
+    arguments) say. The origins the pages showed, whose storage is still to clear."""
     pages = list(context.pages)
-    origins = set(origins) | {o for p in pages for f in p.frames if (o := origin_of(f.url))}
+    origins = {o for p in pages for f in p.frames if (o := origin_of(f.url))}
     # Pages first: what their unload handlers write must not outlive the clearing.
     for page in pages:
         page.close()
-    # Storage and cache are cleared over the Chrome DevTools Protocol, which needs a page.
-    tool = context.new_page()
-    try:
-        session = context.new_cdp_session(tool)
-        session.send("Network.clearBrowserCache")
-        for origin in sorted(origins):
-            session.send("Storage.clearDataForOrigin",
-                         {"origin": origin, "storageTypes": "all"})
-        session.detach()
-    finally:
-        tool.close()
     context.clear_cookies()
     context.clear_permissions()
     if args.get("permissions"):
@@ -67,6 +54,21 @@ def scrub(context: BrowserContext, origins: set[str], args: Mapping[str, Any]) -
     context.unroute_all(behavior="ignoreErrors")
     context.set_extra_http_headers(dict(args.get("extra_http_headers") or {}))
     context.set_offline(bool(args.get("offline", False)))
+    return origins
+
+
+def clear_storage(page: Page, origins: set[str]) -> None:
+    """Clear the HTTP cache of `page`'s context and every kind of storage of `origins`,
+    over the Chrome DevTools Protocol (which needs a page: the next test's own, still
+    blank, so that clearing costs no page of its own)."""
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("Network.clearBrowserCache")
+        for origin in sorted(origins):
+            session.send("Storage.clearDataForOrigin",
+                         {"origin": origin, "storageTypes": "all"})
+    finally:
+        session.detach()
 
 
 class DeviceContexts:
@@ -78,20 +80,46 @@ class DeviceContexts:
         self._device: str | None = None
         self._context: BrowserContext | None = None
         self._origins: set[str] = set()
+        self._emptied = False  # storage and cache still to clear before the next test
+        self._ready: Page | None = None  # the next test's page, cleared
+
+    def _new_context(self, device: str) -> BrowserContext:
+        self.close()
+        context = self._browser.new_context(**self._args)
+        # Every origin any frame shows, even for a moment, has its storage cleared.
+        context.on("page", self._watch)
+        self._context, self._device = context, device
+        return context
 
     def context_for(self, device: str, base_url: str) -> BrowserContext:
         """The context for a test on `device`: the block's own, or a new one when the
         device changed (the previous device's context is closed)."""
-        if self._context is None or self._device != device:
-            self.close()
-            self._context = self._browser.new_context(**self._args)
-            self._device = device
-            # Every origin any frame shows, even for a moment, has its storage cleared.
-            self._context.on("page", self._watch)
         origin = origin_of(base_url)
+        if self._context is None or self._device != device:
+            context = self._new_context(device)
+        else:
+            context = self._context
+            if self._emptied:
+                try:
+                    page = context.new_page()
+                    clear_storage(page, self._origins)
+                except Exception:
+                    # Not cleared, not reused: the test gets a new context.
+                    context = self._new_context(device)
+                else:
+                    self._ready, self._emptied = page, False
         if origin:
             self._origins.add(origin)
-        return self._context
+        return context
+
+    def page(self) -> Page:
+        """The test's page: the one prepared by `context_for`, else a new one."""
+        if self._context is None:
+            raise RuntimeError("DeviceContexts.page() before context_for()")
+        page, self._ready = self._ready, None
+        if page is None or page.is_closed():
+            page = self._context.new_page()
+        return page
 
     def _watch(self, page: Page) -> None:
         page.on("framenavigated", self._navigated)
@@ -102,23 +130,26 @@ class DeviceContexts:
             self._origins.add(origin)
 
     def release(self, *, failed: bool) -> None:
-        """After a test: scrub the context for the device's next test, or close it when
-        the test failed or the scrub did not succeed."""
+        """After a test: empty the context for the device's next test (its storage and
+        cache are cleared when that test asks for it), or close it when the test failed
+        or the emptying did not succeed."""
         if self._context is None:
             return
         if failed:
             self.close()
             return
         try:
-            scrub(self._context, self._origins, self._args)
+            self._origins |= empty(self._context, self._args)
         except Exception:
-            # A context that cannot be scrubbed is not reused; the next test gets a new one.
+            # A context that cannot be emptied is not reused; the next test gets a new one.
             self.close()
+        else:
+            self._ready, self._emptied = None, True
 
     def close(self) -> None:
         """Close the current context, if any (nothing to do after the browser closed)."""
         context, self._context, self._device = self._context, None, None
-        self._origins = set()
+        self._origins, self._emptied, self._ready = set(), False, None
         if context is not None:
             with contextlib.suppress(Exception):
                 context.close()

@@ -96,7 +96,7 @@ def test_next_test_on_the_device_finds_a_fresh_browser(
     contexts = DeviceContexts(browser, {})
     try:
         context = contexts.context_for("dev", _url(device))
-        page = context.new_page()
+        page = contexts.page()
         # A second origin shown for a moment (as a redirect would) is scrubbed too.
         page.goto(_url(other))
         _leave_traces(page)
@@ -112,9 +112,10 @@ def test_next_test_on_the_device_finds_a_fresh_browser(
 
         again = contexts.context_for("dev", _url(device))
         assert again is context, "the device's context was not reused"
-        assert again.pages == [], "the previous test's pages survived"
+        fresh = contexts.page()
+        assert again.pages == [fresh], "the previous test's pages survived"
+        assert fresh.url == "about:blank"
         assert again.cookies() == [], "cookies survived the scrub"
-        fresh = again.new_page()
         for site in (other, device):
             fresh.goto(_url(site))
             assert _traces(fresh) == EMPTY, f"left in the browser for {_url(site)}"
@@ -138,7 +139,7 @@ def test_failure_or_another_device_gets_a_new_context(
     try:
         first = contexts.context_for("dev", _url(device))
         first_closed = _closed(first)
-        first.new_page().goto(_url(device))
+        contexts.page().goto(_url(device))
         contexts.release(failed=True)
         assert first_closed == [True], "a failed test's context was kept"
 
@@ -160,7 +161,7 @@ def test_what_a_test_changed_in_the_context_is_undone(
     contexts = DeviceContexts(browser, {"extra_http_headers": {"X-Lab": "bench-7"}})
     try:
         context = contexts.context_for("dev", _url(device))
-        context.new_page().goto(_url(device))
+        contexts.page().goto(_url(device))
         context.route("**/cached.js", lambda route: route.abort())
         context.set_extra_http_headers({"X-Leak": "1"})
         context.grant_permissions(["geolocation"])
@@ -168,7 +169,8 @@ def test_what_a_test_changed_in_the_context_is_undone(
 
         contexts.release(failed=False)
 
-        page = contexts.context_for("dev", _url(device)).new_page()
+        contexts.context_for("dev", _url(device))
+        page = contexts.page()
         page.goto(_url(device))  # offline mode would fail this
         assert page.evaluate("fetch('/cached.js').then(r => r.status)") == 200, "route kept"
         assert device.last_headers.get("x-lab") == "bench-7", "the context's own header lost"
@@ -191,7 +193,7 @@ def test_a_context_that_cannot_be_scrubbed_is_replaced(
         contexts.release(failed=False)
         replacement = contexts.context_for("dev", _url(device))
         assert replacement is not context
-        replacement.new_page().goto(_url(device))
+        contexts.page().goto(_url(device))
     finally:
         contexts.close()
 
