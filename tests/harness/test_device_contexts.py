@@ -5,7 +5,7 @@ same device must not find."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,23 @@ def sites() -> Iterator[tuple[_Site, _Site]]:
         server.server_close()
 
 
+MakeContexts = Callable[[dict[str, Any]], DeviceContexts]
+
+
+@pytest.fixture
+def make_contexts(browser: Browser) -> Iterator[MakeContexts]:
+    """`make_contexts(args)`: a DeviceContexts on the session's browser, closed after."""
+    made: list[DeviceContexts] = []
+
+    def make(args: dict[str, Any]) -> DeviceContexts:
+        made.append(DeviceContexts(browser, args))
+        return made[-1]
+
+    yield make
+    for contexts in made:
+        contexts.close()
+
+
 def _url(site: _Site) -> str:
     host, port = site.server_address[:2]
     return f"http://{host!s}:{port}/"
@@ -90,39 +107,36 @@ EMPTY = {"cookie": "", "local": 0, "session": 0, "databases": []}
 
 
 def test_next_test_on_the_device_finds_a_fresh_browser(
-    browser: Browser, sites: tuple[_Site, _Site]
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site]
 ) -> None:
     device, other = sites
-    contexts = DeviceContexts(browser, {})
-    try:
-        context = contexts.context_for("dev", _url(device))
-        page = contexts.page()
-        # A second origin shown for a moment (as a redirect would) is scrubbed too.
-        page.goto(_url(other))
-        _leave_traces(page)
-        page.goto(_url(device))
-        _leave_traces(page)
-        assert _traces(page) == {"cookie": "session=abc", "local": 1, "session": 1,
-                                 "databases": ["gui"]}
-        assert device.script_hits == 1, "the script was not cached: the check proves nothing"
-        # A cookie for a host no page showed (as a Set-Cookie from a fetch could leave).
-        context.add_cookies([{"name": "k", "value": "v", "url": "http://127.0.0.9/"}])
+    contexts = make_contexts({})
+    context = contexts.context_for("dev", _url(device))
+    page = contexts.page()
+    # A second origin shown for a moment (as a redirect would) is scrubbed too.
+    page.goto(_url(other))
+    _leave_traces(page)
+    page.goto(_url(device))
+    _leave_traces(page)
+    assert _traces(page) == {"cookie": "session=abc", "local": 1, "session": 1,
+                             "databases": ["gui"]}
+    assert device.script_hits == 1, "the script was not cached: the check proves nothing"
+    # A cookie for a host no page showed (as a Set-Cookie from a fetch could leave).
+    context.add_cookies([{"name": "k", "value": "v", "url": "http://127.0.0.9/"}])
 
-        contexts.release(failed=False)
+    contexts.release(failed=False)
 
-        again = contexts.context_for("dev", _url(device))
-        assert again is context, "the device's context was not reused"
-        fresh = contexts.page()
-        assert again.pages == [fresh], "the previous test's pages survived"
-        assert fresh.url == "about:blank"
-        assert again.cookies() == [], "cookies survived the scrub"
-        for site in (other, device):
-            fresh.goto(_url(site))
-            assert _traces(fresh) == EMPTY, f"left in the browser for {_url(site)}"
-        fresh.evaluate("fetch('/cached.js')")
-        assert device.script_hits == 2, "the HTTP cache survived the scrub"
-    finally:
-        contexts.close()
+    again = contexts.context_for("dev", _url(device))
+    assert again is context, "the device's context was not reused"
+    fresh = contexts.page()
+    assert again.pages == [fresh], "the previous test's pages survived"
+    assert fresh.url == "about:blank"
+    assert again.cookies() == [], "cookies survived the scrub"
+    for site in (other, device):
+        fresh.goto(_url(site))
+        assert _traces(fresh) == EMPTY, f"left in the browser for {_url(site)}"
+    fresh.evaluate("fetch('/cached.js')")
+    assert device.script_hits == 2, "the HTTP cache survived the scrub"
 
 
 def _closed(context: BrowserContext) -> list[bool]:
@@ -132,70 +146,61 @@ def _closed(context: BrowserContext) -> list[bool]:
 
 
 def test_failure_or_another_device_gets_a_new_context(
-    browser: Browser, sites: tuple[_Site, _Site]
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site]
 ) -> None:
     device, other = sites
-    contexts = DeviceContexts(browser, {})
-    try:
-        first = contexts.context_for("dev", _url(device))
-        first_closed = _closed(first)
-        contexts.page().goto(_url(device))
-        contexts.release(failed=True)
-        assert first_closed == [True], "a failed test's context was kept"
+    contexts = make_contexts({})
+    first = contexts.context_for("dev", _url(device))
+    first_closed = _closed(first)
+    contexts.page().goto(_url(device))
+    contexts.release(failed=True)
+    assert first_closed == [True], "a failed test's context was kept"
 
-        second = contexts.context_for("dev", _url(device))
-        assert second is not first
-        second_closed = _closed(second)
-        contexts.release(failed=False)
-        third = contexts.context_for("other", _url(other))
-        assert third is not second and second_closed == [True], (
-            "the previous device's context was not closed when the device changed")
-    finally:
-        contexts.close()
+    second = contexts.context_for("dev", _url(device))
+    assert second is not first
+    second_closed = _closed(second)
+    contexts.release(failed=False)
+    third = contexts.context_for("other", _url(other))
+    assert third is not second and second_closed == [True], (
+        "the previous device's context was not closed when the device changed")
 
 
 def test_what_a_test_changed_in_the_context_is_undone(
-    browser: Browser, sites: tuple[_Site, _Site]
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site]
 ) -> None:
     device, _ = sites
-    contexts = DeviceContexts(browser, {"extra_http_headers": {"X-Lab": "bench-7"}})
-    try:
-        context = contexts.context_for("dev", _url(device))
-        contexts.page().goto(_url(device))
-        context.route("**/cached.js", lambda route: route.abort())
-        context.set_extra_http_headers({"X-Leak": "1"})
-        context.grant_permissions(["geolocation"])
-        context.set_offline(True)
+    contexts = make_contexts({"extra_http_headers": {"X-Lab": "bench-7"}})
+    context = contexts.context_for("dev", _url(device))
+    contexts.page().goto(_url(device))
+    context.route("**/cached.js", lambda route: route.abort())
+    context.set_extra_http_headers({"X-Leak": "1"})
+    context.grant_permissions(["geolocation"])
+    context.set_offline(True)
 
-        contexts.release(failed=False)
+    contexts.release(failed=False)
 
-        contexts.context_for("dev", _url(device))
-        page = contexts.page()
-        page.goto(_url(device))  # offline mode would fail this
-        assert page.evaluate("fetch('/cached.js').then(r => r.status)") == 200, "route kept"
-        assert device.last_headers.get("x-lab") == "bench-7", "the context's own header lost"
-        assert "x-leak" not in device.last_headers, "a test's extra header survived"
-        state = page.evaluate("navigator.permissions.query({name: 'geolocation'})"
-                              ".then(s => s.state)")
-        assert state == "prompt", "a granted permission survived"
-    finally:
-        contexts.close()
+    contexts.context_for("dev", _url(device))
+    page = contexts.page()
+    page.goto(_url(device))  # offline mode would fail this
+    assert page.evaluate("fetch('/cached.js').then(r => r.status)") == 200, "route kept"
+    assert device.last_headers.get("x-lab") == "bench-7", "the context's own header lost"
+    assert "x-leak" not in device.last_headers, "a test's extra header survived"
+    state = page.evaluate("navigator.permissions.query({name: 'geolocation'})"
+                          ".then(s => s.state)")
+    assert state == "prompt", "a granted permission survived"
 
 
 def test_a_context_that_cannot_be_scrubbed_is_replaced(
-    browser: Browser, sites: tuple[_Site, _Site]
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site]
 ) -> None:
     device, _ = sites
-    contexts = DeviceContexts(browser, {})
-    try:
-        context = contexts.context_for("dev", _url(device))
-        context.close()  # as a test that closed it itself
-        contexts.release(failed=False)
-        replacement = contexts.context_for("dev", _url(device))
-        assert replacement is not context
-        contexts.page().goto(_url(device))
-    finally:
-        contexts.close()
+    contexts = make_contexts({})
+    context = contexts.context_for("dev", _url(device))
+    context.close()  # as a test that closed it itself
+    contexts.release(failed=False)
+    replacement = contexts.context_for("dev", _url(device))
+    assert replacement is not context
+    contexts.page().goto(_url(device))
 
 
 @pytest.mark.parametrize(("url", "origin"), [
