@@ -85,8 +85,11 @@ def _url(site: _Site) -> str:
 
 
 def _leave_traces(page: Page) -> None:
-    """What a test could leave: cookie, both storages, an IndexedDB, a cached script."""
+    """What a test could leave: cookie, both storages, an IndexedDB, a cached script, and
+    what the page writes as it is left."""
     page.evaluate("""async () => {
+        addEventListener("pagehide", () => { sessionStorage.setItem("left", "1");
+            localStorage.setItem("left", "1"); document.cookie = "left=1; path=/"; });
         document.cookie = "session=abc; max-age=3600; path=/";
         localStorage.setItem("lang", "de"); sessionStorage.setItem("tab", "1");
         await new Promise((ok, bad) => { const r = indexedDB.open("gui", 1);
@@ -118,7 +121,8 @@ def test_next_test_on_the_device_finds_a_fresh_browser(
     _leave_traces(page)
     page.goto(_url(device))
     _leave_traces(page)
-    assert _traces(page) == {"cookie": "session=abc", "local": 1, "session": 1,
+    # Cookies ignore the port: leaving the other site wrote "left" for both.
+    assert _traces(page) == {"cookie": "session=abc; left=1", "local": 1, "session": 1,
                              "databases": ["gui"]}
     assert device.script_hits == 1, "the script was not cached: the check proves nothing"
     # A cookie for a host no page showed (as a Set-Cookie from a fetch could leave).
@@ -129,8 +133,10 @@ def test_next_test_on_the_device_finds_a_fresh_browser(
     again = contexts.context_for("dev", _url(device))
     assert again is context, "the device's context was not reused"
     fresh = contexts.page()
+    assert fresh is page, "the device's page was not reused"
     assert again.pages == [fresh], "the previous test's pages survived"
     assert fresh.url == "about:blank"
+    assert fresh.evaluate("history.length") == 1, "the previous test's history survived"
     assert again.cookies() == [], "cookies survived the scrub"
     for site in (other, device):
         fresh.goto(_url(site))
@@ -190,6 +196,66 @@ def test_what_a_test_changed_in_the_context_is_undone(
     assert state == "prompt", "a granted permission survived"
 
 
+def test_what_a_test_changed_on_its_page_is_undone(
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site]
+) -> None:
+    device, _ = sites
+    contexts = make_contexts({})
+    contexts.context_for("dev", _url(device))
+    page = contexts.page()
+    size = page.viewport_size
+    page.route("**/cached.js", lambda route: route.abort())
+    page.set_extra_http_headers({"X-Leak": "1"})
+    page.set_viewport_size({"width": 320, "height": 200})
+    popup = page.context.new_page()  # as a link with target=_blank would open
+    page.goto(_url(device))
+
+    contexts.release(failed=False)
+
+    contexts.context_for("dev", _url(device))
+    again = contexts.page()
+    assert again is page and popup.is_closed()
+    again.goto(_url(device))
+    assert again.evaluate("fetch('/cached.js').then(r => r.status)") == 200, "route kept"
+    assert "x-leak" not in device.last_headers, "the page's extra header survived"
+    assert again.viewport_size == size, "the viewport was not restored"
+
+
+def _listen(page: Page) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def _wait_for_an_event(page: Page) -> None:
+    with page.expect_console_message():
+        page.evaluate("console.log('x')")
+
+
+@pytest.mark.parametrize(("test_did", "reused"), [
+    (_listen, False), (Page.close, False), (_wait_for_an_event, True),
+], ids=["left-a-listener", "closed-its-page", "waited-for-an-event"])
+def test_a_page_left_with_a_listener_or_closed_is_replaced(
+    make_contexts: MakeContexts, sites: tuple[_Site, _Site],
+    test_did: Callable[[Page], None], reused: bool,
+) -> None:
+    device, _ = sites
+    contexts = make_contexts({})
+    contexts.context_for("dev", _url(device))
+    page = contexts.page()
+    page.goto(_url(device))
+    test_did(page)
+
+    contexts.release(failed=False)
+
+    contexts.context_for("dev", _url(device))
+    again = contexts.page()
+    assert (again is page) is reused
+    assert page.is_closed() is not reused
+    assert again.context.pages == [again]
+    # What the previous test's listener would do, the next test does not meet: a dialog
+    # nobody handles is dismissed.
+    assert again.evaluate("confirm('reset?')") is False
+
+
 def test_a_context_that_cannot_be_scrubbed_is_replaced(
     make_contexts: MakeContexts, sites: tuple[_Site, _Site]
 ) -> None:
@@ -221,6 +287,7 @@ import os
 import pytest
 
 SEEN = []
+PAGES = []
 FRESH = os.environ["EXPECT_FRESH"] == "1"
 
 
@@ -233,10 +300,12 @@ def test_a_leaves_storage(dut, page):
     _open(page, dut)
     page.evaluate("localStorage.setItem('left', 'by a')")
     SEEN.append(page.context)
+    PAGES.append(page)
 
 
 def test_b_same_context_but_empty(dut, page):
     assert (page.context is SEEN[0]) is not FRESH
+    assert (page is PAGES[0]) is not FRESH
     _open(page, dut)
     assert page.evaluate("localStorage.length") == 0
     SEEN.append(page.context)
