@@ -10,6 +10,7 @@ the device counters of the lab controller, medians and the table.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -125,9 +126,70 @@ class PytestRun:
         return self.returncode == 0
 
 
+PR_SET_CHILD_SUBREAPER: Final = 36  # linux/prctl.h
+ORPHAN_WAIT_S: Final = 10.0
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _adopt_orphans() -> bool:
+    """Make this process the reaper of its descendants' orphans (Linux). Without it the
+    CPU of a run misses every Chromium renderer: they are children of Chromium's zygote,
+    which outlives its browser and is reaped by init, renderers' CPU and all."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_orphans(others: set[int]) -> None:
+    """Reap the children this process adopted (all but `others`), waiting a bounded time
+    for those still shutting down, so that their CPU reaches RUSAGE_CHILDREN."""
+    import psutil
+
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while True:
+        alive = False
+        for child in psutil.Process().children():
+            if child.pid in others:
+                continue
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    os.waitpid(child.pid, 0)
+                else:
+                    alive = True
+            except (psutil.Error, ChildProcessError):
+                pass  # gone or reaped meanwhile
+        if not alive or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def timed_run(command: Sequence[str], *, timeout: float, cwd: Path = REPO,
+              stdin: str | None = None, env: dict[str, str] | None = None
+              ) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run `command` to its end: its wall time, the CPU of its whole process tree (orphans
+    included, see `_adopt_orphans`) and the finished process. SystemExit on a timeout."""
+    import psutil
+
+    if not _adopt_orphans():
+        print("bench: cannot adopt orphaned processes here; CPU figures miss Chromium's "
+              "renderers", file=sys.stderr)
+    others = {c.pid for c in psutil.Process().children()}
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    try:
+        proc = subprocess.run(list(command), input=stdin, cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(f"bench: {command[0]} did not finish within {timeout:.0f} s: "
+                         f"{' '.join(command)}") from exc
+    wall = time.perf_counter() - t0
+    _reap_orphans(others)
+    return wall, _children_cpu() - cpu0, proc
 
 
 def junit_outcomes(path: Path) -> dict[str, int]:
@@ -152,23 +214,16 @@ def run_pytest(selection: Sequence[str], *, devices: Path, workdir: Path, worker
                extra: Sequence[str] = (), timeout: float = 7200.0,
                env: dict[str, str] | None = None) -> PytestRun:
     """`pytest SELECTION --devices F --lab-workdir W [-n N]`, as the README runs the suites;
-    wall time and the CPU of pytest and everything it waited for (workers, browsers)."""
+    wall time and the CPU of pytest's whole process tree (workers, browsers, renderers)."""
     junit = workdir / f"junit-{time.monotonic_ns()}.xml"
     command = [sys.executable, "-m", "pytest", *selection, "--devices", str(devices),
                "--lab-workdir", str(workdir), "-p", "no:cacheprovider", "-q",
                f"--junitxml={junit}", *extra]
     if workers is not None:
         command += ["-n", str(workers)]
-    cpu0, t0 = _children_cpu(), time.perf_counter()
-    try:
-        proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, **(env or {})})
-    except subprocess.TimeoutExpired as exc:
-        raise SystemExit(f"bench: pytest did not finish within {timeout:.0f} s: "
-                         f"{' '.join(command)}") from exc
-    wall = time.perf_counter() - t0
+    wall, cpu, proc = timed_run(command, timeout=timeout, env=env)
     return PytestRun(command=command, returncode=proc.returncode, wall_s=wall,
-                     cpu_s=_children_cpu() - cpu0, outcomes=junit_outcomes(junit),
+                     cpu_s=cpu, outcomes=junit_outcomes(junit),
                      tail="\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:]))
 
 

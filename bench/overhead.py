@@ -31,7 +31,6 @@ import email.policy
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -218,17 +217,11 @@ class Sample:
     ok: bool
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _timed(command: list[str], stdin: str | None, cwd: Path, env: dict[str, str] | None = None
            ) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    cpu0, t0 = _children_cpu(), time.perf_counter()
-    proc = subprocess.run(command, input=stdin, cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
-    return time.perf_counter() - t0, _children_cpu() - cpu0, proc
+    from _common import timed_run
+
+    return timed_run(command, timeout=600, cwd=cwd, stdin=stdin, env=env)
 
 
 def _ratio(a: float, b: float) -> float:
