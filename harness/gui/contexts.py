@@ -3,9 +3,10 @@ another, and scrubbed between them so that each test still meets a browser that 
 the device.
 
 Why: a new Playwright context per test costs Chromium about twice the CPU of a new page in
-an existing one (a login cycle: 2.4 s against 1.2 s of CPU), and a new page about a third
-more than reusing one (docs/performance.md); CPU, not the devices, is what a run with
-several xdist workers on two cores waits for. A device's tests run back to back on one
+an existing one (a login cycle: 2.4 s against 1.2 s of CPU), and a new page per test about
+40 % more than reusing one (22 tests on 4 devices: 41 against 29 CPU-s of Chromium;
+docs/performance.md). CPU, not the devices, is what a run with several xdist workers on
+two cores waits for. A device's tests run back to back on one
 worker (fixtures.matrix), so the context lives exactly as long as that block.
 
 What a test may leave behind and the scrub removes: other pages it opened; on the page it
