@@ -279,16 +279,17 @@ def test_origin_of(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin
 
 
-# The fixture wiring, in a run of its own: a device's tests share its context, emptied
-# between them; a failed test's context is closed; --fresh-context gives each its own.
-# The tests of one device run in file order (no ordering markers), on one process.
+# The fixture wiring, in a run of its own, over two devices: a device's tests share its
+# context and page, emptied between them; a failed test's context is closed; a device's
+# last test closes its context without scrubbing it; --fresh-context gives each test its
+# own. A device's tests run in file order (no ordering markers), on one process.
 WIRING_SUITE = '''
 import os
 import pytest
 
-SEEN = []
-PAGES = []
+SEEN = {}
 FRESH = os.environ["EXPECT_FRESH"] == "1"
+LAST = []  # the page of the previous device's last test
 
 
 def _open(page, dut):
@@ -297,25 +298,30 @@ def _open(page, dut):
 
 
 def test_a_leaves_storage(dut, page):
+    if LAST:
+        assert LAST[0].is_closed(), "the previous device's context outlived its block"
+        assert LAST[0].url != "about:blank", "a context was scrubbed with no test to come"
     _open(page, dut)
     page.evaluate("localStorage.setItem('left', 'by a')")
-    SEEN.append(page.context)
-    PAGES.append(page)
+    SEEN[dut.name] = [(page.context, page)]
 
 
 def test_b_same_context_but_empty(dut, page):
-    assert (page.context is SEEN[0]) is not FRESH
-    assert (page is PAGES[0]) is not FRESH
+    context, first_page = SEEN[dut.name][0]
+    assert (page.context is context) is not FRESH
+    assert (page is first_page) is not FRESH
     _open(page, dut)
     assert page.evaluate("localStorage.length") == 0
-    SEEN.append(page.context)
+    SEEN[dut.name].append((page.context, page))
     assert False, "deliberate failure: its context must not be reused"
 
 
 def test_c_after_a_failure(dut, page):
-    assert page.context is not SEEN[1]
-    assert SEEN[1].pages == []
+    failed_context, _ = SEEN[dut.name][1]
+    assert page.context is not failed_context
+    assert failed_context.pages == []
     _open(page, dut)
+    LAST[:] = [page]
 '''
 
 
@@ -326,6 +332,7 @@ def test_suites_share_a_scrubbed_context_per_device(
 ) -> None:
     devices = write_inventory([
         {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+        {"name": "ipc", "kind": "emulated", "model": "DS-2CD2143G2-I", "firmware": "V5.6.0"},
     ])
     suite = tmp_path / "test_wiring.py"
     suite.write_text(WIRING_SUITE)
@@ -333,7 +340,8 @@ def test_suites_share_a_scrubbed_context_per_device(
     result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "-rA", "--devices", str(devices),
                         "--lab-workdir", str(tmp_path / "lab"),
                         *(["--fresh-context"] if fresh else []))
-    out = result.stdout[-3000:] + result.stderr[-2000:]
-    assert result.returncode == 1 and "1 failed, 2 passed" in out, out
-    assert "FAILED" in out and "test_b_same_context_but_empty" in out.split("FAILED")[-1], out
+    out = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 1 and "2 failed, 4 passed" in out, out
+    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 2 and all("test_b_same_context_but_empty" in f for f in failed), out
     assert "deliberate failure" in out, out
