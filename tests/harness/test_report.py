@@ -324,6 +324,41 @@ def test_evidence_mode(
     assert {"screenshot", "page DOM", "ISAPI exchanges nvr"} <= set(_attachment_names(failed))
 
 
+SHARED_CONTEXT_SUITE = '''
+def test_a_passes_first(dut, page):
+    page.goto(dut.base_url.rstrip("/") + "/SDK/guiConfig.js?first-test")
+
+
+def test_b_fails_second(dut, page):
+    page.goto(dut.base_url.rstrip("/") + "/SDK/guiConfig.js?second-test")
+    assert False, "deliberate failure"
+'''
+
+
+def test_a_failure_on_a_shared_context_keeps_its_own_trace_only(
+    run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
+) -> None:
+    """A device's tests share one browser context, each traced on its own: the failing
+    second test's trace has its own actions and none of the first test's."""
+    devices = write_inventory([
+        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+    ])
+    suite = tmp_path / "test_shared_trace.py"
+    suite.write_text(SHARED_CONTEXT_SUITE)
+    alluredir = tmp_path / "allure"
+    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
+                        "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir))
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    results = _results(alluredir)
+    assert results["test_a_passes_first"]["status"] == "passed"
+    failed = results["test_b_fails_second"]
+    assert failed["status"] == "failed"
+    with zipfile.ZipFile(alluredir / _attachment_source(failed, "playwright trace")) as trace:
+        events = trace.read("trace.trace").decode()
+    assert "second-test" in events, "the failing test's own navigation is not in its trace"
+    assert "first-test" not in events, "the previous test's actions leaked into the trace"
+
+
 def test_a_failed_run_reports_evidence_and_no_secret(
     run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
 ) -> None:
