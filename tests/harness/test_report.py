@@ -298,21 +298,30 @@ def test_fails_in_the_gui(dut, page):
 '''
 
 
+def _run_on_one_nvr(run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path,
+                    suite_text: str, *extra: str) -> Path:
+    """Run `suite_text` on one emulated NVR with an alluredir; the alluredir. The suite is
+    expected to fail (exit status 1)."""
+    devices = write_inventory([
+        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
+    ])
+    suite = tmp_path / "test_on_one_nvr.py"
+    suite.write_text(suite_text)
+    alluredir = tmp_path / "allure"
+    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
+                        "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir),
+                        *extra)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    return alluredir
+
+
 @pytest.mark.parametrize("mode", ["full", "off"])
 def test_evidence_mode(
     run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path, mode: str
 ) -> None:
     # full: the trace also films each step and snapshots the DOM; off: nothing attached.
-    devices = write_inventory([
-        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
-    ])
-    suite = tmp_path / "test_evidence_mode.py"
-    suite.write_text(GUI_FAILURE_SUITE)
-    alluredir = tmp_path / "allure"
-    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
-                        "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir),
-                        "--evidence", mode)
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    alluredir = _run_on_one_nvr(run_pytest, write_inventory, tmp_path, GUI_FAILURE_SUITE,
+                                "--evidence", mode)
     failed = _results(alluredir)["test_fails_in_the_gui"]
     assert failed["status"] == "failed"
     if mode == "off":
@@ -340,15 +349,7 @@ def test_a_failure_on_a_shared_context_keeps_its_own_trace_only(
 ) -> None:
     """A device's tests share one browser context, each traced on its own: the failing
     second test's trace has its own actions and none of the first test's."""
-    devices = write_inventory([
-        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
-    ])
-    suite = tmp_path / "test_shared_trace.py"
-    suite.write_text(SHARED_CONTEXT_SUITE)
-    alluredir = tmp_path / "allure"
-    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
-                        "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir))
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    alluredir = _run_on_one_nvr(run_pytest, write_inventory, tmp_path, SHARED_CONTEXT_SUITE)
     results = _results(alluredir)
     assert results["test_a_passes_first"]["status"] == "passed"
     failed = results["test_b_fails_second"]
@@ -362,16 +363,9 @@ def test_a_failure_on_a_shared_context_keeps_its_own_trace_only(
 def test_a_failed_run_reports_evidence_and_no_secret(
     run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
 ) -> None:
-    devices = write_inventory([
-        {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
-    ])
-    suite = tmp_path / "test_report_run.py"
-    suite.write_text(FAILING_SUITE)
-    alluredir, workdir = tmp_path / "allure", tmp_path / "lab"
-    result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
-                        "--lab-workdir", str(workdir), "--alluredir", str(alluredir),
-                        "--mail-timeout", "30")
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    alluredir = _run_on_one_nvr(run_pytest, write_inventory, tmp_path, FAILING_SUITE,
+                                "--mail-timeout", "30")
+    workdir = tmp_path / "lab"
     results = _results(alluredir)
     failed, broken, passed = (results[n] for n in (
         "test_fails_after_typing_secrets", "test_broken_by_the_lab", "test_passes"))
