@@ -14,7 +14,6 @@ from PIL import Image, UnidentifiedImageError
 
 from harness.errors import ProductDefect
 
-_QR_FORMATS = zxingcpp.barcode_formats_from_str("QRCode")
 
 
 class QrUnreadable(ProductDefect):
@@ -37,7 +36,11 @@ def decode_qr(png: bytes) -> str:
         rgba = image.convert("RGBA")
         image = Image.new("RGB", image.size, "white")
         image.paste(rgba, mask=rgba.getchannel("A"))
-    found = [b for b in zxingcpp.read_barcodes(image, formats=_QR_FORMATS) if b.valid]
+    # QR only (with every format on, zxing also reads spurious 1D codes in the modules).
+    # Made per call: a module-level BarcodeFormats outlived a worker's interpreter
+    # teardown in a CI run, and nanobind printed a "leaked instance" report at its exit.
+    formats = zxingcpp.barcode_formats_from_str("QRCode")
+    found = [b for b in zxingcpp.read_barcodes(image, formats=formats) if b.valid]
     if not found:
         raise QrUnreadable(f"no QR code found in the {image.width}x{image.height} picture")
     texts = {b.text for b in found}
