@@ -15,7 +15,6 @@ from PIL import Image, UnidentifiedImageError
 from harness.errors import ProductDefect
 
 
-
 class QrUnreadable(ProductDefect):
     """The picture holds no readable QR code, or more than one."""
 
