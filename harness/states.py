@@ -13,6 +13,10 @@ reach a target and counts them (device work is what a run should save). Transiti
 retried only on infrastructure and device failures (`harness.errors.retry`); a login never
 is. A device whose bring-up fails that way is quarantined for the run: a marker file in
 the lab workdir that every worker sees, so its later tests are skipped with the reason.
+
+`bring` may run in a thread of its own while the test's browser starts (fixtures.devices):
+it and what it calls speak ISAPI, SSH and the lab controller only, never Playwright (its
+sync API belongs to the thread that started it) nor Allure (whose steps are per thread).
 """
 
 from __future__ import annotations
