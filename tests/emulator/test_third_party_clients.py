@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import hikvisionapi
@@ -44,34 +45,15 @@ DEVICES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Target]]:
-    """The three devices, activated once for the module (the clients only read)."""
-    from conftest import _config, _start_in_process  # the emulator tests' own launcher
-
-    tmp = tmp_path_factory.mktemp("third-party")
-    config = _config(DEVICES, tmp / "state", mail_relay=("127.0.0.1", 9),
-                     cloud=False, lab_controller=False, defect_modules=[])
-    fleet, loop, (thread, info) = _start_in_process(config, str(tmp / "fleet.json"))
-    try:
-        found: dict[str, Target] = {}
-        for entry in info["devices"]:
-            client = activated_client(entry["http"], login=False)
-            client.close()
-            spec = next(d for d in DEVICES if d["name"] == entry["name"])
-            found[entry["name"]] = Target(entry["http"], spec["model"], entry["serial"],
-                                          "IPCamera" if entry["name"] == "ipc"
-                                          else entry["name"].upper())
-        yield found
-    finally:
-        asyncio.run_coroutine_threadsafe(fleet.close(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-
-
 @pytest.fixture(params=[d["name"] for d in DEVICES])
-def target(request: pytest.FixtureRequest, targets: dict[str, Target]) -> Target:
-    return targets[request.param]
+def target(request: pytest.FixtureRequest, fleet_factory: Callable[..., Any]) -> Target:
+    """One activated device of a product line (a fleet of its own for each test)."""
+    spec = next(d for d in DEVICES if d["name"] == request.param)
+    lab = fleet_factory([spec], cloud=False, lab_controller=False)
+    entry = lab.entry()
+    activated_client(entry["http"], login=False).close()
+    device_type = "IPCamera" if spec["name"] == "ipc" else spec["name"].upper()
+    return Target(entry["http"], spec["model"], entry["serial"], device_type)
 
 
 def _users(doc: dict[str, object]) -> list[dict[str, object]]:
