@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="load user defects from a .py file or module (repeatable)")
     serve.add_argument("--boot-seconds", type=float, default=0.0,
                        help="seconds a reboot keeps the device unreachable (default 0)")
+    serve.add_argument("--digest-algorithm", default="MD5", choices=["MD5", "SHA-256"],
+                       help="the Digest algorithm the device offers (default MD5)")
+    serve.add_argument("--session-id-version", default="2", choices=["2", "2.1"],
+                       help="session-login hash version; 2.1 adds salt2 (default 2)")
+    serve.add_argument("--session-timeout-s", type=float, default=120.0,
+                       help="seconds a session lives without a heartbeat or request "
+                            "(default 120)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, loopback)")
     serve.add_argument("--smtp-relay", default="127.0.0.1:2525", metavar="HOST:PORT",
@@ -117,7 +124,10 @@ def _serve_config(args: argparse.Namespace) -> dict[str, Any]:
         "defect_modules": list(args.defect_module),
         "devices": [{"name": name, "model": args.model, "firmware": args.firmware,
                      "http_port": args.http_port, "ssh_port": args.ssh_port,
-                     "defects": list(args.defect), "boot_seconds": args.boot_seconds}],
+                     "defects": list(args.defect), "boot_seconds": args.boot_seconds,
+                     "digest_algorithm": args.digest_algorithm,
+                     "session_id_version": args.session_id_version,
+                     "session_timeout_s": args.session_timeout_s}],
     }
 
 

@@ -11,6 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .defects import DefectError, get_defect, load_defect_module
 from .firmware import FirmwareFormatError, UnknownModelError, line_for_model, parse_firmware
+from .policy import (
+    DEFAULT_DIGEST_ALGORITHM,
+    DEFAULT_SESSION_ID_VERSION,
+    DEFAULT_SESSION_TIMEOUT_S,
+    DIGEST_ALGORITHMS,
+    SESSION_ID_VERSIONS,
+)
 
 
 class ConfigError(ValueError):
@@ -47,6 +54,26 @@ class DeviceEntry(_Strict):
     defects: list[str] = Field(default_factory=list)
     boot_seconds: float = Field(default=0.0, ge=0, le=600)
     latency_ms: float = Field(default=0.0, ge=0, le=60000)
+    # Per-device settings of docs/device-api.md ([dec]).
+    digest_algorithm: str = DEFAULT_DIGEST_ALGORITHM
+    session_id_version: str = DEFAULT_SESSION_ID_VERSION
+    session_timeout_s: float = Field(default=DEFAULT_SESSION_TIMEOUT_S, gt=0, le=86400)
+
+    @field_validator("digest_algorithm")
+    @classmethod
+    def _digest_algorithm(cls, value: str) -> str:
+        if value.upper() not in DIGEST_ALGORITHMS:
+            raise ValueError(f"expected one of {', '.join(DIGEST_ALGORITHMS)}, got {value!r}")
+        return value.upper()
+
+    @field_validator("session_id_version", mode="before")
+    @classmethod
+    def _session_id_version(cls, value: object) -> str:
+        # YAML reads an unquoted 2.1 as a number; the setting is the version's text.
+        text = format(value, "g") if isinstance(value, int | float) else str(value)
+        if text not in SESSION_ID_VERSIONS:
+            raise ValueError(f"expected one of {', '.join(SESSION_ID_VERSIONS)}, got {text!r}")
+        return text
 
     @field_validator("model")
     @classmethod

@@ -1,8 +1,11 @@
-"""The device side of the password crypto (DEVICE-SPEC §3, §5; docs/device-api.md).
+"""The device side of the password crypto (DEVICE-SPEC §3, §5, §10; docs/device-api.md).
 
 - Activation challenge: the client's RSA-1024 modulus in, 32 random hex characters out,
-  encrypted with PKCS#1 v1.5; the password comes back AES-128-ECB with zero padding.
-- Session login: iterated SHA-256 over an irreversible stored hash.
+  encrypted with PKCS#1 v1.5; the password comes back AES-128-ECB with zero padding. Every
+  cipher text travels as Base64 of its lower-case hex, never as Base64 of raw bytes.
+- Field encryption `security=1`: AES-128-CBC of Base64(value), hex out, with a key iterated
+  from the user's irreversible hash.
+- Session login: iterated SHA-256 over an irreversible stored hash (versions 2 and 2.1).
 - HTTP Digest (RFC 7616) with MD5 and SHA-256, qop=auth, stateless HMAC nonces.
 """
 
@@ -13,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 import urllib.request
@@ -47,16 +51,33 @@ def encrypt_challenge(public_key_field: str, challenge: str) -> str:
         cipher = key.encrypt(challenge.encode("ascii"), padding.PKCS1v15())
     except ValueError as exc:
         raise CryptoInputError(str(exc)) from exc
-    return base64.b64encode(cipher).decode("ascii")
+    return hex_b64(cipher)
+
+
+def hex_b64(data: bytes) -> str:
+    """Spec §3: Base64 of the lower-case hex text of `data`."""
+    return base64.b64encode(data.hex().encode("ascii")).decode("ascii")
+
+
+def unhex_b64(field: str) -> bytes | None:
+    """The bytes of a Base64(hex) field; None for anything else, Base64 of raw bytes
+    included (that is the form real firmware refuses)."""
+    try:
+        text = base64.b64decode(field.strip(), validate=True).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not _HEX_RE.fullmatch(text):
+        return None
+    return bytes.fromhex(text)
+
+
+_HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
 def decrypt_password(challenge: str, field: str) -> str | None:
     """The password the client encrypted under `challenge`, or None when it does not fit
-    (wrong challenge, bad Base64, padding or prefix)."""
-    try:
-        data = base64.b64decode(field.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    (wrong challenge, not Base64 of hex, padding or prefix)."""
+    data = unhex_b64(field)
     if not data or len(data) % 16:
         return None
     decryptor = Cipher(algorithms.AES(bytes.fromhex(challenge)), modes.ECB()).decryptor()
@@ -80,11 +101,63 @@ def irreversible_hash(user: str, salt: str, password: str) -> str:
 
 
 def session_login_hash(stored: str, challenge: str, iterations: int) -> str:
-    """Spec §5: r = H(stored + challenge), then H again for i = 2 .. iterations-1."""
+    """Spec §5: r = H(stored + challenge), then H again for i = 2 .. iterations-1.
+
+    For sessionIDVersion 2.1 the caller passes `version_21_base(...)` as `stored`."""
     result = sha256_hex(stored + challenge)
     for _ in range(2, iterations):
         result = sha256_hex(result)
     return result
+
+
+def version_21_base(user: str, salt2: str, stored: str) -> str:
+    """sessionIDVersion 2.1 (docs/device-api.md [dec]): H(user + salt2 + H(user+salt+pw))."""
+    return sha256_hex(user + salt2 + stored)
+
+
+# ---- field encryption security=1 ------------------------------------------------------------
+
+FIELD_KEY_SUFFIX = "AaBbCcDd1234!@#$"
+
+
+def field_key(stored: str, iterations: int) -> bytes:
+    """The AES key of `security=1` from the stored H(user + salt + password).
+
+    SHA-256 runs `iterations` times in all, the first run being `stored` itself:
+    h = H(stored + suffix), then h = H(h) until the count is reached."""
+    h = sha256_hex(stored + FIELD_KEY_SUFFIX)
+    for _ in range(2, iterations):
+        h = sha256_hex(h)
+    return bytes.fromhex(h[:32])
+
+
+def decrypt_field(key: bytes, iv_hex: str, value: str, zero_padding_ok: bool) -> str | None:
+    """A `security=1` field: hex(AES-128-CBC(Base64(value))) -> value; None if it does not fit."""
+    try:
+        iv = bytes.fromhex(iv_hex)
+        data = bytes.fromhex(value.strip())
+    except ValueError:
+        return None
+    if len(iv) != 16 or not data or len(data) % 16:
+        return None
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    unpadded = _pkcs7_unpad(plain)
+    if unpadded is None:
+        if not zero_padding_ok:
+            return None
+        unpadded = plain.rstrip(b"\x00")
+    try:
+        return base64.b64decode(unpadded, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _pkcs7_unpad(plain: bytes) -> bytes | None:
+    n = plain[-1]
+    if not 1 <= n <= 16 or plain[-n:] != bytes([n]) * n:
+        return None
+    return plain[:-n]
 
 
 # ---- HTTP Digest ---------------------------------------------------------------------------
@@ -155,10 +228,14 @@ class DigestNonces:
             return False
 
 
-def challenge_headers(realm: str, nonce: str) -> list[str]:
-    """Both WWW-Authenticate challenges; the client picks the algorithm."""
-    return [f'Digest realm="{realm}", qop="auth", nonce="{nonce}", algorithm={alg}, stale=FALSE'
-            for alg in ("MD5", "SHA-256")]
+def challenge_header(realm: str, nonce: str, algorithm: str, stale: bool = False) -> str:
+    """The one WWW-Authenticate challenge of real firmware: MD5 without an `algorithm`
+    parameter, SHA-256 named."""
+    header = (f'Digest qop="auth", realm="{realm}", nonce="{nonce}", '
+              f'stale="{"TRUE" if stale else "FALSE"}"')
+    if algorithm != "MD5":
+        header += f', algorithm="{algorithm}"'
+    return header
 
 
 def digest_response_ok(creds: DigestCredentials, method: str, ha1: str) -> bool:

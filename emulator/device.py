@@ -27,6 +27,9 @@ from .firmware import FirmwareVersion, ProductLine, canonical_model, line_for_mo
 from .flash import Flash
 from .interfaces import PowerState
 from .policy import (
+    DEFAULT_DIGEST_ALGORITHM,
+    DEFAULT_SESSION_ID_VERSION,
+    DEFAULT_SESSION_TIMEOUT_S,
     LOCK_ATTEMPTS_RANGE,
     LOCK_MAX_ATTEMPTS,
     LOCK_MINUTES,
@@ -55,6 +58,9 @@ class DeviceSpec:
     defects: list[str] = field(default_factory=list)
     boot_seconds: float = 0.0
     latency_ms: float = 0.0
+    digest_algorithm: str = DEFAULT_DIGEST_ALGORITHM
+    session_id_version: str = DEFAULT_SESSION_ID_VERSION
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
 
 
 class Listener(Protocol):
@@ -73,6 +79,8 @@ class Credential:
     stored: str       # H(user + salt + password), spec §5 isIrreversible
     ha1_md5: str
     ha1_sha256: str
+    # Level 0 by the GUI's formula (only a defective firmware stores one): isRiskPassword.
+    risky: bool = False
 
 
 @dataclass
@@ -95,6 +103,8 @@ class DeviceState:
     stale_cloud_key: str
     salt: str
     model: str
+    # sessionIDVersion 2.1's second salt (kept on flash like the first).
+    salt2: str = ""
     activated: bool = False
     credentials: list[Credential] = field(default_factory=list)
     email: str | None = None
@@ -133,6 +143,7 @@ def make_serial(model: str, line: ProductLine, name: str) -> str:
 def _fresh_state(model: str, line: ProductLine, name: str) -> DeviceState:
     mac_tail = hashlib.sha256(name.encode()).hexdigest()[:6]
     return DeviceState(
+        salt2=secrets.token_hex(32),
         serial=make_serial(model, line, name),
         mac="44:19:b6:" + ":".join(mac_tail[i:i + 2] for i in range(0, 6, 2)),
         cloud_key=cloudcrypto.new_cloud_key().hex(),
@@ -165,6 +176,9 @@ class Device:
         self.version: FirmwareVersion = parse_firmware(spec.firmware)
         self.firmware = spec.firmware
         self.policy: FirmwarePolicy = default_policy(self.line, self.version)
+        self.policy.digest_algorithm = spec.digest_algorithm
+        self.policy.session_id_version = spec.session_id_version
+        self.policy.session_timeout_s = spec.session_timeout_s
         apply_defects(self.policy, list(spec.defects))
         self.defects = list(spec.defects)
         self.generation = self.line.generation(self.version)
@@ -175,6 +189,9 @@ class Device:
         state = DeviceState.from_json(loaded) if loaded else None
         if state is None or state.model != self.model:
             state = _fresh_state(self.model, self.line, spec.name)
+            self.flash.save(asdict(state))
+        if not state.salt2:  # a flash file written before salt2 existed
+            state.salt2 = secrets.token_hex(32)
             self.flash.save(asdict(state))
         self.state = state
         self.serial = state.serial
@@ -190,6 +207,7 @@ class Device:
         self._booted = asyncio.Event()
         self.boot_id = ""
         self.boot_time = datetime.now(UTC)
+        self._boot_monotonic = time.monotonic()
         self._counters = {"boots": 0, "reboots": 0, "power_cycles": 0, "factory_resets": 0,
                           "factory_resets_basic": 0, "factory_resets_full": 0,
                           "password_resets": 0, "activations": 0}
@@ -202,7 +220,6 @@ class Device:
         self._session_ids: dict[str, tuple[str, float]] = {}
         self._sessions: dict[str, float] = {}
         self._locks: dict[str, _LockEntry] = {}
-        self._reset_tokens: dict[str, float] = {}
 
     def save(self) -> None:
         """Write the state to flash (atomic)."""
@@ -231,6 +248,17 @@ class Device:
                 "build": f"build {self.build}", "mac": self.state.mac,
                 "boot_time": self.boot_time.isoformat(timespec="seconds"),
                 "boot_id": self.boot_id}
+
+    @property
+    def xml_ns(self) -> str:
+        """The one namespace of every XML document this firmware writes (spec §9)."""
+        if self.generation == "camera-spa":
+            return "http://www.isapi.org/ver20/XMLSchema"
+        return "http://www.hikvision.com/ver20/XMLSchema"
+
+    def uptime_seconds(self) -> int:
+        """deviceUpTime: seconds since the last boot (a reboot makes it go back)."""
+        return int(time.monotonic() - self._boot_monotonic)
 
     def counters(self) -> dict[str, int]:
         return dict(self._counters)
@@ -271,6 +299,7 @@ class Device:
             self.save()
         self.boot_id = secrets.token_hex(8)
         self.boot_time = datetime.now(UTC)
+        self._boot_monotonic = time.monotonic()
         self._counters["boots"] += 1
         self._power = PowerState.ON
         if self.listener is not None:
@@ -400,6 +429,9 @@ class Device:
     def digest_login(self, creds: crypto.DigestCredentials, method: str, address: str) -> None:
         if creds.username != USER:
             self.login(address, lambda _c: False)
+        if (creds.algorithm != self.policy.digest_algorithm
+                and not self.policy.digest_accept_other_algorithm):
+            self.login(address, lambda _c: False)
         attr = "ha1_md5" if creds.algorithm == "MD5" else "ha1_sha256"
         self.login(address, lambda c: crypto.digest_response_ok(creds, method, getattr(c, attr)))
 
@@ -409,10 +441,21 @@ class Device:
             del self._session_ids[sid]
         while len(self._session_ids) >= 256:
             self._session_ids.pop(next(iter(self._session_ids)))
-        sid, challenge = secrets.token_hex(16), secrets.token_hex(16)
+        sid, challenge = secrets.token_hex(32), secrets.token_hex(16)
         self._session_ids[sid] = (challenge, now + self.policy.session_id_lifetime_s)
-        return {"sessionID": sid, "challenge": challenge,
-                "iterations": self.policy.session_login_iterations, "salt": self.state.salt}
+        cap: dict[str, str | int] = {
+            "sessionID": sid, "challenge": challenge,
+            "iterations": self.policy.session_login_iterations, "salt": self.state.salt,
+            "sessionIDVersion": self.policy.session_id_version}
+        if self.policy.session_id_version == "2.1":
+            cap["salt2"] = self.state.salt2
+        return cap
+
+    def _session_base(self, stored: str) -> str:
+        """What the iterated login hash starts from, by the device's sessionIDVersion."""
+        if self.policy.session_id_version == "2.1":
+            return crypto.version_21_base(USER, self.state.salt2, stored)
+        return stored
 
     def session_login(self, user: str, session_id: str, password_hash: str,
                       address: str) -> str:
@@ -425,15 +468,16 @@ class Device:
         challenge = found[0]
         iterations = self.policy.session_login_iterations
         self.login(address, lambda c: user == USER and crypto.session_login_hash(
-            c.stored, challenge, iterations) == password_hash.lower())
+            self._session_base(c.stored), challenge, iterations) == password_hash.lower())
         token = secrets.token_hex(32)
         self._sessions[token] = time.monotonic()
         return token
 
     def session_valid(self, token: str) -> bool:
+        """True for a live session, which this use keeps alive (as a heartbeat does)."""
         last = self._sessions.get(token)
         now = time.monotonic()
-        if last is None or now - last > self.policy.session_idle_s:
+        if last is None or now - last > self.policy.session_timeout_s:
             self._sessions.pop(token, None)
             return False
         self._sessions[token] = now
@@ -483,7 +527,31 @@ class Device:
         return Credential(
             stored=crypto.irreversible_hash(USER, self.state.salt, password),
             ha1_md5=crypto.digest_ha1("MD5", USER, self.realm, password),
-            ha1_sha256=crypto.digest_ha1("SHA-256", USER, self.realm, password))
+            ha1_sha256=crypto.digest_ha1("SHA-256", USER, self.realm, password),
+            risky=passwords.strength(password) == 0)
+
+    # ---- field encryption security=1 ---------------------------------------------------------
+
+    def field_keys(self, password: str | None) -> list[bytes]:
+        """The `security=1` keys to try: from `password` when the device knows which one the
+        client used (the empty one of emailCertification), else from every stored hash, as
+        the device keeps no password (spec §10)."""
+        iterations = self.policy.key_iterate_num
+        if password is not None:
+            return [crypto.field_key(crypto.irreversible_hash(USER, self.state.salt, password),
+                                     iterations)]
+        return [crypto.field_key(c.stored, iterations) for c in self.state.credentials]
+
+    def decrypt_fields(self, iv: str, fields: dict[str, str],
+                       keys: list[bytes]) -> dict[str, str] | None:
+        """`fields` opened under the first key that opens every one of them, else None."""
+        for key in keys:
+            opened = {name: crypto.decrypt_field(key, iv, value,
+                                                 self.policy.field_zero_padding_ok)
+                      for name, value in fields.items()}
+            if all(v is not None for v in opened.values()):
+                return {name: v for name, v in opened.items() if v is not None}
+        return None
 
     def _validate_email(self, address: str) -> str:
         address = address.strip()
@@ -491,20 +559,14 @@ class Device:
             raise bad_parameters()
         return address
 
-    def activate(self, encrypted_password: str, reserved_email: str | None = None) -> None:
+    def activate(self, encrypted_password: str) -> None:
+        """Spec §3; the recorder reserves its address afterwards through email/parameter."""
         if self.state.activated:
             raise DeviceError(403, 4, "invalidOperation")
-        email = None
-        if reserved_email:
-            if not self.policy.email_reset_offered:
-                raise not_support()
-            email = self._validate_email(reserved_email)
         password = self._take_password(encrypted_password)
         self._check_new_password(password)
         self.state.credentials = [self._credential(password)]
         self.state.activated = True
-        if email:
-            self.state.email = email
         self._counters["activations"] += 1
         self.save()
 
@@ -594,8 +656,8 @@ class Device:
         self.save()
         return text
 
-    def verify_code(self, code: str) -> str:
-        """Step 1 of emailCertification: a right code gives a reset token (5 minutes)."""
+    def _live_code(self, code: str) -> PendingCode:
+        """The outstanding code `code` names; a wrong one counts towards the limit."""
         s = self.state
         if not self.policy.email_reset_offered:
             raise not_support()
@@ -621,24 +683,31 @@ class Device:
             self.save()
             left = None if limit is None else max(limit - s.wrong_codes, 0)
             raise DeviceError(400, 6, "verificationCodeError", left)
+        if s.wrong_codes:
+            s.wrong_codes = 0
+            self.save()
+        return match
+
+    def check_code(self, code: str) -> None:
+        """emailCertification with securityCode only: the code is checked, not used up."""
+        self._live_code(code)
+
+    def _reset_password_value(self, value: str) -> str:
+        """resetPassword is plain, or (longer than a password may be) Base64(hex(AES)) under
+        a fresh challenge, as at activation."""
+        if len(value) > self.policy.plain_reset_password_max:
+            return self._take_password(value)
+        return value
+
+    def reset_by_code(self, code: str, new_password: str) -> None:
+        """emailCertification with securityCode and resetPassword: set it, use the code up.
+
+        A refused password (bad form or rules) leaves the code unused."""
+        match = self._live_code(code)
+        password = self._reset_password_value(new_password)
+        self._check_new_password(password)
         if self.policy.code_single_use:
             match.used = True
-        s.wrong_codes = 0
-        self.save()
-        token = secrets.token_hex(16)
-        mono = time.monotonic()
-        self._reset_tokens = {t: e for t, e in self._reset_tokens.items() if e > mono}
-        self._reset_tokens[token] = mono + self.policy.reset_token_lifetime_s
-        return token
-
-    def reset_password(self, token: str, encrypted_password: str) -> None:
-        """Step 2 of emailCertification: set the new password with a valid reset token."""
-        expires = self._reset_tokens.get(token)
-        if expires is None or expires < time.monotonic():
-            raise DeviceError(400, 6, "invalidResetToken")
-        password = self._take_password(encrypted_password)
-        self._check_new_password(password)
-        del self._reset_tokens[token]
         new = self._credential(password)
         if self.policy.old_password_valid_after_reset:
             self.state.credentials = [new, *self.state.credentials]

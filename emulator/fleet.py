@@ -166,7 +166,8 @@ class Fleet:
         await self.front.setup()
         specs = [DeviceSpec(entry.name, entry.model, entry.firmware, entry.http_port,
                             entry.ssh_port, list(entry.defects), entry.boot_seconds,
-                            entry.latency_ms)
+                            entry.latency_ms, entry.digest_algorithm,
+                            entry.session_id_version, entry.session_timeout_s)
                  for entry in self.config.devices]
         # Devices power on together, as in a lab: the fleet is up after the longest boot,
         # not after the sum of all boots (14 devices x 5 s would outlast any ready timeout).

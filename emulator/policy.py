@@ -22,6 +22,13 @@ LOCK_MINUTES = 30
 LOCK_ATTEMPTS_RANGE = (3, 20)
 LOCK_MINUTES_RANGE = (1, 120)
 
+# Per-device settings of docs/device-api.md ([dec] defaults; DeviceEntry and `serve` flags).
+DIGEST_ALGORITHMS = ("MD5", "SHA-256")
+DEFAULT_DIGEST_ALGORITHM = "MD5"
+SESSION_ID_VERSIONS = ("2", "2.1")
+DEFAULT_SESSION_ID_VERSION = "2"
+DEFAULT_SESSION_TIMEOUT_S = 120.0
+
 
 @dataclass
 class GuiFlags:
@@ -44,7 +51,29 @@ class FirmwarePolicy:
     max_outstanding_challenges: int = 32
     session_id_lifetime_s: float = 60.0
     session_login_iterations: int = 100
-    session_idle_s: float = 1800.0
+    # Per-device settings (fleet config / serve flags; Device copies them in): the Digest
+    # algorithm the device offers, the session-login hash version, and how long a session
+    # lives without a heartbeat or another request (docs/device-api.md [dec]).
+    digest_algorithm: str = DEFAULT_DIGEST_ALGORITHM
+    session_id_version: str = DEFAULT_SESSION_ID_VERSION
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
+    # A Digest answer naming the algorithm the device does not offer is still checked with
+    # that algorithm (both HA1 are stored), as a client that knows only one may pick it;
+    # False would refuse it like a wrong password.
+    digest_accept_other_algorithm: bool = True
+    # Field encryption security=1 (spec §10): iterations of the key; the password in the
+    # key of emailCertification (the user has forgotten it); zero padding also accepted.
+    key_iterate_num: int = 100
+    certification_key_password: str = ""
+    field_zero_padding_ok: bool = True
+    # salt and keyIterateNum appear in SecurityCap only when the request names a user.
+    security_cap_salt_needs_username: bool = True
+    # A resetPassword longer than this is the challenge form Base64(hex(AES)).
+    plain_reset_password_max: int = 16
+    # Figures of /ISAPI/System/status (nothing is measured; a steady, plausible load).
+    cpu_utilization: int = 12
+    memory_total_mb: float = 1024.0
+    memory_usage_mb: float = 310.5
     # Illegal-login lock (spec §5).
     lock_enabled: bool = True
     lock_max_attempts: int = LOCK_MAX_ATTEMPTS
@@ -64,7 +93,6 @@ class FirmwarePolicy:
     code_void_on_new_qr: bool = True
     regenerate_qr: bool = True
     wrong_code_limit: int | None = 5
-    reset_token_lifetime_s: float = 300.0
     # The QR's address is sealed with the device's cloud key; a stale key breaks the mail.
     seal_with_stale_key: bool = False
     # After a reset by code (spec §7 [dec]).

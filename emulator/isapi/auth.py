@@ -1,4 +1,9 @@
-"""Who may call what: session cookie or HTTP Digest, and the inactive-device rule."""
+"""Who may call what: session cookie or HTTP Digest, and the inactive-device rule.
+
+Real firmware answers every protected path without valid credentials with 401 and ONE
+`WWW-Authenticate: Digest` challenge of the device's own algorithm (docs/device-api.md,
+"Authentication order"); `Authorization: Basic` is neither checked nor counted.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +19,18 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def digest_challenge(device: Device, stale: bool = False) -> web.Response:
-    """A plain 401 offering Digest MD5 and SHA-256; it does not count as a failed login."""
-    nonce = device.digest_nonces.issue()
+def add_challenge(response: web.Response, device: Device, stale: bool = False) -> None:
+    header = crypto.challenge_header(device.realm, device.digest_nonces.issue(),
+                                     device.policy.digest_algorithm, stale)
+    response.headers["WWW-Authenticate"] = header
+
+
+def digest_challenge(request: web.Request, device: Device,
+                     stale: bool = False) -> web.Response:
+    """A plain 401 with the Digest challenge; it does not count as a failed login."""
     response = documents.xml_response(
-        "userCheck", {"statusValue": 401, "statusString": "Unauthorized"}, 401)
-    for header in crypto.challenge_headers(device.realm, nonce):
-        if stale:
-            header = header.replace("stale=FALSE", "stale=TRUE")
-        response.headers.add("WWW-Authenticate", header)
+        request, "userCheck", {"statusValue": 401, "statusString": "Unauthorized"}, 401)
+    add_challenge(response, device, stale)
     return response
 
 
@@ -42,9 +50,9 @@ class Unauthorised(Exception):
 def unauthorised(request: web.Request, response: web.Response) -> Unauthorised:
     """The 401 to raise; the GUI's script gets it without a Digest challenge.
 
-    Like real firmware: a browser seeing `WWW-Authenticate` on a script's request would
-    wait on (or pop up) its own password dialog instead of letting the GUI go to its login
-    page. Every other client (the harness's Digest client) keeps the challenge.
+    A browser seeing `WWW-Authenticate` on a script's request would wait on (or pop up)
+    its own password dialog instead of letting the GUI go to its login page. [dec,
+    temporary: the GUI rebuild removes the marker.] Every other client keeps the challenge.
     """
     if from_gui_script(request):
         response.headers.popall("WWW-Authenticate", None)
@@ -57,23 +65,25 @@ def require_admin(request: web.Request, device: Device) -> str | None:
     Answers the session token when the caller used the session cookie.
     """
     if not device.activated:
-        raise DeviceError(401, 4, "notActivated")
+        response = documents.response_status(request, 401, 4, "notActivated")
+        add_challenge(response, device)
+        raise unauthorised(request, response)
     token = request.cookies.get(device.cookie_name)
     if token and device.session_valid(token):
         return token
     header = request.headers.get("Authorization", "")
+    # Basic (and anything else but Digest) is not checked: the plain challenge, no count.
     creds = crypto.parse_digest_header(header) if header else None
     if creds is None:
-        raise unauthorised(request, digest_challenge(device))
+        raise unauthorised(request, digest_challenge(request, device))
     if creds.uri not in (request.path_qs, request.raw_path, request.path):
         raise DeviceError(400, 6, "badParameters")
     if not device.digest_nonces.valid(creds.nonce):
-        raise unauthorised(request, digest_challenge(device, stale=True))
+        raise unauthorised(request, digest_challenge(request, device, stale=True))
     try:
         device.digest_login(creds, request.method, client_address(request))
     except LoginRefused as refused:
-        response = documents.user_check(refused)
-        for h in crypto.challenge_headers(device.realm, device.digest_nonces.issue()):
-            response.headers.add("WWW-Authenticate", h)
+        response = documents.user_check(request, refused)
+        add_challenge(response, device)
         raise unauthorised(request, response) from None
     return None

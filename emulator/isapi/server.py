@@ -43,17 +43,26 @@ def device_handler(handler: DeviceHandlerFn) -> Handler:
             await asyncio.sleep(device.latency_ms / 1000)
         if device.power_state != PowerState.ON:
             raise web.HTTPServiceUnavailable(text="device is booting")
+        request[documents.NS_KEY] = device.xml_ns
         try:
             return await handler(request, device)
         except DeviceError as err:
             return documents.response_status(request, err.http_status, err.status_code,
                                              err.sub, err.retry_times)
         except LoginRefused as refused:
-            return documents.user_check(refused)
+            return documents.user_check(request, refused)
         except Unauthorised as unauthorised:
             return unauthorised.response
 
     return wrapped
+
+
+SERVER_HEADER = "App-webs/"
+
+
+async def server_header(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer (401s, 404s and GUI files included) names the real firmware's server."""
+    response.headers["Server"] = SERVER_HEADER
 
 
 def bind_socket(host: str, port: int, *, listen: bool) -> socket.socket:

@@ -1,5 +1,6 @@
-"""A small ISAPI client written from DEVICE-SPEC.md and docs/device-api.md, not from the
-emulator's code: the tests check the device against it. Uses `cryptography` and `hashlib`.
+"""A small ISAPI client written from DEVICE-SPEC.md (§3, §5, §10) and docs/device-api.md,
+not from the emulator's code: the tests check the device against it. Uses `cryptography`
+and `hashlib` only; it never imports the emulator.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import base64
 import hashlib
 import json
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -16,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 TIMEOUT = httpx.Timeout(10.0)
+USER = "admin"
+EMAIL_PARAMETER = "/ISAPI/Security/email/parameter"
+CERTIFICATION = "/ISAPI/Security/emailCertification"
 
 
 def leaves(text: str) -> dict[str, str]:
@@ -26,6 +31,38 @@ def leaves(text: str) -> dict[str, str]:
 
 def root_name(text: str) -> str:
     return ET.fromstring(text).tag.rsplit("}", 1)[-1]
+
+
+def namespace(text: str) -> str:
+    tag = ET.fromstring(text).tag
+    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def b64_of_hex(data: bytes) -> str:
+    """Spec §3: Base64 of the lower-case hex text of `data`."""
+    return base64.b64encode(data.hex().encode()).decode()
+
+
+def field_key(user: str, salt: str, password: str, key_iterate_num: int) -> bytes:
+    """docs/device-api.md, security=1: SHA-256 runs keyIterateNum times in all."""
+    h = sha256_hex(sha256_hex(user + salt + password) + "AaBbCcDd1234!@#$")
+    runs = 2
+    while runs < key_iterate_num:
+        h = sha256_hex(h)
+        runs += 1
+    return bytes.fromhex(h[:32])
+
+
+def encrypt_field(key: bytes, iv: str, value: str) -> str:
+    """hex(AES-128-CBC(Base64(value), key, iv)) with PKCS#7 padding (CryptoJS's default)."""
+    plain = base64.b64encode(value.encode())
+    n = 16 - len(plain) % 16
+    enc = Cipher(algorithms.AES(key), modes.CBC(bytes.fromhex(iv))).encryptor()
+    return (enc.update(plain + bytes([n]) * n) + enc.finalize()).hex()
 
 
 class SpecClient:
@@ -47,75 +84,133 @@ class SpecClient:
                 + "</key></PublicKey>")
         r = self.http.post("/ISAPI/Security/challenge", content=body)
         assert r.status_code == 200, r.text
-        cipher = base64.b64decode(leaves(r.text)["key"])
-        challenge = self.key.decrypt(cipher, padding.PKCS1v15()).decode()
+        cipher_hex = base64.b64decode(leaves(r.text)["key"]).decode()
+        assert re.fullmatch(r"[0-9a-f]+", cipher_hex), "challenge is not Base64 of hex"
+        challenge = self.key.decrypt(bytes.fromhex(cipher_hex), padding.PKCS1v15()).decode()
         assert re.fullmatch(r"[0-9a-f]{32}", challenge), challenge
         return challenge
 
     @staticmethod
-    def encrypt_password(challenge: str, password: str) -> str:
+    def aes_ecb(challenge: str, password: str) -> bytes:
         plain = (challenge[:16] + password).encode()
         plain += b"\x00" * (-len(plain) % 16)
         enc = Cipher(algorithms.AES(bytes.fromhex(challenge)), modes.ECB()).encryptor()
-        return base64.b64encode(enc.update(plain) + enc.finalize()).decode()
+        return enc.update(plain) + enc.finalize()
 
-    def activate(self, password: str, email: str | None = None) -> httpx.Response:
-        secret = self.encrypt_password(self.challenge(), password)
-        extra = f"<reservedEmail>{email}</reservedEmail>" if email else ""
+    @classmethod
+    def encrypt_password(cls, challenge: str, password: str) -> str:
+        """Base64 of the lower-case hex of the AES-ECB cipher text."""
+        return b64_of_hex(cls.aes_ecb(challenge, password))
+
+    def activate_with(self, field: str, extra: str = "") -> httpx.Response:
         return self.http.put("/ISAPI/System/activate",
-                             content=f"<ActivateInfo><password>{secret}</password>{extra}"
+                             content=f"<ActivateInfo><password>{field}</password>{extra}"
                                      "</ActivateInfo>")
+
+    def activate(self, password: str) -> httpx.Response:
+        return self.activate_with(self.encrypt_password(self.challenge(), password))
 
     def activated(self) -> bool:
         r = self.http.get("/SDK/activateStatus")
         return leaves(r.text)["Activated"] == "true"
 
-    # ---- spec §5 ---------------------------------------------------------------------------
+    # ---- spec §5, §10: session login --------------------------------------------------------
+
+    def login_capabilities(self, user: str = USER) -> dict[str, str]:
+        r = self.http.get("/ISAPI/Security/sessionLogin/capabilities", params={"username": user})
+        assert r.status_code == 200, r.text
+        return leaves(r.text)
 
     @staticmethod
-    def session_hash(user: str, salt: str, password: str, challenge: str,
-                     iterations: int) -> str:
-        def h(s: str) -> str:
-            return hashlib.sha256(s.encode()).hexdigest()
-
-        r = h(user + salt + password)
-        r = h(r + challenge)
-        for _ in range(2, iterations):
-            r = h(r)
+    def session_hash(user: str, cap: dict[str, str], password: str) -> str:
+        r = sha256_hex(user + cap["salt"] + password)
+        if cap.get("sessionIDVersion") == "2.1":
+            r = sha256_hex(user + cap["salt2"] + r)
+        r = sha256_hex(r + cap["challenge"])
+        for _ in range(2, int(cap["iterations"])):
+            r = sha256_hex(r)
         return r
 
-    def session_login(self, password: str, user: str = "admin") -> httpx.Response:
-        cap = leaves(self.http.get("/ISAPI/Security/sessionLogin/capabilities",
-                                   params={"username": user}).text)
-        digest = self.session_hash(user, cap["salt"], password, cap["challenge"],
-                                   int(cap["iterations"]))
+    def session_login(self, password: str, user: str = USER) -> httpx.Response:
+        cap = self.login_capabilities(user)
+        digest = self.session_hash(user, cap, password)
         body = (f"<SessionLogin><userName>{user}</userName><password>{digest}</password>"
                 f"<sessionID>{cap['sessionID']}</sessionID>"
                 "<isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>"
-                "<sessionIDVersion>2</sessionIDVersion></SessionLogin>")
-        return self.http.post("/ISAPI/Security/sessionLogin", content=body)
+                f"<sessionIDVersion>{cap.get('sessionIDVersion', '2')}</sessionIDVersion>"
+                "</SessionLogin>")
+        return self.http.post("/ISAPI/Security/sessionLogin", content=body,
+                              params={"timeStamp": "1733450000000"})
+
+    def heartbeat(self) -> httpx.Response:
+        return self.http.put("/ISAPI/Security/sessionHeartbeat")
+
+    def logout(self) -> httpx.Response:
+        return self.http.put("/ISAPI/Security/sessionLogout")
+
+    # ---- spec §10: field encryption ---------------------------------------------------------
+
+    def key_for(self, password: str) -> bytes:
+        cap = leaves(self.http.get("/ISAPI/Security/capabilities",
+                                   params={"username": USER}).text)
+        return field_key(USER, cap["salt"], password, int(cap["keyIterateNum"]))
+
+    @staticmethod
+    def secure_url(path: str, iv: str) -> str:
+        """As the real GUI builds it: a second `?` before the field-encryption parameters."""
+        return f"{path}?format=json?security=1&iv={iv}"
 
     # ---- spec §6, §7 -----------------------------------------------------------------------
 
-    def set_email(self, admin_password: str, address: str) -> httpx.Response:
-        body = {"SecurityEmail": {"password": admin_password,
-                                  "SecurityInformation": [{"emailAddress": address}]}}
-        return self.http.put("/ISAPI/Security/email/parameter", params={"format": "json"},
-                             content=json.dumps(body))
+    def set_email(self, admin_password: str, address: str, *,
+                  key_password: str | None = None) -> httpx.Response:
+        """Plain, or security=1 when `key_password` is given (the key's password)."""
+        if key_password is None:
+            body = {"SecurityEmail": {"password": admin_password,
+                                      "SecurityInformation": [{"emailAddress": address}]}}
+            return self.http.put(EMAIL_PARAMETER, params={"format": "json"},
+                                 content=json.dumps(body))
+        key, iv = self.key_for(key_password), secrets.token_hex(16)
+        body = {"SecurityEmail": {"password": encrypt_field(key, iv, admin_password),
+                                  "SecurityInformation": [
+                                      {"emailAddress": encrypt_field(key, iv, address)}]}}
+        return self.http.put(self.secure_url(EMAIL_PARAMETER, iv), content=json.dumps(body))
 
     def qr(self) -> httpx.Response:
         return self.http.get("/ISAPI/Security/email/qrCode", params={"format": "json"})
 
-    def submit_code(self, code: str) -> httpx.Response:
-        return self.http.put("/ISAPI/Security/emailCertification", params={"format": "json"},
-                             content=json.dumps({"EmailCertification": {
-                                 "verificationCode": code}}))
+    def certify(self, fields: dict[str, str], *, secure: bool = False) -> httpx.Response:
+        """PUT emailCertification; `secure` encrypts every field with the empty-password key."""
+        if not secure:
+            return self.http.put(CERTIFICATION, params={"format": "json"},
+                                 content=json.dumps({"EmailCertification": fields}))
+        key, iv = self.key_for(""), secrets.token_hex(16)
+        sealed = {k: encrypt_field(key, iv, v) for k, v in fields.items()}
+        return self.http.put(self.secure_url(CERTIFICATION, iv),
+                             content=json.dumps({"EmailCertification": sealed}))
 
-    def set_password_with_token(self, token: str, password: str) -> httpx.Response:
-        secret = self.encrypt_password(self.challenge(), password)
-        return self.http.put("/ISAPI/Security/emailCertification", params={"format": "json"},
-                             content=json.dumps({"EmailCertification": {
-                                 "resetToken": token, "password": secret}}))
+    def check_code(self, code: str, *, secure: bool = False) -> httpx.Response:
+        return self.certify({"securityCode": code}, secure=secure)
+
+    def reset_with_code(self, code: str, password: str, form: str = "challenge") -> httpx.Response:
+        """form: "plain", "secure" (security=1) or "challenge" (Base64(hex(AES)))."""
+        if form == "challenge":
+            value = self.encrypt_password(self.challenge(), password)
+            return self.certify({"securityCode": code, "resetPassword": value})
+        return self.certify({"securityCode": code, "resetPassword": password},
+                            secure=form == "secure")
+
+    def change_password(self, old: str, new: str, *,
+                        key_password: str | None = None) -> httpx.Response:
+        fields = {"userName": USER, "password": new, "loginPassword": old}
+        url = "/ISAPI/Security/users/1"
+        if key_password is not None:
+            key, iv = self.key_for(key_password), secrets.token_hex(16)
+            fields = {k: encrypt_field(key, iv, v) for k, v in fields.items()}
+            url += f"?security=1&iv={iv}"
+        body = ("<User><id>1</id>" + "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+                + "</User>")
+        return self.http.put(url, content=body)
 
     def json(self, r: httpx.Response) -> dict[str, Any]:
         return dict(r.json())
@@ -157,10 +252,9 @@ def activated_client(url: str, *, password: str = PASSWORD, email: str | None = 
 
 
 class DigestWith(httpx.DigestAuth):
-    """httpx's Digest, answering only the server's challenge of one algorithm.
+    """httpx's Digest, answering as if the server had offered `algorithm`.
 
-    The device offers MD5 and SHA-256 as two WWW-Authenticate headers; httpx would merge
-    them, so this keeps the one under test.
+    Real firmware offers one algorithm; this lets a test answer with the other one.
     """
 
     def __init__(self, username: str, password: str, algorithm: str) -> None:
@@ -172,11 +266,10 @@ class DigestWith(httpx.DigestAuth):
         outgoing = next(flow)
         while True:
             response = yield outgoing
-            offers = response.headers.get_list("www-authenticate")
-            keep = [o for o in offers if f"algorithm={self.algorithm}" in o.replace('"', "")]
-            if keep:
-                del response.headers["www-authenticate"]
-                response.headers["www-authenticate"] = keep[0]
+            offer = response.headers.get("www-authenticate")
+            if offer:
+                offer = re.sub(r',\s*algorithm="?[\w-]+"?', "", offer)
+                response.headers["www-authenticate"] = f'{offer}, algorithm="{self.algorithm}"'
             try:
                 outgoing = flow.send(response)
             except StopIteration:

@@ -60,14 +60,13 @@ def test_gate_off_by_one_for_recorders(pair: Callable[..., Any]) -> None:
 def _reset_once(lab: Any, name: str) -> tuple[SpecClient, str]:
     c = activated_client(lab.url(name), email=EMAIL)
     code = _code(lab, name, _qr(c))
-    token = c.submit_code(code).json()["EmailCertification"]["resetToken"]
-    assert c.set_password_with_token(token, NEW_PASSWORD).status_code == 200
+    assert c.reset_with_code(code, NEW_PASSWORD).status_code == 200
     return c, code
 
 
 def test_code_reusable(pair: Callable[..., Any]) -> None:
     lab = pair("code_reusable")
-    results = {name: _sub(SpecClient(lab.url(name)).submit_code(_reset_once(lab, name)[1]))
+    results = {name: _sub(SpecClient(lab.url(name)).check_code(_reset_once(lab, name)[1]))
                for name in ("clean", "bad")}
     assert results == {"clean": "verificationCodeExpired", "bad": "ok"}
 
@@ -80,7 +79,7 @@ def test_code_survives_reboot(pair: Callable[..., Any]) -> None:
         code = _code(lab, name, _qr(c))
         lab.call(lab.device(name).reboot())
         lab.call(lab.device(name).wait_booted())
-        results[name] = _sub(SpecClient(lab.url(name)).submit_code(code))
+        results[name] = _sub(SpecClient(lab.url(name)).check_code(code))
     assert results == {"clean": "verificationCodeExpired", "bad": "ok"}
 
 
@@ -91,7 +90,7 @@ def test_code_survives_email_change(pair: Callable[..., Any]) -> None:
         c = activated_client(lab.url(name), email=EMAIL)
         code = _code(lab, name, _qr(c))
         assert c.set_email(PASSWORD, "other@example.com").status_code == 200
-        results[name] = _sub(c.submit_code(code))
+        results[name] = _sub(c.check_code(code))
     assert results == {"clean": "verificationCodeExpired", "bad": "ok"}
 
 
@@ -103,7 +102,7 @@ def test_code_survives_new_qr(pair: Callable[..., Any]) -> None:
         first = _qr(c)
         second = _qr(c)
         assert first != second
-        results[name] = _sub(c.submit_code(_code(lab, name, first)))
+        results[name] = _sub(c.check_code(_code(lab, name, first)))
     assert results == {"clean": "verificationCodeExpired", "bad": "ok"}
 
 
@@ -185,8 +184,8 @@ def test_wrong_code_limit_missing(pair: Callable[..., Any]) -> None:
         code = _code(lab, name, _qr(c))
         wrong = "22222222" if code != "22222222" else "33333333"
         for _ in range(6):
-            assert c.submit_code(wrong).status_code == 400
-        results[name] = _sub(c.submit_code(code))
+            assert c.check_code(wrong).status_code == 400
+        results[name] = _sub(c.check_code(code))
     assert results == {"clean": "verificationCodeExpired", "bad": "ok"}
 
 

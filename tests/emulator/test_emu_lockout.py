@@ -56,13 +56,16 @@ def test_lock_settings(lab) -> None:  # type: ignore[no-untyped-def]
     c = SpecClient(lab.url())
     assert c.session_login(PASSWORD).status_code == 200
     got = leaves(c.http.get("/ISAPI/Security/illegalLoginLock").text)
-    assert (got["enabled"], got["maxIllegalLoginTimes"], got["lockTime"]) == ("true", "7", "30")
+    assert (got["enabled"], got["maxIllegalLoginTimes"],
+            got["maxIllegalLoginLockTime"]) == ("true", "7", "30")
     body = ("<IllegalLoginLock><enabled>true</enabled><maxIllegalLoginTimes>3"
-            "</maxIllegalLoginTimes><lockTime>1</lockTime></IllegalLoginLock>")
+            "</maxIllegalLoginTimes><maxIllegalLoginLockTime>1</maxIllegalLoginLockTime>"
+            "</IllegalLoginLock>")
     assert c.http.put("/ISAPI/Security/illegalLoginLock", content=body).status_code == 200
     for bad in ("<maxIllegalLoginTimes>2</maxIllegalLoginTimes>",
-                "<maxIllegalLoginTimes>21</maxIllegalLoginTimes>", "<lockTime>0</lockTime>",
-                "<lockTime>121</lockTime>"):
+                "<maxIllegalLoginTimes>21</maxIllegalLoginTimes>",
+                "<maxIllegalLoginLockTime>0</maxIllegalLoginLockTime>",
+                "<maxIllegalLoginLockTime>121</maxIllegalLoginLockTime>"):
         r = c.http.put("/ISAPI/Security/illegalLoginLock",
                        content=f"<IllegalLoginLock>{bad}</IllegalLoginLock>")
         assert r.status_code == 400 and leaves(r.text)["subStatusCode"] == "badParameters"

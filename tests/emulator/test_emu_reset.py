@@ -40,10 +40,10 @@ def _code(lab, qr: str) -> str:  # type: ignore[no-untyped-def]
     return code_for(lab.device("cam").cloud_key, qr)
 
 
-def _token(client: SpecClient, code: str) -> str:
-    r = client.submit_code(code)
+def _check(client: SpecClient, code: str) -> None:
+    r = client.check_code(code)
     assert r.status_code == 200, r.text
-    return str(r.json()["EmailCertification"]["resetToken"])
+    assert r.json()["statusCode"] == 1
 
 
 def test_email_is_masked_and_capability_set(lab) -> None:  # type: ignore[no-untyped-def]
@@ -117,9 +117,8 @@ def test_full_reset_flow(lab) -> None:  # type: ignore[no-untyped-def]
     c = _ready(lab)
     stranger = SpecClient(lab.url("cam"))
     code = _code(lab, _qr(stranger))
-    token = _token(stranger, code.lower())  # compared without case
-    assert len(token) == 32
-    r = stranger.set_password_with_token(token, NEW_PASSWORD)
+    _check(stranger, code.lower())  # compared without case
+    r = stranger.reset_with_code(code, NEW_PASSWORD)
     assert r.status_code == 200, r.text
     # sessions closed, old password dead, new one works, address kept
     assert c.http.get("/ISAPI/System/deviceInfo").status_code == 401
@@ -135,26 +134,29 @@ def test_reset_clears_lock_counters(lab) -> None:  # type: ignore[no-untyped-def
     other = SpecClient(lab.url("cam"))
     for _ in range(3):
         assert other.session_login("Wrong-Pass1").status_code == 401
-    token = _token(other, _code(lab, _qr(other)))
-    assert other.set_password_with_token(token, NEW_PASSWORD).status_code == 200
+    assert other.reset_with_code(_code(lab, _qr(other)), NEW_PASSWORD).status_code == 200
     r = other.session_login("Wrong-Pass1")
     assert leaves(r.text)["retryLoginTime"] == "6"
 
 
 def test_new_password_rules_apply(lab) -> None:  # type: ignore[no-untyped-def]
     c = _ready(lab)
-    token = _token(c, _code(lab, _qr(c)))
-    r = c.set_password_with_token(token, "password")
+    code = _code(lab, _qr(c))
+    r = c.reset_with_code(code, "password")
     assert r.status_code == 400 and r.json()["subStatusCode"] == "riskPassword"
-    assert c.set_password_with_token("0" * 32, NEW_PASSWORD).json()[
-        "subStatusCode"] == "invalidResetToken"
+    r = c.reset_with_code(code, "Ab1!")
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "badParameters"
+    # a refused password leaves the code unused
+    assert c.reset_with_code(code, NEW_PASSWORD).status_code == 200
 
 
 def test_code_single_use(lab) -> None:  # type: ignore[no-untyped-def]
     c = _ready(lab)
     code = _code(lab, _qr(c))
-    _token(c, code)
-    r = c.submit_code(code)
+    assert c.reset_with_code(code, NEW_PASSWORD).status_code == 200
+    r = c.check_code(code)
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
+    r = c.reset_with_code(code, "Other-Pass9", form="plain")
     assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
 
 
@@ -163,11 +165,11 @@ def test_wrong_code_then_void_after_five(lab) -> None:  # type: ignore[no-untype
     code = _code(lab, _qr(c))
     wrong = "22222222" if code != "22222222" else "33333333"
     for left in (4, 3, 2, 1, 0):
-        r = c.submit_code(wrong)
+        r = c.check_code(wrong)
         assert r.status_code == 400
         assert r.json()["subStatusCode"] == "verificationCodeError"
         assert r.json()["retryTimes"] == left
-    r = c.submit_code(code)
+    r = c.check_code(code)
     assert r.json()["subStatusCode"] == "verificationCodeExpired"
 
 
@@ -178,19 +180,19 @@ def test_new_qr_voids_previous_code(lab) -> None:  # type: ignore[no-untyped-def
     assert first != second
     # docs/device-api.md: a void code answers verificationCodeExpired, and is not a wrong
     # entry, so it leaves the wrong-entry counter alone.
-    r = c.submit_code(_code(lab, first))
+    r = c.check_code(_code(lab, first))
     assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
     wrong = next(w for w in ("22222222", "33333333", "44444444")
                  if w not in (_code(lab, first), _code(lab, second)))
-    assert c.submit_code(wrong).json()["retryTimes"] == 4
-    _token(c, _code(lab, second))
+    assert c.check_code(wrong).json()["retryTimes"] == 4
+    _check(c, _code(lab, second))
 
 
 def test_email_change_voids_code(lab) -> None:  # type: ignore[no-untyped-def]
     c = _ready(lab)
     code = _code(lab, _qr(c))
     assert c.set_email(PASSWORD, "new@example.com").status_code == 200
-    assert c.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+    assert c.check_code(code).json()["subStatusCode"] == "verificationCodeExpired"
 
 
 def test_reboot_voids_code(lab) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +202,7 @@ def test_reboot_voids_code(lab) -> None:  # type: ignore[no-untyped-def]
     lab.call(device.reboot())
     lab.call(device.wait_booted())
     fresh = SpecClient(lab.url("cam"))
-    assert fresh.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+    assert fresh.check_code(code).json()["subStatusCode"] == "verificationCodeExpired"
 
 
 def test_code_expires(lab) -> None:  # type: ignore[no-untyped-def]
@@ -209,13 +211,4 @@ def test_code_expires(lab) -> None:  # type: ignore[no-untyped-def]
     device = lab.device("cam")
     # 48 h are simulated by moving the QR's issue time back.
     lab.run(lambda: setattr(device.state.codes[0], "issued_at", time.time() - 48 * 3600 - 1))
-    assert c.submit_code(code).json()["subStatusCode"] == "verificationCodeExpired"
-
-
-def test_reset_token_expires(lab) -> None:  # type: ignore[no-untyped-def]
-    c = _ready(lab)
-    token = _token(c, _code(lab, _qr(c)))
-    device = lab.device("cam")
-    lab.run(lambda: device._reset_tokens.update({token: time.monotonic() - 1}))
-    assert c.set_password_with_token(token, NEW_PASSWORD).json()[
-        "subStatusCode"] == "invalidResetToken"
+    assert c.check_code(code).json()["subStatusCode"] == "verificationCodeExpired"

@@ -11,6 +11,7 @@ also hold the device to "one Digest challenge, and a Basic attempt is not a fail
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ def test_hikvisionapi_async_client_reads_device_info(target: Target) -> None:
         client = hikvisionapi.AsyncClient(target.url, USER, PASSWORD, timeout=10)
         return dict(await client.System.deviceInfo(method="get"))
 
-    info = asyncio.run(read())["DeviceInfo"]
+    # A thread of its own: a worker that ran Playwright's sync API before keeps an event
+    # loop marked running in this thread, and asyncio.run would refuse.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        info = pool.submit(asyncio.run, read()).result(30)["DeviceInfo"]
     assert info["serialNumber"] == target.serial  # type: ignore[index]
 
 

@@ -205,8 +205,6 @@
         return "Incorrect verification code." + (left !== null ? " " + left + " attempt(s) left." : "");
       case "verificationCodeExpired":
         return "The verification code is invalid or has expired. Get a new QR code.";
-      case "invalidResetToken":
-        return "The reset session has expired. Start the password reset again.";
       case "notSupport":
         return "This function is not supported by the device.";
       case "lowPrivilege":
@@ -240,7 +238,9 @@
     var body = "<PublicKey><key>" + btoa(modulusHex) + "</key></PublicKey>";
     return request("POST", "/ISAPI/Security/challenge", body).then(function (answer) {
       expectOk(answer);
-      var plain = rsa.decrypt(answer.xmlText("key") || "");
+      /* The device answers Base64 of the cipher's hex text; JSEncrypt wants Base64 of the
+         raw cipher bytes. */
+      var plain = rsa.decrypt(fromB64Hex(answer.xmlText("key") || ""));
       if (!plain || !/^[0-9a-fA-F]{32}$/.test(plain)) {
         throw new Error("The device's challenge could not be decrypted.");
       }
@@ -248,21 +248,35 @@
     });
   }
 
-  /* AES-128-ECB, zero padding, key = the challenge's 16 bytes, text = challenge[0:16] + password. */
+  /* Base64(hex) -> Base64 of the raw bytes; "" when the text is not Base64 of hex. */
+  function fromB64Hex(text) {
+    var hex;
+    try { hex = atob(text.trim()); } catch (e) { return ""; }
+    if (!/^([0-9a-fA-F]{2})+$/.test(hex)) return "";
+    var C = global.CryptoJS;
+    return C.enc.Hex.parse(hex).toString(C.enc.Base64);
+  }
+
+  /*
+   * AES-128-ECB, zero padding, key = the challenge's 16 bytes, text = challenge[0:16] +
+   * password; sent as Base64 of the cipher's lower-case hex (DEVICE-SPEC §3).
+   */
   function encryptPassword(challengeHex, password) {
     var C = global.CryptoJS;
     var cipher = C.AES.encrypt(C.enc.Utf8.parse(challengeHex.substring(0, 16) + password),
       C.enc.Hex.parse(challengeHex), { mode: C.mode.ECB, padding: C.pad.ZeroPadding });
-    return cipher.ciphertext.toString(C.enc.Base64);
+    return btoa(cipher.ciphertext.toString(C.enc.Hex));
   }
 
   function sha256Hex(text) {
     return global.CryptoJS.SHA256(text).toString(global.CryptoJS.enc.Hex);
   }
 
-  /* DEVICE-SPEC §5: iterated SHA-256 of the session-login challenge. */
-  function sessionHash(password, salt, challengeHex, iterations) {
+  /* DEVICE-SPEC §5: iterated SHA-256 of the session-login challenge; version 2.1 first
+     hashes the irreversible hash again with salt2 (docs/device-api.md). */
+  function sessionHash(password, salt, challengeHex, iterations, salt2) {
     var r = sha256Hex(USER + salt + password);
+    if (salt2) r = sha256Hex(USER + salt2 + r);
     r = sha256Hex(r + challengeHex);
     for (var i = 2; i < iterations; i++) r = sha256Hex(r);
     return r;
@@ -292,10 +306,11 @@
     });
   }
 
-  function activate(password, reservedEmail) {
+  /* ActivateInfo carries the password only; a reserved address follows through
+     setReservedEmail with the new password (as the real NVR GUI does). */
+  function activate(password) {
     return challenge().then(function (ch) {
       var body = "<ActivateInfo><password>" + encryptPassword(ch, password) + "</password>" +
-        (reservedEmail ? "<reservedEmail>" + xmlEscape(reservedEmail) + "</reservedEmail>" : "") +
         "</ActivateInfo>";
       return request("PUT", "/ISAPI/System/activate", body);
     }).then(expectOk);
@@ -312,13 +327,14 @@
     }
     return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
       expectOk(cap);
+      var version = (cap.xmlText("sessionIDVersion") || "2").trim();
       var hash = sessionHash(password, cap.xmlText("salt") || "", cap.xmlText("challenge") || "",
-        Number(cap.xmlText("iterations") || 100));
+        Number(cap.xmlText("iterations") || 100), version === "2.1" ? cap.xmlText("salt2") || "" : "");
       var body = "<SessionLogin><userName>" + USER + "</userName><password>" + hash +
         "</password><sessionID>" + (cap.xmlText("sessionID") || "") +
         "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
-        "<sessionIDVersion>2</sessionIDVersion></SessionLogin>";
-      return request("POST", "/ISAPI/Security/sessionLogin", body);
+        "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
+      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body);
     }).then(function (a) {
       if (a.ok) return { ok: true, locked: false, attemptsLeft: null, unlockSeconds: 0, message: "" };
       if (a.status === 401 && a.xmlText("lockStatus") !== null) {
@@ -407,20 +423,32 @@
     });
   }
 
-  /* Exchange the mailed verification code for a reset token. */
+  /* Check the mailed verification code (the device does not use it up yet). */
   function verifyCode(code) {
-    var body = JSON.stringify({ EmailCertification: { verificationCode: code } });
+    var body = JSON.stringify({ EmailCertification: { securityCode: code } });
     return request("PUT", "/ISAPI/Security/emailCertification?format=json", body, "application/json")
-      .then(expectOk).then(function (a) { return a.json.EmailCertification.resetToken; });
+      .then(expectOk);
   }
 
-  /* Set the new password with the reset token, encrypted like activation with a fresh challenge. */
-  function resetPassword(resetToken, password) {
+  /* Set the new password with the code, encrypted like activation with a fresh challenge;
+     the device uses the code up. */
+  function resetPassword(code, password) {
     return challenge().then(function (ch) {
-      var body = JSON.stringify({ EmailCertification: { resetToken: resetToken,
-        password: encryptPassword(ch, password) } });
+      var body = JSON.stringify({ EmailCertification: { securityCode: code,
+        resetPassword: encryptPassword(ch, password) } });
       return request("PUT", "/ISAPI/Security/emailCertification?format=json", body, "application/json");
     }).then(expectOk);
+  }
+
+  /* A logged-in page keeps its session alive as the real GUI does: a heartbeat every 30 s
+     (a 401 on a protected page sends the browser to its login page). */
+  var HEARTBEAT_MS = 30000;
+  function startHeartbeat() {
+    global.setInterval(function () {
+      // Checked at each beat: a single-page app changes pages without a load.
+      if (!onProtectedPage()) return;
+      request("PUT", "/ISAPI/Security/sessionHeartbeat").catch(function () { return null; });
+    }, HEARTBEAT_MS);
   }
 
   /* Small DOM helpers shared by the generations. */
@@ -437,6 +465,8 @@
     return email.length >= 1 && email.length <= 32 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
   }
 
+  global.addEventListener("load", function () { startHeartbeat(); });
+
   global.Hik = {
     USER: USER, LEVEL_NAMES: LEVEL_NAMES, LEVEL_KEYS: LEVEL_KEYS,
     device: device, strength: strength, displayedLevel: displayedLevel,
@@ -448,6 +478,7 @@
     externCapabilities: externCapabilities, securityCapabilities: securityCapabilities,
     getReservedEmail: getReservedEmail, setReservedEmail: setReservedEmail,
     qrCode: qrCode, verifyCode: verifyCode, resetPassword: resetPassword,
+    startHeartbeat: startHeartbeat,
     formatDuration: formatDuration, emailLooksValid: emailLooksValid,
     $: $, show: show, say: say
   };

@@ -18,7 +18,7 @@
   function start(cfg) {
     var Hik = global.Hik, $ = Hik.$, ids = cfg.ids;
     var steps = { method: ids.methodStep, privacy: ids.privacyStep, qr: ids.qrStep, password: ids.passwordStep };
-    var resetToken = "";
+    var securityCode = "";
     var chosen = "";
 
     function go(name) {
@@ -86,9 +86,9 @@
       var code = $(ids.code).value.trim();
       if (!code) return Hik.say(ids.qrError, "Please enter the verification code.");
       $(ids.codeNext).disabled = true;
-      Hik.verifyCode(code).then(function (token) {
+      Hik.verifyCode(code).then(function () {
         $(ids.codeNext).disabled = false;
-        resetToken = token;
+        securityCode = code;
         Hik.say(ids.error, "");
         go("password");
       }, function (err) { $(ids.codeNext).disabled = false; Hik.say(ids.qrError, err.message); });
@@ -101,7 +101,7 @@
       if (!Hik.confirmMatches(pw, confirm)) return Hik.say(ids.error, "The passwords do not match.");
       Hik.say(ids.error, "");
       $(ids.ok).disabled = true;
-      Hik.resetPassword(resetToken, pw).then(function () {
+      Hik.resetPassword(securityCode, pw).then(function () {
         $(ids.ok).disabled = false;
         sessionStorage.setItem("hik.notice", "The password has been reset. Log in with the new password.");
         cfg.onDone();

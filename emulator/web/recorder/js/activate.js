@@ -24,8 +24,15 @@
     }
     Hik.say("activateError", "");
     $("activateOk").disabled = true;
-    Hik.activate(pw, email).then(function () {
-      sessionStorage.setItem("hik.notice", "Activated successfully. Log in with the new password.");
+    // As the real NVR GUI: activate, then reserve the address with the new password.
+    var done = "Activated successfully. Log in with the new password.";
+    Hik.activate(pw).then(function () {
+      if (!email) return done;
+      return Hik.setReservedEmail(pw, email).then(function () { return done; }, function (err) {
+        return "Activated successfully, but the reserved e-mail was not saved: " + err.message;
+      });
+    }).then(function (notice) {
+      sessionStorage.setItem("hik.notice", notice);
       location.replace("login.html");
     }, function (err) {
       $("activateOk").disabled = false;
