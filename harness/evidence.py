@@ -6,7 +6,9 @@ in memory longer than one exchange, and a report attached after a crash is still
 
 Masking is two passes, both linear regex scans (it runs on every exchange):
 1. by shape: values of known secret fields in XML and JSON bodies (`password`,
-   `loginPassword`, `verificationCode`, `resetToken`, `sessionID`, `challenge`, ...),
+   `loginPassword`, `securityCode`, `resetPassword`, `sessionID`, `challenge`, `salt2`, ...;
+   under `security=1` the flagged fields keep their names, so their cipher text is masked
+   too),
    `Authorization`/`Cookie`/`Set-Cookie` header values, and the cookie in query strings;
 2. by value: every value registered in a `Secrets` registry (lab-controller and device
    passwords, codes read from mail, tokens), wherever it appears, also in SSH transcripts.
@@ -33,10 +35,12 @@ SECRET_FIELDS: tuple[str, ...] = (
     "oldPassword",
     "newPassword",
     "verificationCode",
-    "resetToken",
+    "securityCode",
+    "resetPassword",
     "sessionID",
     "challenge",
     "salt",
+    "salt2",
 )
 SECRET_HEADERS: frozenset[str] = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie"}
@@ -46,7 +50,7 @@ _FIELDS = "|".join(SECRET_FIELDS)
 _XML_FIELD = re.compile(rf"(<(?:[\w.-]+:)?(?:{_FIELDS})(?:\s[^>]*)?>)([^<]*)(</)", re.IGNORECASE)
 _JSON_FIELD = re.compile(rf'("(?:{_FIELDS})"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
 # The same field inside a JSON string (a body quoted in a trace or an exception message):
-# `\"resetToken\":\"…\"`.
+# `\"securityCode\":\"…\"`.
 _QUOTED_JSON_FIELD = re.compile(
     rf'(\\"(?:{_FIELDS})\\"\s*:\s*\\")((?:(?!\\")[^"])*)(\\")', re.IGNORECASE
 )

@@ -174,6 +174,35 @@ class RealDevice(_DeviceBase):
         return read_secret(self.password_env, f"the admin password of device {self.name!r}")
 
 
+class EmulationSettings(_Model):
+    """How an emulated device speaks where real firmware differs (docs/device-api.md,
+    "Per-device settings of the emulator"); an absent key keeps the emulator's default."""
+
+    digest_algorithm: Literal["MD5", "SHA-256"] | None = Field(
+        default=None, description="The Digest algorithm the device offers (default MD5)"
+    )
+    session_id_version: Literal["2", "2.1"] | None = Field(
+        default=None,
+        description='Session login hash version, quoted: "2" (default) or "2.1" (with salt2)',
+    )
+    session_timeout_s: float | None = Field(
+        default=None, gt=0, le=86_400,
+        description="Seconds a session lives without a request or heartbeat (default 120)",
+    )
+
+    @field_validator("session_id_version", mode="before")
+    @classmethod
+    def _quoted_version(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 2.1 unquoted as a number; say so rather than "expected '2'".
+            raise ValueError(f'expected "2" or "2.1" in quotes, got the number {value!r}')
+        return value
+
+    def fleet_keys(self) -> dict[str, object]:
+        """The settings given, under the fleet config's names (absent ones left out)."""
+        return self.model_dump(exclude_none=True)
+
+
 class EmulatedDevice(_DeviceBase):
     """A device played by the emulator on loopback."""
 
@@ -183,6 +212,11 @@ class EmulatedDevice(_DeviceBase):
     )
     boot_seconds: float = Field(default=0, ge=0, le=600)
     latency_ms: int = Field(default=0, ge=0, le=60_000)
+    emulation: EmulationSettings = Field(
+        default=EmulationSettings(),
+        description="Per-device protocol settings: digest_algorithm, session_id_version, "
+        "session_timeout_s",
+    )
 
 
 AnyDevice = RealDevice | EmulatedDevice

@@ -175,6 +175,7 @@ def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[st
                 "defects": list(d.defects),
                 "boot_seconds": d.boot_seconds,
                 "latency_ms": d.latency_ms,
+                **d.emulation.fleet_keys(),
             }
             for d in inventory.emulated_devices
         ],

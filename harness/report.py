@@ -131,8 +131,9 @@ def _mask_trace_cookies(match: re.Match[str]) -> str:
 
 def mask_trace_text(text: str, secrets: Secrets) -> str:
     """One text member of a Playwright trace, masked: secret fields of the bodies
-    (`resetToken`, `sessionID`, `challenge`, ...), cookie and authorization headers and
-    parsed cookies of the network log, then every registered secret."""
+    (`securityCode`, `resetPassword`, `sessionID`, `challenge`, ...), cookie and
+    authorization headers and parsed cookies of the network log, then every registered
+    secret."""
     masked = _TRACE_HEADER_RE.sub(_mask_trace_header, text)
     masked = _TRACE_COOKIES_RE.sub(_mask_trace_cookies, masked)
     return mask_text(masked, secrets)

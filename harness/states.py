@@ -8,11 +8,12 @@
     LOCKED --reset_button--> INACTIVE          when inactive is the target: one boot, not two
 
 `probe` asks the device where it is (`/SDK/activateStatus`, then one login with the known
-password, then the reserved-address GET); `bring` runs the transitions still missing to
-reach a target and counts them (device work is what a run should save). Transitions are
-retried only on infrastructure and device failures (`harness.errors.retry`); a login never
-is. A device whose bring-up fails that way is quarantined for the run: a marker file in
-the lab workdir that every worker sees, so its later tests are skipped with the reason.
+password, then the reserved-address GET, which needs no login); `bring` runs the
+transitions still missing to reach a target and counts them (device work is what a run
+should save). Transitions are retried only on infrastructure and device failures
+(`harness.errors.retry`); a login never is. A device whose bring-up fails that way is
+quarantined for the run: a marker file in the lab workdir that every worker sees, so its
+later tests are skipped with the reason.
 
 `bring` may run in a thread of its own while the test's browser starts (fixtures.devices):
 it and what it calls speak ISAPI, SSH and the lab controller only, never Playwright (its
@@ -95,9 +96,10 @@ def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:
     """Where `dut` is now, at the cost of at most three calls and one login.
 
     `expect`: where the device should be (the state the test asks for). An active device
-    with a known password is then asked one authenticated question that answers both
-    (the reserved address, or deviceInfo): two requests (Digest's challenge, the call)
-    instead of four, paid before every test; any other answer falls back to the full probe.
+    with a known password is then asked one authenticated question (deviceInfo: Digest's
+    challenge and the call) and, where an address matters, the reserved-address GET,
+    which needs no login: three requests instead of five, paid before every test; any
+    other answer falls back to the full probe.
     """
     client = dut.isapi(login=False)
     try:
@@ -140,12 +142,16 @@ def _by_address(dut: DeviceUnderTest, email: str, shown: str | None) -> State:
 def _probe_active(
     dut: DeviceUnderTest, client: IsapiClient, password: str, email: str | None
 ) -> State | None:
-    """The expected-active fast path of `probe`; None when only the full probe can tell."""
+    """The expected-active fast path of `probe`; None when only the full probe can tell.
+
+    The password is proven by an authenticated question (deviceInfo): the reserved
+    address needs no login on real firmware, so it proves nothing by itself.
+    """
     client.use_digest(password)
     try:
+        client.device_info()
         if dut.supports_reserved_email_reset and email is not None:
             return _by_address(dut, email, client.reserved_email())
-        client.device_info()
         return State.ACTIVE
     except LoginRejected as rejected:
         if rejected.locked:
@@ -188,7 +194,8 @@ def _activate(dut: DeviceUnderTest) -> None:
 
 
 def _reserve_email(dut: DeviceUnderTest) -> None:
-    with dut.isapi() as client:
+    # No login: the request proves itself with the admin password in its body (§10).
+    with dut.isapi(login=False) as client:
         client.set_reserved_email(dut.email, dut.password)
     dut.remember_email(dut.email)
 

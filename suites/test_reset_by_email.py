@@ -82,10 +82,10 @@ def test_reset_by_email_api(dut: DeviceUnderTest, mail_timeout: float) -> None:
     with dut.isapi(login=False) as device:
         with allure.step("Ask for a reset QR; the phone app sends it to the cloud"):
             code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
-        with allure.step("Enter the code and set the new password"):
-            token = device.submit_verification_code(code)
-            with _password_change(dut, old, new):
-                device.set_password_with_token(token, new)
+        with allure.step("Enter the code: the device accepts it"):
+            device.check_verification_code(code)
+        with allure.step("Set the new password with the code"), _password_change(dut, old, new):
+            device.reset_password_by_code(code, new)
     _old_refused_new_works(dut, old, new)
 
 

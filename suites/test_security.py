@@ -80,13 +80,18 @@ def test_code_is_single_use(dut: DeviceUnderTest, mail_timeout: float) -> None:
     with dut.isapi(login=False) as device:
         code = _mailed_code(dut, device, mail_timeout)
         new_password = dut.new_password()
+        with allure.step("Check the code: a check does not use it up"):
+            device.check_verification_code(code)
+            device.check_verification_code(code)
         with allure.step("Reset the password with the code"):
-            token = device.submit_verification_code(code)
-            device.set_password_with_token(token, new_password)
+            device.reset_password_by_code(code, new_password)
             dut.remember_password(new_password)
         with allure.step("The same code again is refused as expired"):
-            expect_refusal(lambda: device.submit_verification_code(code),
+            expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: reuse a code after a reset", sub_status=EXPIRED)
+        with allure.step("A second reset with the used code is refused as expired"):
+            expect_refusal(lambda: device.reset_password_by_code(code, dut.new_password()),
+                           what=f"{dut.id}: reset twice with one code", sub_status=EXPIRED)
 
 
 @pytest.mark.needs(reset_by_email=True)
@@ -102,7 +107,7 @@ def test_wrong_code_limit(dut: DeviceUnderTest, mail_timeout: float) -> None:
                 # Only the entry that reaches the limit may already call the code void.
                 last = number == CODE_MAX_WRONG_ENTRIES
                 refusal = expect_refusal(
-                    lambda: device.submit_verification_code(wrong),
+                    lambda: device.check_verification_code(wrong),
                     what=f"{dut.id}: wrong code {number} of {CODE_MAX_WRONG_ENTRIES}",
                     sub_status=("verificationCodeError", *EXPIRED) if last
                     else ("verificationCodeError",),
@@ -118,7 +123,7 @@ def test_wrong_code_limit(dut: DeviceUnderTest, mail_timeout: float) -> None:
                 )
                 left.append(refusal.retry_times)
         with allure.step("After the limit even the right code is void"):
-            expect_refusal(lambda: device.submit_verification_code(code),
+            expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: right code after {CODE_MAX_WRONG_ENTRIES} wrong "
                                 f"entries (attempts left shown: {left})",
                            sub_status=EXPIRED)
@@ -131,12 +136,12 @@ def test_code_void_after_reboot(dut: DeviceUnderTest, mail_timeout: float) -> No
     with dut.isapi() as device:
         code = _mailed_code(dut, device, mail_timeout)
         with allure.step("Reboot the device"):
-            before = device.device_info()
+            before = device.boot_identity()
             device.reboot()
             device.wait_until_rebooted(before, timeout=60 + float(
                 getattr(dut.entry, "boot_seconds", 0)))
         with allure.step("The code from before the reboot is void"):
-            expect_refusal(lambda: device.submit_verification_code(code),
+            expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code from before a reboot", sub_status=EXPIRED)
 
 
@@ -153,7 +158,7 @@ def test_code_void_after_email_change(dut: DeviceUnderTest, mail_timeout: float)
             device.set_reserved_email(other, dut.password)
             dut.remember_email(None)
         with allure.step("The code from before the change is void"):
-            expect_refusal(lambda: device.submit_verification_code(code),
+            expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code from before an e-mail change",
                            sub_status=EXPIRED)
         with allure.step("Reserve the harness's address again"):
@@ -173,5 +178,5 @@ def test_code_void_after_new_qr(dut: DeviceUnderTest, mail_timeout: float) -> No
             assert second.text != first.text, f"{dut.id}: a new QR request gave the same QR"
         with allure.step("The first QR's code is refused as expired"):
             # Spec §7 / docs/device-api.md: a code voided by a new QR is void, not wrong.
-            expect_refusal(lambda: device.submit_verification_code(code),
+            expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code of a replaced QR", sub_status=EXPIRED)

@@ -37,6 +37,15 @@ DEVICES: dict[str, tuple[str, str]] = {
     "nvr-lock": ("DS-7616NI-I2", "V4.22.005"),
     "ipc": ("DS-2CD2143G2-I", "V5.7.10 build 240120"),
     "ipc-old": ("DS-2CD2043G2-I", "V5.5.82"),
+    "ipc-beat": ("DS-2CD3725G0-IZS", "V5.6.3"),
+}
+# The per-device settings of docs/device-api.md where a device differs from the defaults
+# (MD5 Digest, session login version 2, sessions living 120 s): one of each kind.
+SESSION_TIMEOUT_S = 2.0
+EMULATION: dict[str, dict[str, object]] = {
+    "nvr-lock": {"digest_algorithm": "SHA-256"},
+    "ipc": {"session_id_version": "2.1"},
+    "ipc-beat": {"session_timeout_s": SESSION_TIMEOUT_S},
 }
 
 
@@ -117,6 +126,7 @@ def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
                 "defects": [],
                 "boot_seconds": 0,
                 "latency_ms": 0,
+                **EMULATION.get(name, {}),
             }
             for name, (model, firmware) in DEVICES.items()
         ],

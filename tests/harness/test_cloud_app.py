@@ -7,6 +7,7 @@ import re
 import socket
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import segno
@@ -122,24 +123,64 @@ def test_reset_by_phone_app_end_to_end(emulated_lab: EmulatedLab) -> None:
     client.secrets.register(code)
 
     with pytest.raises(IsapiError) as wrong:
-        client.submit_verification_code("WRONG234" if code != "WRONG234" else "WRONG235")
+        client.check_verification_code("WRONG234" if code != "WRONG234" else "WRONG235")
     assert wrong.value.sub_status_code == "verificationCodeError"
     assert wrong.value.retry_times is not None
+    left = wrong.value.retry_times
 
-    token = client.submit_verification_code(code.lower())  # compared without case
-    client.set_password_with_token(token, NEW_PASSWORD)
+    # A check does not use the code up: twice, and compared without case.
+    client.check_verification_code(code.lower())
+    client.check_verification_code(code, form="plain")
+    with pytest.raises(IsapiError) as again:  # a wrong entry counts: one attempt fewer
+        client.check_verification_code("WRONG234" if code != "WRONG234" else "WRONG235")
+    assert again.value.retry_times == left - 1
+
+    client.reset_password_by_code(code, NEW_PASSWORD)  # as the GUI: security=1 here
+    put = [e for e in client.log if e.method == "PUT"][-1]
+    assert "/emailCertification?format=json?security=1&iv=" in put.url
     with IsapiClient(emulated_lab.http("nvr")) as fresh:
         assert fresh.login_digest(NEW_PASSWORD).serial_number == serial
     with IsapiClient(emulated_lab.http("nvr")) as old, pytest.raises(LoginRejected):
         old.login_digest(PASSWORD)
-    with pytest.raises(IsapiError) as used:
-        client.submit_verification_code(code)
-    assert used.value.sub_status_code == "verificationCodeExpired"
+    for used in (lambda: client.check_verification_code(code),
+                 lambda: client.reset_password_by_code(code, PASSWORD)):
+        with pytest.raises(IsapiError) as refused:
+            used()
+        assert refused.value.sub_status_code == "verificationCodeExpired"
 
     rendered = client.log.render()
-    for secret in (code, code.lower(), token, NEW_PASSWORD, PASSWORD):
+    for secret in (code, code.lower(), NEW_PASSWORD, PASSWORD):
         assert secret not in rendered
     assert "/api/v1/device-password-reset" in rendered
+
+
+@pytest.mark.parametrize("form", ["plain", "challenge"])
+def test_reset_by_code_in_the_other_forms(
+    emulated_lab: EmulatedLab, form: Literal["plain", "challenge"]
+) -> None:
+    client = _device_with_email(emulated_lab, "ipc")
+    before = client.login_digest(PASSWORD).serial_number
+    client.logout()
+    app = PhoneApp(emulated_lab.cloud_url, log=client.log)
+    since = time.time()
+    app.request_code(client.qr_code().text)
+    code = _code_mail(emulated_lab, before, since)
+    client.secrets.register(code)
+    with pytest.raises(IsapiError) as risky:  # a refused password leaves the code unused
+        client.reset_password_by_code(code, "aaaaaaaa", form=form)
+    assert risky.value.sub_status_code in ("riskPassword", "badParameters")
+    client.reset_password_by_code(code, NEW_PASSWORD, form=form)
+    with IsapiClient(emulated_lab.http("ipc")) as fresh:
+        assert fresh.login_digest(NEW_PASSWORD).serial_number == before
+    # Back to PASSWORD for the next test, with a fresh code.
+    since = time.time()
+    app.request_code(client.qr_code().text)
+    code = _code_mail(emulated_lab, before, since)
+    client.secrets.register(code)
+    client.reset_password_by_code(code, PASSWORD, form="plain" if form == "challenge"
+                                  else "challenge")
+    with IsapiClient(emulated_lab.http("ipc")) as back:
+        assert back.login_digest(PASSWORD).serial_number == before
 
 
 def test_cloud_refusals_are_clear(emulated_lab: EmulatedLab) -> None:
@@ -178,4 +219,4 @@ def test_export_channel_mails_the_picture_and_the_code_comes_back(
         "qa@lab.example.com",
     )
     code = _code_mail(emulated_lab, serial, since)
-    assert isinstance(client.submit_verification_code(code), str)
+    client.check_verification_code(code)

@@ -48,7 +48,8 @@ def test_secret_fields_are_masked_by_shape_without_registration() -> None:
     masked = mask_body(body)
     assert PASSWORD not in masked and json.dumps(PASSWORD)[1:-1] not in masked
     assert "b@x.test" in masked
-    for field in ("verificationCode", "resetToken", "loginPassword", "challenge"):
+    for field in ("verificationCode", "securityCode", "resetPassword", "loginPassword",
+                  "challenge", "salt2"):
         assert "s3cr3tvalue" not in mask_body(json.dumps({field: "s3cr3tvalue"}))
         assert "s3cr3tvalue" not in mask_body(f"<{field}>s3cr3tvalue</{field}>")
 

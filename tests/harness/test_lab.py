@@ -21,6 +21,7 @@ from harness.lab import (
     parse_inventory,
     schema_text,
 )
+from harness.labhost import fleet_config
 
 CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
 
@@ -165,6 +166,36 @@ def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch)
             f"devices: [{CAMERA}]\nleases: {{kind: redis}}",
             "devices.yaml: leases: expected kind to be one of 'file', got 'redis'",
         ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "emulation: {digest_algorithm: SHA256}}]",
+            "devices.yaml: devices[0].emulation.digest_algorithm: expected 'MD5' or "
+            "'SHA-256', got 'SHA256'",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "emulation: {session_id_version: 2.1}}]",
+            'devices.yaml: devices[0].emulation.session_id_version: expected "2" or "2.1" in '
+            "quotes, got the number 2.1",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "emulation: {session_id_version: '3'}}]",
+            "devices.yaml: devices[0].emulation.session_id_version: expected '2' or '2.1', "
+            "got '3'",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "emulation: {session_timeout_s: 0}}]",
+            "devices.yaml: devices[0].emulation.session_timeout_s: expected a number more "
+            "than 0.0, got 0",
+        ),
+        (
+            "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "emulation: {heartbeat: 30}}]",
+            "devices.yaml: devices[0].emulation.heartbeat: unknown field (got 30); check the "
+            "spelling against devices.schema.json",
+        ),
         ("devices: []", "devices.yaml: devices: expected at least one device"),
         ("mailbox: {kind: smtp-sink}", "devices.yaml: devices: required field is missing"),
         ("- just a list", "devices.yaml: expected a mapping with 'devices:' at the top, got list"),
@@ -256,3 +287,24 @@ def test_a_missing_ca_file_is_one_line_naming_the_field(
 def test_ca_file_description_says_where_relative_paths_start() -> None:
     description = TlsSettings.model_fields["ca_file"].description or ""
     assert "working directory" in description and "devices.yaml" not in description
+
+
+def test_emulation_settings_reach_the_fleet_config(tmp_path: Path) -> None:
+    inventory = parse_inventory(
+        "devices:\n"
+        "  - {name: a, kind: emulated, model: DS-7608NI-K2, firmware: V4.30.005,\n"
+        "     emulation: {digest_algorithm: SHA-256, session_id_version: '2.1',\n"
+        "                 session_timeout_s: 2.5}}\n"
+        "  - {name: b, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}\n"
+    )
+    first, second = fleet_config(inventory, tmp_path, 2525)["devices"]
+    assert (first["digest_algorithm"], first["session_id_version"],
+            first["session_timeout_s"]) == ("SHA-256", "2.1", 2.5)
+    # Absent settings stay absent: the emulator's defaults apply.
+    assert not {"digest_algorithm", "session_id_version", "session_timeout_s"} & set(second)
+
+
+def test_default_inventory_meets_both_digests_and_both_session_versions() -> None:
+    devices = {d.name: d for d in load_inventory().emulated_devices}
+    assert devices["nvr-v4.30.005"].emulation.digest_algorithm == "SHA-256"
+    assert devices["ipc-v5.7.10"].emulation.session_id_version == "2.1"

@@ -65,7 +65,7 @@ NETWORK_LOG = (
     '"http://127.0.0.1:8080/","cookies":[{"name":"WebSession_ab12","value":"9f2c4e6a8b0d1f3e"}],'
     '"headers":[{"name":"Cookie","value":"WebSession_ab12=9f2c4e6a8b0d1f3e; lang=en"},'
     '{"name":"Host","value":"127.0.0.1:8080"}],"postData":{"mimeType":"application/json",'
-    '"text":"{\\"EmailCertification\\":{\\"resetToken\\":\\"rt-5e7a9c1b3d\\"}}"}},'
+    '"text":"{\\"EmailCertification\\":{\\"securityCode\\":\\"rt-5e7a9c1b3d\\"}}"}},'
     '"response":{"status":200,"cookies":[{"name":"WebSession_ab12","value":"9f2c4e6a8b0d1f3e",'
     '"path":"/","httpOnly":true}],"headers":[{"name":"Set-Cookie","value":'
     '"WebSession_ab12=9f2c4e6a8b0d1f3e; Path=/; HttpOnly"},{"name":"Content-Type",'
@@ -81,7 +81,7 @@ def test_trace_zip_masks_what_the_harness_never_saw(tmp_path: Path) -> None:
     with zipfile.ZipFile(raw, "w") as archive:
         archive.writestr("trace.network", NETWORK_LOG)
         archive.writestr("resources/aa11.json",
-                         '{"EmailCertification": {"resetToken": "rt-5e7a9c1b3d"}}')
+                         '{"EmailCertification": {"securityCode": "rt-5e7a9c1b3d"}}')
         archive.writestr("resources/bb22.xml",
                          "<SessionLoginCap><sessionID>sid-7c1d9e2f</sessionID>"
                          "<challenge>ch-3b8a6d0e</challenge><salt>salt-41f9c2</salt>"
@@ -118,7 +118,7 @@ async function go() {
   await fetch("/login", {method: "POST",
                          body: "<SessionLogin><sessionID>" + sid + "</sessionID></SessionLogin>"});
   const answer = await (await fetch("/reset", {method: "PUT"})).json();
-  document.title = answer.EmailCertification.resetToken ? "done" : "no token";
+  document.title = answer.EmailCertification.securityCode ? "done" : "no token";
 }
 </script></body></html>"""
 # From the environment, so that the values are not in this file (the trace keeps sources).
@@ -153,7 +153,7 @@ class Device(http.server.BaseHTTPRequestHandler):
                      "application/xml")
 
     def do_PUT(self):
-        self._answer(b'{"EmailCertification": {"resetToken": "' + VALUES["TOKEN"] + b'"}}',
+        self._answer(b'{"EmailCertification": {"securityCode": "' + VALUES["TOKEN"] + b'"}}',
                      "application/json")
 
 
@@ -236,7 +236,7 @@ def test_fails_after_typing_secrets(dut, page, mail_timeout):
     assert outcome.result is LoginResult.OK
     with dut.isapi(login=False) as device:
         code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
-        device.submit_verification_code(code)
+        device.check_verification_code(code)
     assert False, "deliberate product defect"
 
 

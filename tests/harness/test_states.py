@@ -248,13 +248,13 @@ def test_quarantine_reason_is_masked_and_private(tmp_path: Path) -> None:
     quarantine.mark(
         "dev",
         "bring-up to active failed (device): login as admin/Known-Pass7 refused, answer "
-        '{"EmailCertification": {"resetToken": "rt-4f2a9c"}} <sessionID>sid-81d3</sessionID>',
+        '{"EmailCertification": {"securityCode": "rt-4f2a9c"}} <sessionID>sid-81d3</sessionID>',
         Secrets(["Known-Pass7"]),
     )
     reason = quarantine.reason("dev")
     assert reason == (
         "bring-up to active failed (device): login as admin/*** refused, answer "
-        '{"EmailCertification": {"resetToken": "***"}} <sessionID>***</sessionID>'
+        '{"EmailCertification": {"securityCode": "***"}} <sessionID>***</sessionID>'
     )
     assert (tmp_path / "quarantine" / "dev").stat().st_mode & 0o777 == 0o600
 
@@ -266,12 +266,12 @@ def test_retry_logs_the_failure_masked(caplog: pytest.LogCaptureFixture) -> None
         calls.append(1)
         if len(calls) == 1:
             raise DeviceError("no answer after login with Known-Pass7 "
-                              "<resetToken>rt-4f2a9c</resetToken>")
+                              "<securityCode>rt-4f2a9c</securityCode>")
         return "rebooted"
 
     with caplog.at_level(logging.WARNING, logger="harness.errors"):
         assert retry(reboot, what="reboot dev", attempts=2, delay=0,
                      secrets=Secrets(["Known-Pass7"])) == "rebooted"
     assert "reboot dev failed (device: no answer after login with *** " \
-           "<resetToken>***</resetToken>)" in caplog.text
+           "<securityCode>***</securityCode>)" in caplog.text
     assert "Known-Pass7" not in caplog.text and "rt-4f2a9c" not in caplog.text

@@ -1,0 +1,119 @@
+"""Waiting for a device to boot, and telling that it did (part of `IsapiClient`).
+
+A device answers the reboot request before it goes down, so "it answers" proves nothing.
+deviceInfo names no boot on real firmware (§10); `GET /ISAPI/System/status` does: its
+`deviceUpTime` goes back at a reboot, and the boot instant (`currentDeviceTime` minus
+`deviceUpTime`) moves.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from harness.errors import DeviceError, InfrastructureError
+from harness.isapi.documents import DeviceStatus, as_bool, find_text, parse_xml
+from harness.isapi.errors import IsapiError
+
+# Both the clock and the up time are read to the second: a boot instant that moved by
+# less than this is the same boot.
+BOOT_INSTANT_TOLERANCE_S: Final = 2.0
+
+
+def rebooted_since(before: DeviceStatus, now: DeviceStatus) -> bool:
+    """Whether `now` is of a later boot than `before`: the up time went back, or the boot
+    instant moved by more than the clocks' resolution."""
+    if before.up_time_s is not None and now.up_time_s is not None and (
+        now.up_time_s < before.up_time_s
+    ):
+        return True
+    if before.boot_instant is not None and now.boot_instant is not None:
+        return abs(now.boot_instant - before.boot_instant) > BOOT_INSTANT_TOLERANCE_S
+    return False
+
+
+class RebootWaits:
+    """The waits of `IsapiClient` that poll a booting device."""
+
+    base_url: str
+    timeout: float
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        raise NotImplementedError
+
+    def device_status(self) -> DeviceStatus:
+        raise NotImplementedError
+
+    def boot_identity(self) -> DeviceStatus:
+        """What identifies the current boot (login): take it before a reboot and give it to
+        `wait_until_rebooted`."""
+        return self.device_status()
+
+    def wait_until_rebooted(
+        self, before: DeviceStatus, timeout: float, *, interval: float = 0.2
+    ) -> bool:
+        """Wait until the device has rebooted since `before` and answers; its activation state.
+
+        Waits for a later boot (`rebooted_since`), or for the device to come back inactive
+        (after a full factory reset, which needs no login to tell). Needs the login used
+        for `before`.
+        """
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while True:
+            try:
+                if not self.wait_until_up(max(0.1, deadline - time.monotonic()), interval=interval):
+                    return False
+                if rebooted_since(before, self.device_status()):
+                    return True
+                last = "the same boot as before (deviceUpTime did not go back)"
+            except (DeviceError, InfrastructureError, IsapiError) as exc:
+                last = str(exc)
+            if time.monotonic() + interval > deadline:
+                raise DeviceError(
+                    f"{self.base_url} did not reboot within {timeout:.0f} s "
+                    f"(waited for /ISAPI/System/status to show a new boot; last: {last})"
+                )
+            time.sleep(interval)
+
+    def wait_until_up(self, timeout: float, *, interval: float = 0.2) -> bool:
+        """Poll `/SDK/activateStatus` until the device answers; returns its activation state.
+
+        While a device boots it refuses connections or does not answer; that is expected and
+        polled through. Gives up after `timeout` seconds with a one-line `DeviceError`.
+        """
+        deadline = time.monotonic() + timeout
+        last = "no attempt"
+        while True:
+            remaining = deadline - time.monotonic()
+            per_call = max(0.1, min(self.timeout, remaining))
+            try:
+                response = self._send("GET", "/SDK/activateStatus", auth=False, timeout=per_call)
+                if response.is_success:
+                    value = find_text(parse_xml(response.text), "Activated")
+                    if value is not None:
+                        return as_bool(value)
+                last = f"answered {response.status_code}"
+            except (DeviceError, InfrastructureError) as exc:
+                last = str(exc)
+            except ET.ParseError:
+                last = "answered something that is not XML"
+            if time.monotonic() + interval > deadline:
+                raise DeviceError(
+                    f"{self.base_url} did not come up within {timeout:.0f} s "
+                    f"(waited for /SDK/activateStatus; last: {last})"
+                )
+            time.sleep(interval)
