@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from typing import Final
 
-import httpx
-
 from harness.errors import DeviceError, InfrastructureError
-from harness.isapi.documents import DeviceStatus, as_bool, find_text, parse_xml
+from harness.isapi.documents import (
+    DeviceStatus,
+    as_bool,
+    find_text,
+    parse_device_status,
+    parse_xml,
+)
 from harness.isapi.errors import IsapiError
+from harness.isapi.transport import IsapiTransport
 
 # Both the clock and the up time are read to the second: a boot instant that moved by
 # less than this is the same boot.
@@ -36,26 +40,12 @@ def rebooted_since(before: DeviceStatus, now: DeviceStatus) -> bool:
     return False
 
 
-class RebootWaits:
+class RebootWaits(IsapiTransport):
     """The waits of `IsapiClient` that poll a booting device."""
 
-    base_url: str
-    timeout: float
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        auth: bool = True,
-    ) -> httpx.Response:
-        raise NotImplementedError
-
     def device_status(self) -> DeviceStatus:
-        raise NotImplementedError
+        """`GET /ISAPI/System/status` (login): the device's clock and up time."""
+        return parse_device_status(self._call("GET", "/ISAPI/System/status").text)
 
     def boot_identity(self) -> DeviceStatus:
         """What identifies the current boot (login): take it before a reboot and give it to
