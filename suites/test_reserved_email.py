@@ -3,6 +3,8 @@ admin password is required, and a wrong one is refused and counted towards the l
 
 from __future__ import annotations
 
+from typing import Literal
+
 import allure
 import pytest
 from playwright.sync_api import Page
@@ -33,8 +35,9 @@ def test_reserve_email_in_gui(dut: DeviceUnderTest, page: Page) -> None:
 @pytest.mark.state("email_reserved")
 def test_wrong_admin_password_refused_and_counted(dut: DeviceUnderTest) -> None:
     other = "x" + dut.email
-    # One session login, as the GUI has: with Digest every call is a successful login of its
-    # own, and a successful login resets the count of wrong passwords.
+    # Logged in as the GUI is (one session, kept alive by its heartbeat); the PUT itself
+    # needs no login and proves itself with the admin password in its body. No Digest:
+    # every Digest call is a successful login, which would reset the count of wrong ones.
     with dut.isapi(login=False) as device:
         device.login_session(dut.password)
         refusals = []
@@ -67,3 +70,27 @@ def test_wrong_admin_password_refused_in_gui(dut: DeviceUnderTest, page: Page) -
         assert outcome.attempts_left is not None, (
             f"{dut.id}: the GUI does not show attempts left ({outcome.message!r})"
         )
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_reserve_email_api_plain_and_encrypted(dut: DeviceUnderTest) -> None:
+    """Both forms the real GUI sends (§10): fields plain, and `security=1` encrypted under
+    the admin password's key when SecurityCap gives keyIterateNum."""
+    with dut.isapi(login=False) as device:
+        with allure.step("Read SecurityCap for the field-encryption key"):
+            cap = device.security_capabilities()
+        forms: list[Literal["plain", "security"]] = ["plain"]
+        if cap.field_encryption:
+            forms.append("security")
+        else:
+            allure.dynamic.description("SecurityCap gives no keyIterateNum/salt: the GUI "
+                                       "sends the fields plain, so only that form is checked")
+        for form in forms:
+            with allure.step(f"Reserve the address with the fields {form}"):
+                device.set_reserved_email(dut.email, dut.password, form=form)
+                shown = device.reserved_email()
+                assert shown and masked_matches(shown, dut.email), (
+                    f"{dut.id}: after saving {dut.email} ({form} fields) the device shows "
+                    f"{shown!r}"
+                )

@@ -96,10 +96,7 @@ class GuiLab:
         """Inactive first, then activated over ISAPI (and the e-mail reserved)."""
         self.inactive(name)
         with self.isapi(name) as client:
-            client.activate(password)
-            if email is not None:
-                client.use_digest(password)
-                client.set_reserved_email(email, password)
+            client.activate(password, email=email)
         self.passwords[name] = password
 
 
