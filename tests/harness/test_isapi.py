@@ -37,6 +37,7 @@ from harness.isapi import (
     parse_user_check,
     rebooted_since,
 )
+from harness.isapi.session import MAX_FAILED_BEATS, Heartbeat
 from harness.qr import decode_qr
 
 HIK = "http://www.hikvision.com/ver20/XMLSchema"
@@ -224,6 +225,32 @@ def test_not_a_response_status() -> None:
     assert parse_response_status("{}", method="GET", url="u", http_status=500) is None
     assert parse_response_status("<html/>", method="GET", url="u", http_status=500) is None
     assert parse_response_status("", method="GET", url="u", http_status=500) is None
+
+
+def test_heartbeat_beats_at_once_and_stops_when_told() -> None:
+    three = threading.Event()
+    calls: list[int] = []
+
+    def beat() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            three.set()
+
+    heartbeat = Heartbeat(beat, 0.01, name="test").start()
+    assert three.wait(30), "three beats never came"
+    heartbeat.stop(30)
+    assert not heartbeat.alive and heartbeat.beats >= 3 and heartbeat.failures == 0
+
+
+def test_heartbeat_gives_up_after_six_failed_beats_as_the_gui() -> None:
+    def beat() -> None:
+        raise LoginRejected(url="u", attempts_left=None, locked=False, unlock_time_s=0)
+
+    heartbeat = Heartbeat(beat, 0.001, name="test").start()
+    heartbeat._thread.join(30)  # it ends by itself
+    assert not heartbeat.alive
+    assert (heartbeat.beats, heartbeat.failures) == (0, MAX_FAILED_BEATS)
+    assert heartbeat.last_error and "refused" in heartbeat.last_error
 
 
 # ------------------------------------------------------------- against the emulated lab
