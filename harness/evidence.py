@@ -54,6 +54,8 @@ _JSON_FIELD = re.compile(rf'("(?:{_FIELDS})"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.I
 _QUOTED_JSON_FIELD = re.compile(
     rf'(\\"(?:{_FIELDS})\\"\s*:\s*\\")((?:(?!\\")[^"])*)(\\")', re.IGNORECASE
 )
+# A secret parameter in a query, after `?` or `&` (also after a second `?`).
+_QUERY_FIELD = re.compile(rf"([?&](?:{_FIELDS})=)([^&#]*)", re.IGNORECASE)
 _DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
 _COOKIE_PAIR = re.compile(r"([^=;,\s]+=)([^;,\s]*)")
 # Short values would mask half the log ("ok", "1"); no password or code is that short.
@@ -172,15 +174,14 @@ def mask_headers(
 
 
 def mask_url(url: str, secrets: Secrets | None = None) -> str:
-    """A URL with secret query parameters and registered values masked."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.query:
-        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-        secret_names = {f.lower() for f in SECRET_FIELDS}
-        query = urllib.parse.urlencode(
-            [(k, MASK if k.lower() in secret_names else v) for k, v in pairs], safe="*"
-        )
-        url = urllib.parse.urlunsplit(parts._replace(query=query))
+    """A URL with secret query parameters and registered values masked.
+
+    The rest stays as sent: the real GUI's `…?format=json?security=1&iv=…` keeps its
+    second `?` (re-encoding the query would show a request no one made).
+    """
+    base, sep, query = url.partition("?")
+    if sep:
+        url = base + sep + _QUERY_FIELD.sub(rf"\g<1>{MASK}", "&" + query)[1:]
     return secrets.mask(url) if secrets is not None else url
 
 

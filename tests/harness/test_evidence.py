@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import time
 
-from harness.evidence import MASK, ExchangeLog, Secrets, ShellTranscript, mask_body, mask_header
+from harness.evidence import (
+    MASK,
+    ExchangeLog,
+    Secrets,
+    ShellTranscript,
+    mask_body,
+    mask_header,
+    mask_url,
+)
 
 PASSWORD = 'Sup3r&Secret"1'
 CODE = "ABCD2345"
@@ -138,3 +146,11 @@ def test_shell_transcript_masks_registered_secrets() -> None:
     )
     assert PASSWORD not in transcript.render()
     assert "# echo ***" in transcript.render()
+
+
+def test_urls_keep_their_shape_and_lose_their_secret_parameters() -> None:
+    sent = "http://d/ISAPI/Security/email/parameter?format=json?security=1&iv=" + "0f" * 16
+    assert mask_url(sent) == sent  # the GUI's second `?` stays as it was sent
+    assert mask_url(f"http://d/x?format=json?sessionID={SESSION}&a=1") == (
+        "http://d/x?format=json?sessionID=***&a=1")
+    assert mask_url(f"http://d/x?challenge={SESSION}") == "http://d/x?challenge=***"
