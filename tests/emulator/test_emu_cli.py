@@ -101,3 +101,52 @@ def test_defects_listing_and_help(tmp_path: Path) -> None:
     assert "my one line" in _run("defects", "--defect-module", str(module)).stdout
     for args in (["--help"], ["serve", "--help"], ["fleet", "--help"]):
         assert _run(*args).returncode == 0
+
+
+@pytest.mark.parametrize(("entry", "words"), [
+    ({"digest_algorithm": "SHA-1"}, ["devices[0].digest_algorithm", "SHA-1"]),
+    ({"session_id_version": "3"}, ["devices[0].session_id_version", "3"]),
+    ({"session_timeout_s": 0}, ["devices[0].session_timeout_s"]),
+])
+def test_bad_per_device_settings(tmp_path: Path, entry: dict[str, object],
+                                 words: list[str]) -> None:
+    from emulator.config import ConfigError, validate_config
+
+    config = {"devices": [{"name": "a", "model": "DS-2CD2143G2-I", "firmware": "V5.6.0",
+                           **entry}]}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, "fleet.json")
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_per_device_settings_from_yaml(tmp_path: Path) -> None:
+    from emulator.config import load_config
+
+    path = tmp_path / "fleet.yaml"
+    path.write_text("devices:\n"
+                    "  - {name: a, model: DS-2CD2143G2-I, firmware: V5.6.0}\n"
+                    "  - {name: b, model: DS-7608NI-K2, firmware: V4.21.000,\n"
+                    "     digest_algorithm: SHA-256, session_id_version: 2.1,\n"
+                    "     session_timeout_s: 30}\n")
+    a, b = load_config(path).devices
+    assert (a.digest_algorithm, a.session_id_version, a.session_timeout_s) == \
+        ("MD5", "2", 120.0)
+    assert (b.digest_algorithm, b.session_id_version, b.session_timeout_s) == \
+        ("SHA-256", "2.1", 30.0)
+
+
+def test_serve_flags_reach_the_device_entry() -> None:
+    from emulator.cli import _serve_config, build_parser
+
+    args = build_parser().parse_args([
+        "serve", "--model", "DS-2CD2143G2-I", "--firmware", "V5.6.0",
+        "--digest-algorithm", "SHA-256", "--session-id-version", "2.1",
+        "--session-timeout-s", "15"])
+    device = _serve_config(args)["devices"][0]
+    assert (device["digest_algorithm"], device["session_id_version"],
+            device["session_timeout_s"]) == ("SHA-256", "2.1", 15.0)
+    defaults = _serve_config(build_parser().parse_args(
+        ["serve", "--model", "DS-2CD2143G2-I", "--firmware", "V5.6.0"]))["devices"][0]
+    assert (defaults["digest_algorithm"], defaults["session_id_version"],
+            defaults["session_timeout_s"]) == ("MD5", "2", 120.0)

@@ -212,3 +212,59 @@ def test_code_expires(lab) -> None:  # type: ignore[no-untyped-def]
     # 48 h are simulated by moving the QR's issue time back.
     lab.run(lambda: setattr(device.state.codes[0], "issued_at", time.time() - 48 * 3600 - 1))
     assert c.check_code(code).json()["subStatusCode"] == "verificationCodeExpired"
+
+
+def test_check_does_not_use_the_code_up(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    for _ in range(3):
+        _check(c, code)
+    assert c.reset_with_code(code, NEW_PASSWORD).status_code == 200
+
+
+def test_set_uses_the_code_up(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    assert c.reset_with_code(code, NEW_PASSWORD, form="plain").status_code == 200
+    r = c.reset_with_code(code, "Other-Pass9", form="plain")
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "verificationCodeExpired"
+    assert SpecClient(lab.url("cam")).session_login(NEW_PASSWORD).status_code == 200
+
+
+def test_wrong_code_counts_when_setting_too(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    wrong = "22222222" if code != "22222222" else "33333333"
+    r = c.reset_with_code(wrong, NEW_PASSWORD, form="plain")
+    assert r.status_code == 400
+    assert (r.json()["subStatusCode"], r.json()["retryTimes"]) == ("verificationCodeError", 4)
+    assert c.check_code(wrong).json()["retryTimes"] == 3
+    # the password was not set
+    assert SpecClient(lab.url("cam")).session_login(NEW_PASSWORD).status_code == 401
+
+
+@pytest.mark.parametrize("form", ["plain", "secure", "challenge"])
+def test_reset_password_forms(lab, form: str) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    assert c.reset_with_code(code, NEW_PASSWORD, form=form).status_code == 200
+    assert SpecClient(lab.url("cam")).session_login(NEW_PASSWORD).status_code == 200
+
+
+def test_a_long_reset_password_is_taken_as_the_challenge_form(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    r = c.reset_with_code(code, "Abcdefgh-1234567", form="plain")  # 16: a plain password
+    assert r.status_code == 200, r.text
+    code = _code(lab, _qr(c))
+    r = c.reset_with_code(code, "Abcdefgh-12345678", form="plain")  # 17: not a challenge form
+    assert r.status_code == 400 and r.json()["subStatusCode"] == "badParameters"
+
+
+def test_no_reset_token_anywhere(lab) -> None:  # type: ignore[no-untyped-def]
+    c = _ready(lab)
+    code = _code(lab, _qr(c))
+    r = c.check_code(code)
+    assert "resetToken" not in r.text
+    old = c.certify({"verificationCode": code})  # the old body is not understood
+    assert old.status_code == 400 and old.json()["subStatusCode"] == "badParameters"
