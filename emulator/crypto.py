@@ -123,10 +123,10 @@ FIELD_KEY_SUFFIX = "AaBbCcDd1234!@#$"
 def field_key(stored: str, iterations: int) -> bytes:
     """The AES key of `security=1` from the stored H(user + salt + password).
 
-    SHA-256 runs `iterations` times in all, the first run being `stored` itself:
-    h = H(stored + suffix), then h = H(h) until the count is reached."""
+    h = H(stored + suffix), then h = H(h) until SHA-256 has run `iterations` times over
+    h (`stored` itself not counted), as public clients that work on real devices do."""
     h = sha256_hex(stored + FIELD_KEY_SUFFIX)
-    for _ in range(2, iterations):
+    for _ in range(1, iterations):
         h = sha256_hex(h)
     return bytes.fromhex(h[:32])
 
@@ -209,8 +209,9 @@ def parse_digest_header(header: str) -> DigestCredentials | None:
 class DigestNonces:
     """Stateless nonces: timestamp + HMAC, so thousands of clients cost no memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, lifetime_s: float = NONCE_LIFETIME_S) -> None:
         self._secret = os.urandom(16)
+        self.lifetime_s = lifetime_s
 
     def issue(self) -> str:
         stamp = f"{int(time.time()):x}"
@@ -223,7 +224,7 @@ class DigestNonces:
         if not hmac.compare_digest(mac, good):
             return False
         try:
-            return time.time() - int(stamp, 16) < NONCE_LIFETIME_S
+            return time.time() - int(stamp, 16) < self.lifetime_s
         except ValueError:
             return False
 

@@ -199,7 +199,7 @@ class Device:
         self.realm = ("IP Camera" if not self.line.is_recorder else "DVRNVRDVS") + \
             f"({self.serial[-5:]})"
         self.cookie_name = "WebSession_" + hashlib.sha256(self.serial.encode()).hexdigest()[:10]
-        self.digest_nonces = crypto.DigestNonces()
+        self.digest_nonces = crypto.DigestNonces(self.policy.digest_nonce_lifetime_s)
         self.listener: Listener | None = None
         self._power = PowerState.OFF
         self._boot_task: asyncio.Task[None] | None = None

@@ -61,6 +61,8 @@ class FirmwarePolicy:
     # that algorithm (both HA1 are stored), as a client that knows only one may pick it;
     # False would refuse it like a wrong password.
     digest_accept_other_algorithm: bool = True
+    # A Digest nonce older than this is answered stale="TRUE".
+    digest_nonce_lifetime_s: float = 300.0
     # Field encryption security=1 (spec §10): iterations of the key; the password in the
     # key of emailCertification (the user has forgotten it); zero padding also accepted.
     key_iterate_num: int = 100

@@ -48,12 +48,12 @@ def b64_of_hex(data: bytes) -> str:
 
 
 def field_key(user: str, salt: str, password: str, key_iterate_num: int) -> bytes:
-    """docs/device-api.md, security=1: SHA-256 runs keyIterateNum times in all."""
-    h = sha256_hex(sha256_hex(user + salt + password) + "AaBbCcDd1234!@#$")
-    runs = 2
-    while runs < key_iterate_num:
+    """docs/device-api.md, security=1: h0 = H(user+salt+password) + suffix, then SHA-256
+    runs keyIterateNum times from h0 on (the public capture's count: the first hash of the
+    password is not one of them)."""
+    h = sha256_hex(user + salt + password) + "AaBbCcDd1234!@#$"
+    for _ in range(key_iterate_num):
         h = sha256_hex(h)
-        runs += 1
     return bytes.fromhex(h[:32])
 
 

@@ -120,6 +120,9 @@ def test_risky_password_accepted(pair: Callable[..., Any]) -> None:
     codes = {name: SpecClient(lab.url(name)).activate("abcdefgh").status_code
              for name in ("clean", "bad")}
     assert codes == {"clean": 400, "bad": 200}
+    # the login answer owns up to it
+    answer = SpecClient(lab.url("bad")).session_login("abcdefgh")
+    assert leaves(answer.text)["isRiskPassword"] == "true"
 
 
 def test_lockout_never_engages(pair: Callable[..., Any]) -> None:

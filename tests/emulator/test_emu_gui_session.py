@@ -15,7 +15,7 @@ import httpx
 import pytest
 from gui_helpers import WAIT_MS, launch_browser
 from playwright.sync_api import Browser, Playwright
-from specclient import TIMEOUT, activated_client
+from specclient import PASSWORD, TIMEOUT, activated_client
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 
@@ -76,3 +76,22 @@ def test_logged_out_protected_page_goes_to_login(generation: str, gui_browser: B
             page.wait_for_url(re.compile(login_pattern), timeout=WAIT_MS)
         finally:
             context.close()
+
+
+@pytest.mark.parametrize("version", ["2", "2.1"])
+def test_gui_logs_in_with_either_session_id_version(version: str, gui_browser: Browser,
+                                                     fleet_factory: Callable[..., Any]) -> None:
+    """The GUI's script hashes by the sessionIDVersion the device names (2.1 adds salt2)."""
+    model, firmware, _, _ = GENERATIONS["recorder"]
+    lab = fleet_factory([{"model": model, "firmware": firmware,
+                          "session_id_version": version}], cloud=False, lab_controller=False)
+    activated_client(lab.url(), login=False).close()
+    context = gui_browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(lab.url() + "/doc/login.html", timeout=WAIT_MS)
+        page.locator("#loginPassword").fill(PASSWORD)
+        page.click("#loginBtn")
+        page.wait_for_url(re.compile(r"/doc/main\.html"), timeout=WAIT_MS)
+    finally:
+        context.close()
