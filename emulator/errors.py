@@ -11,7 +11,7 @@ STATUS_STRINGS = {
 SUB_DETAIL = {
     "ok": 0, "notSupport": 1, "lowPrivilege": 2, "invalidOperation": 3, "notActivated": 4,
     "passwordError": 5, "badXmlFormat": 1, "badParameters": 2, "riskPassword": 3,
-    "verificationCodeError": 4, "verificationCodeExpired": 5, "invalidResetToken": 6,
+    "verificationCodeError": 4, "verificationCodeExpired": 5,
     "badXmlContent": 7,
 }
 
