@@ -63,11 +63,15 @@ class RebootWaits(IsapiTransport):
         """
         deadline = time.monotonic() + timeout
         last = "no answer yet"
+        went_down: list[bool] = []
         while True:
             try:
-                if not self.wait_until_up(max(0.1, deadline - time.monotonic()), interval=interval):
+                if not self.wait_until_up(max(0.1, deadline - time.monotonic()),
+                                          interval=interval, went_down=went_down):
                     return False
-                if rebooted_since(before, self.device_status()):
+                # A device seen down after it accepted the reboot has rebooted, even when
+                # it came back within the clocks' one-second resolution of its last boot.
+                if went_down or rebooted_since(before, self.device_status()):
                     return True
                 last = "the same boot as before (deviceUpTime did not go back)"
             except (DeviceError, InfrastructureError, IsapiError) as exc:
@@ -79,11 +83,13 @@ class RebootWaits(IsapiTransport):
                 )
             time.sleep(interval)
 
-    def wait_until_up(self, timeout: float, *, interval: float = 0.2) -> bool:
+    def wait_until_up(self, timeout: float, *, interval: float = 0.2,
+                      went_down: list[bool] | None = None) -> bool:
         """Poll `/SDK/activateStatus` until the device answers; returns its activation state.
 
         While a device boots it refuses connections or does not answer; that is expected and
-        polled through. Gives up after `timeout` seconds with a one-line `DeviceError`.
+        polled through (and noted in `went_down`, when given). Gives up after `timeout`
+        seconds with a one-line `DeviceError`.
         """
         deadline = time.monotonic() + timeout
         last = "no attempt"
@@ -97,8 +103,12 @@ class RebootWaits(IsapiTransport):
                     if value is not None:
                         return as_bool(value)
                 last = f"answered {response.status_code}"
+                if response.status_code >= 500 and went_down is not None:
+                    went_down.append(True)  # up, but still booting its services
             except (DeviceError, InfrastructureError) as exc:
                 last = str(exc)
+                if went_down is not None:
+                    went_down.append(True)
             except ET.ParseError:
                 last = "answered something that is not XML"
             if time.monotonic() + interval > deadline:
