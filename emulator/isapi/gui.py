@@ -57,10 +57,18 @@ async def common_files(request: web.Request, _device: Device) -> web.StreamRespo
     return _serve(root / "common", request.match_info["path"])
 
 
+# What real firmware answers at `/` (DEVICE-SPEC §2): a page whose script moves the browser
+# on, with a cache-busting `?_<ms>`, rather than an HTTP redirect.
+_ROOT_PAGE = ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><script>'
+              'window.location.href="/doc/{target}?_" + (new Date()).getTime();'
+              '</script></head><body></body></html>\n')
+
+
 async def root_redirect(request: web.Request, device: Device) -> web.StreamResponse:
     _root, entry = web_layout()
-    target = entry.get(device.generation, "index.html").lstrip("/")
-    raise web.HTTPFound("/doc/" + target)
+    target = entry.get(device.generation, "page/login.asp").lstrip("/")
+    return web.Response(text=_ROOT_PAGE.replace("{target}", target), content_type="text/html",
+                        headers={"Cache-Control": "no-cache"})
 
 
 async def gui_config(request: web.Request, device: Device) -> web.Response:

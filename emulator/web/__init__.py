@@ -13,11 +13,14 @@ WEB_ROOT: Final[Path] = Path(__file__).resolve().parent
 
 GENERATIONS: Final[tuple[str, ...]] = ("recorder", "camera-classic", "camera-spa")
 
-# The first page a browser opens, relative to /doc/ (DEVICE-SPEC §2).
+# The page `/` sends a browser to, relative to /doc/ (DEVICE-SPEC §2): every generation's
+# `/` answers a script `window.location.href="/doc/page/login.asp?_<ms>"`; on the
+# single-page generations that page itself only sends the browser on to
+# `/doc/index.html#/portal/login`.
 ENTRY: Final[dict[str, str]] = {
-    "recorder": "index.html",
-    "camera-classic": "page/login.html",
-    "camera-spa": "index.html",
+    "recorder": "page/login.asp",
+    "camera-classic": "page/login.asp",
+    "camera-spa": "page/login.asp",
 }
 
 
