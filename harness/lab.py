@@ -15,6 +15,7 @@ import re
 import ssl
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -99,12 +100,46 @@ def _check_env(value: str) -> str:
     return value
 
 
+def _masked_url(value: str) -> str:
+    """`value` as it may be echoed: user and password replaced, at most 80 characters."""
+    masked = re.sub(r"//[^/@\s]*@", "//***@", value)
+    return masked if len(masked) <= 80 else masked[:77] + "..."
+
+
 def _check_url(value: str) -> str:
+    shown = _masked_url(value)
     if not _URL_RE.match(value):
         raise ValueError(
-            f"expected a base URL like https://192.0.2.10 or http://host:8080, got {value!r}"
+            f"expected a base URL like https://192.0.2.10 or http://host:8080, got {shown!r}"
+        )
+    parts = urlsplit(value)
+    if "@" in parts.netloc:
+        # The address would be printed by `hil devices list` and in probe errors.
+        raise ValueError(
+            f"credentials in the address ({shown!r}): give the password by password_env, "
+            "never in the URL"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port == -1 or port == 0:
+        raise ValueError(f"the port of {shown!r} is not between 1 and 65535")
+    if not parts.hostname:
+        raise ValueError(f"no host in {shown!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        # Requests would go to <path>/SDK/activateStatus: a device's API is at its root.
+        raise ValueError(
+            f"expected the device's root URL without a path, query or fragment, got {shown!r}"
         )
     return value.rstrip("/")
+
+
+def address_of(base_url: str) -> tuple[str, int]:
+    """(host, port) a base URL reaches, the scheme's default port filled in."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.hostname or "").lower(), port
 
 
 DeviceName = Annotated[str, AfterValidator(_check_name)]
@@ -327,6 +362,19 @@ class Inventory(_Model):
                     f"(first at devices[{first[device.name]}])"
                 )
             first[device.name] = index
+        # Two entries at one address would let two workers drive one physical device at
+        # once: leases are per name.
+        at: dict[tuple[str, int], int] = {}
+        for index, device in enumerate(devices):
+            if not isinstance(device, RealDevice):
+                continue
+            address = address_of(device.base_url)
+            if address in at:
+                raise ValueError(
+                    f"[{index}].base_url: {address[0]}:{address[1]} is already the address of "
+                    f"devices[{at[address]}] ({devices[at[address]].name!r}); one entry a device"
+                )
+            at[address] = index
         return devices
 
     def device(self, name: str) -> RealDevice | EmulatedDevice:
@@ -383,6 +431,12 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _short(value: object) -> str:
+    """A bad value as echoed in an error line: its repr, at most 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _describe(error: Any) -> tuple[str, str]:
     """(extra path, message) for one pydantic error, in the inventory's words."""
     kind: str = error["type"]
@@ -397,19 +451,20 @@ def _describe(error: Any) -> tuple[str, str]:
     if kind == "missing":
         return "", "required field is missing"
     if kind == "extra_forbidden":
-        return "", f"unknown field (got {got!r}); check the spelling against devices.schema.json"
+        return "", (f"unknown field (got {_short(got)}); "
+                    "check the spelling against devices.schema.json")
     if kind == "union_tag_invalid":
         return "", f"expected kind to be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
     if kind == "union_tag_not_found":
         return "", "missing 'kind' (what sort of entry this is)"
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return "", f"expected a whole number, got {got!r}"
+        return "", f"expected a whole number, got {_short(got)}"
     if kind in ("float_parsing", "float_type"):
-        return "", f"expected a number, got {got!r}"
+        return "", f"expected a number, got {_short(got)}"
     if kind in ("bool_parsing", "bool_type"):
-        return "", f"expected true or false, got {got!r}"
+        return "", f"expected true or false, got {_short(got)}"
     if kind == "string_type":
-        return "", f"expected text, got {got!r}"
+        return "", f"expected text, got {_short(got)}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bound = {
             "greater_than_equal": "at least",
@@ -418,19 +473,19 @@ def _describe(error: Any) -> tuple[str, str]:
             "less_than": "less than",
         }[kind]
         limit = next(iter(ctx.values()), "?")
-        return "", f"expected a number {bound} {limit}, got {got!r}"
+        return "", f"expected a number {bound} {limit}, got {_short(got)}"
     if kind == "literal_error":
-        return "", f"expected {ctx.get('expected')}, got {got!r}"
+        return "", f"expected {ctx.get('expected')}, got {_short(got)}"
     if kind == "too_short":
         return (
             "",
             f"expected at least {ctx.get('min_length')} entries, got {ctx.get('actual_length')}",
         )
     if kind in ("tuple_type", "list_type"):
-        return "", f"expected a list, got {got!r}"
+        return "", f"expected a list, got {_short(got)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return "", f"expected a mapping of fields, got {got!r}"
-    return "", f"{error['msg']}, got {got!r}"
+        return "", f"expected a mapping of fields, got {_short(got)}"
+    return "", f"{error['msg']}, got {_short(got)}"
 
 
 def _one_line(source: str, exc: ValidationError) -> str:
@@ -443,10 +498,56 @@ def _one_line(source: str, exc: ValidationError) -> str:
     return f"{where}{message}{more}"
 
 
+# Limits checked before and while parsing, so that a huge or hostile file is refused at once
+# instead of after seconds of work or a MemoryError. A lab of thousands of devices fits.
+MAX_INVENTORY_BYTES: Final = 1 << 20
+MAX_INVENTORY_VALUES: Final = 100_000
+
+
+class _InventoryLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the mapping's own constructor says so
+                continue
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_short(key)} (first on line {first})",
+                    key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _count_values(data: object, limit: int) -> int:
+    """How many values `data` holds with its aliases expanded, counting up to `limit` + 1."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
     """Parse inventory YAML (or JSON) text; `InventoryError` with one line on any mistake."""
+    if len(text) > MAX_INVENTORY_BYTES:
+        raise InventoryError(
+            f"{source}: {len(text)} characters, more than an inventory may hold "
+            f"({MAX_INVENTORY_BYTES}); is this the right file?"
+        )
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_InventoryLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -457,6 +558,11 @@ def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
     if not isinstance(data, dict):
         raise InventoryError(
             f"{source}: expected a mapping with 'devices:' at the top, got {type(data).__name__}"
+        )
+    if _count_values(data, MAX_INVENTORY_VALUES) > MAX_INVENTORY_VALUES:
+        raise InventoryError(
+            f"{source}: more than {MAX_INVENTORY_VALUES} values once its aliases are expanded "
+            "(an alias bomb?); write the entries out"
         )
     try:
         return Inventory.model_validate(data)
@@ -494,6 +600,12 @@ def load_inventory(path: Path | str = DEFAULT_INVENTORY) -> Inventory:
     """
     file = Path(path)
     try:
+        size = file.stat().st_size
+        if size > MAX_INVENTORY_BYTES:
+            raise InventoryError(
+                f"{file}: {size} bytes, more than an inventory may hold "
+                f"({MAX_INVENTORY_BYTES}); is this the right file?"
+            )
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(f"{file}: cannot read the inventory ({exc.strerror})") from None
