@@ -209,7 +209,7 @@ PASSWORD_MIN_LENGTH: Final = 8
 PASSWORD_MAX_LENGTH: Final = 16
 PASSWORD_MIN_CLASSES: Final = 2
 ADMIN_USER: Final = "admin"
-STRENGTH_NAMES: Final = ("Risky", "Weak", "Fair", "Strong")
+STRENGTH_NAMES: Final = ("Risky", "Weak", "Medium", "Strong")  # real firmware says Medium, not Fair
 # [dec] spec §4: the recorders' extra rules apply from this firmware on.
 RECORDER_STRICT_RULES_FROM: Final = parse_firmware("V4.30")
 
@@ -224,7 +224,7 @@ def _classes(password: str) -> dict[str, bool]:
 
 
 def strength_level(password: str, user: str = ADMIN_USER) -> int:
-    """The GUI's own strength formula (spec §4): 0 Risky, 1 Weak, 2 Fair, 3 Strong."""
+    """The GUI's own strength formula (spec §4): 0 Risky, 1 Weak, 2 Medium, 3 Strong."""
     classes = _classes(password)
     n = 0
     if classes["lower"]:
@@ -241,7 +241,7 @@ def strength_level(password: str, user: str = ADMIN_USER) -> int:
 
 
 def strength_name(password: str, user: str = ADMIN_USER) -> str:
-    """`Risky`, `Weak`, `Fair` or `Strong`, as the GUI's strength bar shows it."""
+    """`Risky`, `Weak`, `Medium` or `Strong`, as the GUI's strength bar shows it."""
     return STRENGTH_NAMES[strength_level(password, user)]
 
 

@@ -57,7 +57,7 @@ def activate(
 def strength_shown(page: Page, target: GuiTarget, password: str) -> str:
     """The level the activation form's live strength bar shows for `password`.
 
-    `Risky`, `Weak`, `Fair` or `Strong`. Needs an inactive device (the activation form).
+    `Risky`, `Weak`, `Medium` or `Strong`. Needs an inactive device (the activation form).
     """
     with allure.step(f"Read the password strength bar of {_where(target)}"):
         activation = pages_for(target).activation(page, target)

@@ -32,6 +32,7 @@ from harness.gui.pages import (
     LoginPage,
     UserManagementPage,
 )
+from harness.gui.recognise import UnrecognisedGui, recognise
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ __all__ = [
     "LoginPage",
     "LoginResult",
     "ResetOutcome",
+    "UnrecognisedGui",
     "UserManagementPage",
     "pages_for",
+    "recognise",
 ]

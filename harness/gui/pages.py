@@ -8,12 +8,14 @@ is asked for at activation, and how user management is reached.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Final
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from harness.catalogue import ADMIN_USER
 from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui.base import (
     ActivationOutcome,
@@ -28,8 +30,30 @@ from harness.gui.base import (
     duration_in,
     first_line,
 )
+from harness.gui.recognise import recognise
 
 MISMATCH_ACCEPTED: Final = "the device accepted a mismatched confirm password"
+# The ISAPI calls whose answers the pages wait for (DEVICE-SPEC §10), as URL patterns; a
+# generation's class may override its `answers` table.
+ACTIVATE_ANSWER: Final = r"/ISAPI/System/activate\b"
+LOGIN_ANSWER: Final = r"/ISAPI/Security/(sessionLogin|userCheck)(\?|$)"
+EMAIL_ANSWER: Final = r"/ISAPI/Security/email/parameter\b"
+CODE_ANSWER: Final = r"/ISAPI/Security/emailCertification\b"
+
+
+def _require_option(page: GuiPage, name: str, where: str) -> None:
+    """ProductDefect naming the reserved-e-mail control `name` when the catalogue expects
+    it at this firmware and the (recognised) page does not show it."""
+    if not page.target.reserved_email_expected:
+        return
+    if page.has(name) and page.el(name).count():
+        return
+    raise ProductDefect(
+        f"{page.target.name}: no reserved-e-mail option {where} ({page.target.generation} "
+        f"GUI, {page.page_name} page, {name}"
+        f"{' ' + repr(page.sel(name)) if page.has(name) else ''}), which the catalogue "
+        "expects at this firmware"
+    )
 
 
 # --- activation -----------------------------------------------------------------------------
@@ -38,12 +62,14 @@ MISMATCH_ACCEPTED: Final = "the device accepted a mismatched confirm password"
 class ActivationPage(GuiPage):
     """The activation form of an inactive device (spec §2, §3).
 
-    Selectors: form, password, confirm, strength, strength_label, submit, error,
-    login_form (shown instead on an active device), done (shown once activated).
+    Selectors: form, password, confirm, strength_label (the meter's level text), submit,
+    error, login_form (shown instead on an active device), done (shown once activated).
+    Answer: activate (the activation PUT).
     """
 
     page_name = "activation"
     entry_path: ClassVar[str] = "/"
+    answers: ClassVar[Mapping[str, str]] = {"activate": ACTIVATE_ANSWER}
 
     def open(self) -> None:
         """Load the device's entry page and wait for the activation form.
@@ -53,7 +79,7 @@ class ActivationPage(GuiPage):
         """
         if self.el("form").first.is_visible():
             return
-        self.goto(self.entry_path)
+        recognise(self.page, self.target, self.timeouts)  # loads the entry page
         shown = self.wait_any(["form", "login_form"], "activation form or login page")
         if shown == "login_form":
             raise HarnessError(
@@ -63,8 +89,7 @@ class ActivationPage(GuiPage):
 
     def strength_for(self, password: str) -> str:
         """Type `password` into *Create New Password* and read the live strength bar."""
-        self.fill("password", password, "the new-password field")
-        return self.read_strength("strength", "strength_label")
+        return self.read_strength("password", password, "strength_label")
 
     def submit(
         self, password: str, confirm: str | None = None, email: str | None = None
@@ -78,9 +103,8 @@ class ActivationPage(GuiPage):
         self.fill("password", password, "the new-password field")
         self.fill("confirm", confirm, "confirm")
         self.enter_email(email)
-        self.clear_message("error")
-        self.click("submit", "submit")
-        shown = self.wait_any(self.outcome_elements(), "the answer to activation")
+        refused = self.click_for_answer_or("submit", "submit", "activate", ["error"])
+        shown = refused or self.wait_any(self.outcome_elements(), "the answer to activation")
         if shown == "error":
             return ActivationOutcome(activated=False, message=self.text_of("error"))
         if confirm != password:
@@ -111,6 +135,7 @@ class RecorderStyleActivation(ActivationPage):
     def enter_email(self, email: str | None) -> None:
         if email is None:
             return
+        _require_option(self, "email_enable", "on the activation form")
         self.set_checked("email_enable", True, "email_enable")
         self.fill("email", email, "the reserved e-mail field")
 
@@ -124,14 +149,17 @@ class RecorderStyleActivation(ActivationPage):
 class CameraStyleActivation(ActivationPage):
     """Activation followed by the *password reset method* dialog (spec §2 cameras).
 
-    Extra selectors: method_dialog, method_email, method_email_check (optional),
-    method_ok, method_error, after_method (shown once the method is saved), login_form.
+    Extra selectors: method_dialog, method_email_tab (optional), method_email,
+    method_email_check (optional), method_ok, method_error, after_method (shown once the
+    method is saved), login_form. Answers: activate, email (the reserved address's PUT).
     """
 
+    answers: ClassVar[Mapping[str, str]] = {"activate": ACTIVATE_ANSWER, "email": EMAIL_ANSWER}
+
     def outcome_elements(self) -> list[str]:
-        # The camera logs in by itself after activating; if that fails it shows the login
-        # page instead of the dialog. Firmware without the reserved e-mail skips the dialog.
-        return ["method_dialog", "after_method", "login_form", "error"]
+        # Firmware without the reserved e-mail skips the dialog. Not the login form: the
+        # classic activation is a modal over it, so it shows before and after.
+        return ["method_dialog", "after_method", "error"]
 
     def after_activation(self, shown: str, email: str | None) -> ActivationOutcome:
         if shown == "after_method":
@@ -149,12 +177,16 @@ class CameraStyleActivation(ActivationPage):
 
     def set_reset_email(self, email: str) -> ActivationOutcome:
         """Fill the reset-method dialog's e-mail and press OK."""
-        if "method_email_check" in self.selectors:
+        if self.has("method_email_tab"):
+            self.click("method_email_tab", "the e-mail tab of the reset-method dialog")
+        _require_option(self, "method_email", "in the reset-method dialog")
+        if self.has("method_email_check"):
             self.set_checked("method_email_check", True, "method_email_check")
         self.fill("method_email", email, "the reset-method e-mail field")
-        self.clear_message("method_error")
-        self.click("method_ok", "method_ok")
-        shown = self.wait_any(["after_method", "method_error"], "the answer to the reset method")
+        refused = self.click_for_answer_or("method_ok", "method_ok", "email", ["method_error"])
+        shown = refused or self.wait_any(
+            ["after_method", "method_error"], "the answer to the reset method"
+        )
         if shown == "method_error":
             return ActivationOutcome(
                 activated=True, message=self.text_of("method_error"), reset_method_pending=True
@@ -167,11 +199,10 @@ class CameraStyleActivation(ActivationPage):
         The dialog must stay open (spec §2); a dialog that closes is a `ProductDefect`.
         """
         self.wait_visible("method_dialog", "the reset-method dialog")
-        if "method_email_check" in self.selectors:
+        if self.has("method_email_check"):
             self.set_checked("method_email_check", False, "method_email_check")
         else:
             self.fill("method_email", "", "method_email")
-        self.clear_message("method_error")
         self.click("method_ok", "method_ok")
         shown = self.wait_any(["method_error", "after_method"], "the reset-method refusal")
         if shown != "method_error" or not self.el("method_dialog").first.is_visible():
@@ -188,12 +219,19 @@ class CameraStyleActivation(ActivationPage):
 class LoginPage(GuiPage):
     """The login page (spec §5) and the header of the logged-in pages.
 
-    Selectors: form, password, submit, error, notice, forgot, logged_in (a mark of the
-    first page after login), activation (shown instead on an inactive device), logout.
+    Selectors: form, username (optional; filled with admin), password, submit, error,
+    lock_alert (optional: the modal a camera shows for a locked account), notice, forgot,
+    logged_in (a mark of the first page after login), activation (shown instead on an
+    inactive device), logout. Answer: login (session login or userCheck).
     """
 
     page_name = "login"
     entry_path: ClassVar[str] = "/"
+    answers: ClassVar[Mapping[str, str]] = {"login": LOGIN_ANSWER}
+    # How a message says the account is locked when no lock dialog shows it.
+    lock_pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"\block(ed)?\b|try again (in|after)", re.IGNORECASE
+    )
 
     def open(self) -> None:
         """Load the device's entry page and wait for the login form.
@@ -202,7 +240,7 @@ class LoginPage(GuiPage):
         """
         if self.el("form").first.is_visible():
             return
-        self.goto(self.entry_path)
+        recognise(self.page, self.target, self.timeouts)  # loads the entry page
         shown = self.wait_any(["form", "activation"], "login form or activation form")
         if shown == "activation":
             raise HarnessError(
@@ -217,19 +255,20 @@ class LoginPage(GuiPage):
     def login(self, password: str) -> LoginOutcome:
         """Log in as admin with `password`; what the GUI showed. Never retried."""
         self.open()
+        if self.has("username"):
+            self.fill("username", ADMIN_USER, "the user name field")
         self.fill("password", password, "password")
-        self.clear_message("error")
-        self.click("submit", "submit")
-        shown = self.wait_any(["logged_in", "error"], "the answer to the login")
+        self.click_for_answer("submit", "submit", "login")
+        shown = self.wait_any(["logged_in", "lock_alert", "error"], "the answer to the login")
         if shown == "logged_in":
             return LoginOutcome(result=LoginResult.OK)
-        error = self.el("error").first
-        message = self.text_of("error")
-        wait = self.timeouts.step_ms
-        attempts_attr = error.get_attribute("data-attempts-left", timeout=wait) or ""
-        locked = (error.get_attribute("data-locked", timeout=wait) or "") == "true"
-        attempts = int(attempts_attr) if attempts_attr.isdigit() else attempts_in(message)
-        if locked:
+        return self.read_refusal(self.text_of(shown), lock_dialog=shown == "lock_alert")
+
+    def read_refusal(self, message: str, *, lock_dialog: bool = False) -> LoginOutcome:
+        """What a refused login's message says: locked (a lock dialog, or the lock's
+        wording), rejected with attempts left, or another error."""
+        attempts = attempts_in(message)
+        if lock_dialog or (attempts is None and self.lock_pattern.search(message)):
             return LoginOutcome(LoginResult.LOCKED, message, attempts, duration_in(message))
         if attempts is not None:
             return LoginOutcome(LoginResult.REJECTED, message, attempts)
@@ -259,12 +298,13 @@ class UserManagementPage(GuiPage):
     """Where the reserved e-mail is changed after activation (spec §2, §6).
 
     Selectors: config (the Configuration menu of the logged-in header), ready (the
-    configuration page's mark), admin_password, email, email_enable (optional checkbox),
-    ok, error, saved (the notice after saving). Generations override
-    `open_email_dialog` with their menu path.
+    configuration page's mark), dialog, admin_password, email, email_enable (optional
+    checkbox), ok, error, saved (the notice after saving). Answer: email. Generations
+    override `open_email_dialog` with their menu path.
     """
 
     page_name = "user management"
+    answers: ClassVar[Mapping[str, str]] = {"email": EMAIL_ANSWER}
 
     def open(self) -> None:
         """From a logged-in page, click *Configuration* and wait for the configuration page.
@@ -291,13 +331,14 @@ class UserManagementPage(GuiPage):
         if not self.dialog_open():
             self.open_email_dialog()
         self.fill("admin_password", admin_password, "the admin password field")
-        if "email_enable" in self.selectors:
+        _require_option(self, "email", "in user management")
+        if self.has("email_enable"):
             self.set_checked("email_enable", True, "email_enable")
         self.fill("email", email, "the reserved e-mail field")
-        self.clear_message("error")
-        self.clear_message("saved")
-        self.click("ok", "ok")
-        shown = self.wait_any(["saved", "error"], "the answer to saving the reserved e-mail")
+        refused = self.click_for_answer_or("ok", "ok", "email", ["error"])
+        shown = refused or self.wait_any(
+            ["saved", "error"], "the answer to saving the reserved e-mail"
+        )
         if shown == "saved":
             return EmailOutcome(saved=True, message=self.text_of("saved"))
         message = self.text_of("error")
@@ -310,13 +351,15 @@ class UserManagementPage(GuiPage):
 class ForgotPasswordPage(GuiPage):
     """The *Forgot Password* wizard (spec §7): method → privacy → QR and code → new password.
 
-    Selectors: method_step, methods (the method radios), method_next, method_hint,
-    privacy_step, privacy_accept, privacy_next, qr_step, qr_image, qr_loaded, export,
-    refresh, code, code_next, code_error, password_step, password, confirm, strength,
-    strength_label, ok, error, done (the login page's notice once the password is set).
+    Selectors: method_step, methods (the method options), method_email (optional: the
+    reserved-e-mail option itself), method_next, method_hint, privacy_step, privacy_accept,
+    privacy_next, qr_step, qr_image, qr_loaded, export, refresh, code, code_next,
+    code_error, password_step, password, confirm, strength_label, ok, error, done (the
+    login page's notice once the password is set). Answer: code (emailCertification).
     """
 
     page_name = "forgot password"
+    answers: ClassVar[Mapping[str, str]] = {"code": CODE_ANSWER}
     # Radio value → the normalised method names suites use.
     method_names: ClassVar[dict[str, str]] = {
         "email": "reserved_email",
@@ -332,11 +375,18 @@ class ForgotPasswordPage(GuiPage):
     def methods(self) -> list[str]:
         """The reset methods offered, normalised (`reserved_email`, `security_question`, ...)."""
         self.wait_ready()
-        values = [
-            radio.get_attribute("value", timeout=self.timeouts.step_ms) or ""
-            for radio in self.el("methods").all()
-        ]
-        return [self.method_names.get(v, v) for v in values if v]
+        names: list[str] = []
+        # The option's value where it has one (a radio), else its visible text; the
+        # reserved-e-mail option is also recognised by its own selector when the table
+        # has one.
+        for option in self.el("methods").filter(visible=True).all():
+            key = (option.get_attribute("value", timeout=self.timeouts.step_ms) or "").strip()
+            key = key or option.inner_text(timeout=self.timeouts.step_ms).strip()
+            if key:
+                names.append(self.method_names.get(key, key))
+        if self.has("method_email") and self.el("method_email").filter(visible=True).count():
+            names.append("reserved_email")
+        return list(dict.fromkeys(names))
 
     def method_hint(self) -> str:
         """The hint under the methods ('No password reset mode is available...'), or ''."""
@@ -355,11 +405,13 @@ class ForgotPasswordPage(GuiPage):
                 f"e-mail method (offered: {', '.join(offered) or 'nothing'}"
                 f"{'; ' + self.method_hint() if self.method_hint() else ''})"
             )
-        value = next(v for v, n in self.method_names.items() if n == "reserved_email")
-        self.page.locator(f"{self.sel('methods')}[value='{value}']").first.check(
-            timeout=self.timeouts.step_ms
-        )  # offered, so present: methods() read it a moment ago
-        self.clear_message("method_hint")
+        if self.has("method_email"):
+            self.click("method_email", "the reserved-e-mail option")
+        else:
+            value = next(v for v, n in self.method_names.items() if n == "reserved_email")
+            self.page.locator(f"{self.sel('methods')}[value='{value}']").first.check(
+                timeout=self.timeouts.step_ms
+            )  # offered, so present: methods() read it a moment ago
         self.click("method_next", "method_next")
         shown = self.wait_any(["privacy_step", "method_hint"], "the privacy notice")
         if shown == "method_hint":
@@ -455,8 +507,7 @@ class ForgotPasswordPage(GuiPage):
     def enter_code(self, code: str) -> CodeOutcome:
         """Key in the verification code and press *Next*; what the GUI answered."""
         self.fill("code", code, "the verification code field")
-        self.clear_message("code_error")
-        self.click("code_next", "code_next")
+        self.click_for_answer("code_next", "code_next", "code")
         shown = self.wait_any(["password_step", "code_error"], "the answer to the code")
         if shown == "password_step":
             return CodeOutcome(CodeResult.ACCEPTED)
@@ -470,8 +521,7 @@ class ForgotPasswordPage(GuiPage):
 
     def strength_for(self, password: str) -> str:
         """Type `password` into *New Password* and read the live strength bar."""
-        self.fill("password", password, "the new-password field")
-        return self.read_strength("strength", "strength_label")
+        return self.read_strength("password", password, "strength_label")
 
     def set_new_password(self, password: str, confirm: str | None = None) -> ResetOutcome:
         """Fill *New Password* and *Confirm*, press OK; done when back at the login page.
@@ -482,9 +532,8 @@ class ForgotPasswordPage(GuiPage):
         confirm = password if confirm is None else confirm
         self.fill("password", password, "the new-password field")
         self.fill("confirm", confirm, "confirm")
-        self.clear_message("error")
-        self.click("ok", "ok")
-        shown = self.wait_any(["done", "error"], "the answer to the new password")
+        refused = self.click_for_answer_or("ok", "ok", "code", ["error"])
+        shown = refused or self.wait_any(["done", "error"], "the answer to the new password")
         if shown == "error":
             return ResetOutcome(done=False, message=self.text_of("error"))
         if confirm != password:
@@ -495,6 +544,10 @@ class ForgotPasswordPage(GuiPage):
 
 
 __all__ = [
+    "ACTIVATE_ANSWER",
+    "CODE_ANSWER",
+    "EMAIL_ANSWER",
+    "LOGIN_ANSWER",
     "MISMATCH_ACCEPTED",
     "ActivationPage",
     "CameraStyleActivation",

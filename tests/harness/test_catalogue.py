@@ -150,7 +150,7 @@ def test_strength_formula(password: str, level: int) -> None:
 def test_strength_names() -> None:
     assert strength_name("abcdefgh") == "Risky"
     assert strength_name("abcdefg1") == "Weak"
-    assert strength_name("ABCDEFG!") == "Fair"
+    assert strength_name("ABCDEFG!") == "Medium"
     assert strength_name("Abcdefg1") == "Strong"
 
 

@@ -36,7 +36,7 @@ from harness.qr import decode_qr
 PASSWORD = "Abcdef12!x"
 NEW_PASSWORD = "Zyx98765#q"
 WRONG = "Wrong1234!a"
-# Risky, Weak, Fair, Strong by the spec's formula, and one per class combination.
+# Risky, Weak, Medium, Strong by the spec's formula, and one per class combination.
 STRENGTH_SAMPLES = ("abc", "abcdefgh", "abcdefg1", "abcdEFGH", "9876!!!!", "Abcdef1!x")
 
 
@@ -103,7 +103,7 @@ def test_strength_bar_levels_match_the_catalogue(
     target = gui_lab.target(name)
     shown = {pw: flows.strength_shown(gui_page, target, pw) for pw in STRENGTH_SAMPLES}
     assert shown == {pw: strength_name(pw) for pw in STRENGTH_SAMPLES}
-    assert set(shown.values()) == {"Risky", "Weak", "Fair", "Strong"}
+    assert set(shown.values()) == {"Risky", "Weak", "Medium", "Strong"}
 
 
 def test_activate_without_email(gui_lab: GuiLab, gui_page: Page, name: str) -> None:
