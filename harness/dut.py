@@ -38,7 +38,10 @@ from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail,
 if TYPE_CHECKING:
     # paramiko (through harness.shell) takes about 1 s to import: only the tests that
     # reach a shell or the lab controller pay it (imported in the methods below).
+    from playwright.sync_api import Page
+
     from harness.gui.base import GuiTarget
+    from harness.gui.device import DeviceGui
     from harness.shell import DeviceShell, LabController
 
 MAX_ADDRESS_LENGTH: Final = 32  # spec §6: 1-32 characters
@@ -266,7 +269,73 @@ class DeviceUnderTest:
         """What the GUI page objects need to know of this device."""
         from harness.gui.base import GuiTarget
 
-        return GuiTarget(name=self.name, base_url=self.base_url, generation=self.generation)
+        return GuiTarget(name=self.name, base_url=self.base_url, generation=self.generation,
+                         reserved_email_expected=self.supports_reserved_email_reset)
+
+    def gui(self, page: Page) -> DeviceGui:
+        """This device's GUI in `page`: the seed's steps (activate, login, reserve_email,
+        forgot_password, reset_password_by_email), each remembering what it changed."""
+        from harness.gui.device import DeviceGui
+
+        return DeviceGui(self, page)
+
+    @contextlib.contextmanager
+    def password_change(self, new: str) -> Iterator[None]:
+        """Around a step that changes the admin password to `new` (or proves it changed).
+
+        When the step succeeds the device said yes, and the harness remembers `new`
+        without asking again (two requests saved per test); when it fails the device may
+        hold either, and one Digest call tells which, so that the next test starts from
+        the truth.
+        """
+        old = self.known().password
+        try:
+            yield
+        except BaseException:
+            self.remember_current_password(old, new)
+            raise
+        self.remember_password(new)
+
+    def remember_current_password(self, old: str | None, new: str) -> None:
+        """Ask the device whether it holds `new` and remember the answer: one Digest call
+        (at most one wrong login, far below the lock). Only a plain refusal means `old`;
+        when the device is locked or does not answer, what the harness remembered stays
+        (the next test's state probe sorts it out)."""
+        with self.isapi(login=False) as device:
+            device.use_digest(new)
+            try:
+                device.device_info()
+            except LoginRejected as refused:
+                if not refused.locked:
+                    self.remember_password(old)
+            except Exception:  # inconclusive: keep what is known
+                pass
+            else:
+                self.remember_password(new)
+
+    def reserve_email_by_api(self, device: IsapiClient, address: str | None = None) -> None:
+        """Reserve `address` (the harness's own unless given) through `device`, with the
+        known admin password; the harness remembers whether its address is the reserved
+        one (after a failure, it asks the device)."""
+        address = address or self.email
+        try:
+            device.set_reserved_email(address, self.password)
+        except BaseException:
+            with contextlib.suppress(Exception):  # inconclusive: the next probe asks
+                shown = device.reserved_email()
+                self.remember_email(self.email if shown and masked_matches(shown, self.email)
+                                    else None)
+            raise
+        self.remember_email(address if address == self.email else None)
+
+    def remember_activation(self, password: str, *, email: str | None) -> None:
+        """After a GUI or API step that may have activated the device: ask it (no login)
+        and, if it is active, remember `password` (what the harness typed) and `email`
+        (the reserved address, None when none was taken)."""
+        with self.isapi(login=False) as device:
+            if device.activated():
+                self.remember_password(password)
+                self.remember_email(email)
 
     @contextlib.contextmanager
     def code_mail_expected(self, timeout: float) -> Iterator[None]:
@@ -305,6 +374,14 @@ class DeviceUnderTest:
         """A mail-wait start for a mail about to be caused: a mail racing the request is
         seen, a mail this address already received (the previous test's code) is not."""
         return self.mailbox().mark(self.email)
+
+
+def masked_matches(shown: str, address: str) -> bool:
+    """The device shows `b****@example.com`: same first character and domain."""
+    local, _, domain = address.partition("@")
+    shown_local, _, shown_domain = shown.partition("@")
+    return (shown_domain.lower() == domain.lower() and bool(shown_local)
+            and shown_local[0].lower() == local[:1].lower())
 
 
 def device_id(entry: AnyDevice | RealDevice) -> str:

@@ -3,7 +3,9 @@
 Each function is one Allure step (`with allure.step(...)` inside: allure-pytest would record
 a decorated function's arguments, passwords included, as step parameters). Step titles name
 the device and what happens, never a password or a code. The GUI generation is chosen by
-`harness.gui.pages_for`; nothing here branches on it.
+`harness.gui.pages_for`; nothing here branches on it. Suites reach these through
+`dut.gui(page)` (`harness.gui.device.DeviceGui`), which adds the device's defaults and
+keeps its credentials; the whole reset by e-mail lives there.
 """
 
 from __future__ import annotations
@@ -205,44 +207,6 @@ def read_code(
         return code
 
 
-def reset_password_by_email(
-    page: Page,
-    target: GuiTarget,
-    *,
-    phone_app: PhoneAppRole,
-    mailbox: Mailbox,
-    email: str,
-    new_password: str,
-    since: float,
-    mail_timeout: float = DEFAULT_WAIT,
-    secrets: Secrets | None = None,
-) -> None:
-    """The whole seed flow: Forgot Password → reserved e-mail → privacy → QR → phone app →
-    cloud → mail → code → new password, ending at the login page.
-
-    A refused code or new password is a `ProductDefect` with the GUI's message.
-    """
-    with allure.step(f"Reset the password of {_where(target)} by reserved e-mail"):
-        wizard = open_forgot_password(page, target)
-        wizard.choose_reserved_email()
-        wizard.accept_privacy_notice()
-        qr_text = scan_qr(phone_app, wizard.qr_png())
-        with allure.step("Ask the vendor cloud for a verification code (phone app)"):
-            phone_app.request_code(qr_text)
-        code = read_code(mailbox, email, since, mail_timeout, secrets=secrets)
-        answer = wizard.enter_code(code)
-        if not answer.accepted:
-            raise ProductDefect(
-                f"{target.name}: the verification code mailed to {email} was not accepted: "
-                f"{answer.message or answer.result}"
-            )
-        done = wizard.set_new_password(new_password)
-        if not done.done:
-            raise ProductDefect(
-                f"{target.name}: the new password was refused after a valid code: {done.message}"
-            )
-
-
 __all__ = [
     "ForgotPassword",
     "activate",
@@ -251,7 +215,6 @@ __all__ = [
     "open_forgot_password",
     "read_code",
     "reserve_email",
-    "reset_password_by_email",
     "scan_qr",
     "strength_shown",
 ]

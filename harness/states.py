@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from harness.dut import DeviceUnderTest
+from harness.dut import DeviceUnderTest, masked_matches
 from harness.errors import DeviceError, HarnessError, failure_kind, retry
 from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
@@ -79,17 +79,6 @@ def satisfies(current: State, target: State) -> bool:
 
 
 # --- probe -------------------------------------------------------------------------------
-
-
-def masked_matches(shown: str, address: str) -> bool:
-    """The device shows `b****@example.com`: same first character and domain."""
-    local, _, domain = address.partition("@")
-    shown_local, _, shown_domain = shown.partition("@")
-    return (
-        shown_domain.lower() == domain.lower()
-        and bool(shown_local)
-        and shown_local[0].lower() == local[:1].lower()
-    )
 
 
 def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:

@@ -8,7 +8,6 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness import flows
 from harness.catalogue import password_acceptable, strength_name
 from harness.dut import DeviceUnderTest, expect_refusal
 from harness.errors import HarnessError
@@ -30,8 +29,8 @@ def _still_inactive(dut: DeviceUnderTest, device: IsapiClient, what: str) -> Non
 
 @pytest.mark.state("inactive")
 def test_strength_bar_levels(dut: DeviceUnderTest, page: Page) -> None:
-    target = dut.gui_target()
-    shown = {sample: flows.strength_shown(page, target, sample) for sample in STRENGTH_SAMPLES}
+    gui = dut.gui(page)
+    shown = {sample: gui.strength_shown(sample) for sample in STRENGTH_SAMPLES}
     expected = {sample: strength_name(sample) for sample in STRENGTH_SAMPLES}
     with allure.step("The strength bar shows the formula's level for every sample"):
         wrong = {s: (shown[s], expected[s]) for s in STRENGTH_SAMPLES if shown[s] != expected[s]}
@@ -44,20 +43,16 @@ def test_strength_bar_levels(dut: DeviceUnderTest, page: Page) -> None:
 @pytest.mark.state("inactive")
 def test_confirm_mismatch_refused(dut: DeviceUnderTest, page: Page) -> None:
     password = dut.new_password()
-    outcome = flows.activate(page, dut.gui_target(), password, confirm=password + "x")
+    outcome = dut.gui(page).activate(password, confirm=password + "x")
     with dut.isapi(login=False) as device:
-        if device.activated():
-            dut.remember_password(password)
         assert not outcome.activated, f"{dut.id}: the GUI activated with a mismatched confirm"
         _still_inactive(dut, device, "a mismatched confirm was sent")
 
 
 @pytest.mark.state("inactive")
 def test_risky_password_refused_in_gui(dut: DeviceUnderTest, page: Page) -> None:
-    outcome = flows.activate(page, dut.gui_target(), RISKY)
+    outcome = dut.gui(page).activate(RISKY)
     with dut.isapi(login=False) as device:
-        if device.activated():
-            dut.remember_password(RISKY)
         assert not outcome.activated, f"{dut.id}: the GUI activated with a Risky password"
         _still_inactive(dut, device, "a Risky password was accepted in the GUI")
 
@@ -76,40 +71,31 @@ def test_risky_password_refused_by_api(dut: DeviceUnderTest) -> None:
                            what=f"{dut.id}: activate with a Risky password",
                            sub_status=("riskPassword",))
         finally:
-            if device.activated():
-                dut.remember_password(RISKY)
+            dut.remember_activation(RISKY, email=None)
 
 
 @pytest.mark.state("inactive")
 @pytest.mark.leaves("active")
 def test_activate_in_gui_without_email(dut: DeviceUnderTest, page: Page) -> None:
-    password = dut.new_password()
-    outcome = flows.activate(page, dut.gui_target(), password)
+    outcome = dut.gui(page).activate()
     with dut.isapi(login=False) as device:
-        if device.activated():
-            dut.remember_password(password)
-            dut.remember_email(None)
         assert outcome.activated, f"{dut.id}: the GUI did not activate: {outcome.message}"
         with allure.step("The device is active and the new password logs in"):
             assert device.activated(), f"{dut.id}: the GUI says activated, the device not"
-            device.login_digest(password)
+            device.login_digest(dut.password)
 
 
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("inactive")
 @pytest.mark.leaves("email_reserved")
 def test_activate_in_gui_with_email(dut: DeviceUnderTest, page: Page) -> None:
-    password = dut.new_password()
-    outcome = flows.activate(page, dut.gui_target(), password, email=dut.email)
+    outcome = dut.gui(page).activate(with_email=True)
     with dut.isapi(login=False) as device:
-        if device.activated():
-            dut.remember_password(password)
         assert outcome.activated, f"{dut.id}: the GUI did not activate: {outcome.message}"
         assert outcome.email_reserved, f"{dut.id}: the GUI did not take the e-mail"
         with allure.step("The device reports the reserved address, masked"):
-            device.login_digest(password)
+            device.login_digest(dut.password)
             shown = device.reserved_email()
             assert shown and masked_matches(shown, dut.email), (
                 f"{dut.id}: reserved address shown {shown!r} after activating with {dut.email}"
             )
-            dut.remember_email(dut.email)

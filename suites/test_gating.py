@@ -7,7 +7,6 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness import flows
 from harness.dut import DeviceUnderTest, expect_refusal
 
 pytestmark = pytest.mark.flow("gating")
@@ -41,7 +40,7 @@ def test_below_threshold_api_answers_not_support(dut: DeviceUnderTest) -> None:
 def test_below_threshold_gui_has_no_reserved_email_option(
     dut: DeviceUnderTest, page: Page
 ) -> None:
-    wizard = flows.open_forgot_password(page, dut.gui_target())
+    wizard = dut.gui(page).forgot_password()
     methods = wizard.methods()
     with allure.step("Verify by Reserved Email is not offered"):
         assert "reserved_email" not in methods, (
@@ -72,7 +71,7 @@ def test_at_or_above_threshold_api_offers_reset(dut: DeviceUnderTest) -> None:
 def test_at_or_above_threshold_gui_offers_reserved_email(
     dut: DeviceUnderTest, page: Page
 ) -> None:
-    wizard = flows.open_forgot_password(page, dut.gui_target())
+    wizard = dut.gui(page).forgot_password()
     methods = wizard.methods()
     with allure.step("Verify by Reserved Email is offered"):
         assert "reserved_email" in methods, (

@@ -9,7 +9,6 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness import flows
 from harness.dut import DeviceUnderTest, expect_refusal
 from harness.states import masked_matches
 
@@ -21,9 +20,8 @@ WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generat
 @pytest.mark.state("active")
 @pytest.mark.leaves("email_reserved")
 def test_reserve_email_in_gui(dut: DeviceUnderTest, page: Page) -> None:
-    outcome = flows.reserve_email(page, dut.gui_target(), dut.email, dut.password)
+    outcome = dut.gui(page).reserve_email()
     assert outcome.saved, f"{dut.id}: the GUI did not save the reserved e-mail: {outcome.message}"
-    dut.remember_email(dut.email)
     with allure.step("The device reports the address, masked"), dut.isapi() as device:
         shown = device.reserved_email()
         assert shown and masked_matches(shown, dut.email), (
@@ -63,8 +61,9 @@ def test_wrong_admin_password_refused_and_counted(dut: DeviceUnderTest) -> None:
 @pytest.mark.needs(reset_by_email=True)
 @pytest.mark.state("active")
 def test_wrong_admin_password_refused_in_gui(dut: DeviceUnderTest, page: Page) -> None:
-    flows.login(page, dut.gui_target(), dut.password)
-    outcome = flows.reserve_email(page, dut.gui_target(), "x" + dut.email, WRONG_PASSWORD)
+    gui = dut.gui(page)
+    gui.login()
+    outcome = gui.reserve_email("x" + dut.email, admin_password=WRONG_PASSWORD)
     with allure.step("The GUI refuses the wrong admin password and shows attempts left"):
         assert not outcome.saved, f"{dut.id}: the GUI saved an address with a wrong password"
         assert outcome.attempts_left is not None, (

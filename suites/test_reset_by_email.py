@@ -5,17 +5,12 @@ the vendor's recovery address) and the same flow at the API level."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness import flows
 from harness.cloud import export_channel
 from harness.dut import DeviceUnderTest, expect_login_refused
-from harness.isapi import LoginRejected
 from harness.lab import ManualCloud
 
 pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_email=True)]
@@ -23,7 +18,7 @@ pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_ema
 
 def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
     """The reset's proof; whatever it finds, the harness remembers the right password."""
-    with _password_change(dut, old, new), dut.isapi(login=False) as device:
+    with dut.password_change(new), dut.isapi(login=False) as device:
         with allure.step("The old password is refused"):
             expect_login_refused(device, old, what=f"{dut.id}: old password after a reset")
         with allure.step("The new password logs in"):
@@ -32,18 +27,12 @@ def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
 
 @pytest.mark.state("email_reserved")
 def test_reset_by_email_in_gui(dut: DeviceUnderTest, page: Page, mail_timeout: float) -> None:
-    old, new = dut.password, dut.new_password()
-    since = dut.now()
-    with _password_change(dut, old, new), dut.code_mail_expected(mail_timeout):
-        flows.reset_password_by_email(
-            page, dut.gui_target(), phone_app=dut.phone_app(), mailbox=dut.mailbox(),
-            email=dut.email, new_password=new, since=since, mail_timeout=mail_timeout,
-            secrets=dut.secrets,
-        )
-    with _password_change(dut, old, new):
-        outcome = flows.login(page, dut.gui_target(), new)
-        with allure.step("The GUI logs in with the new password"):
-            assert outcome.ok, f"{dut.id}: GUI login with the new password: {outcome.message}"
+    gui = dut.gui(page)
+    old = dut.password
+    new = gui.reset_password_by_email(mail_timeout=mail_timeout)
+    outcome = gui.login()
+    with allure.step("The GUI logs in with the new password"):
+        assert outcome.ok, f"{dut.id}: GUI login with the new password: {outcome.message}"
     _old_refused_new_works(dut, old, new)
 
 
@@ -59,7 +48,7 @@ def test_reset_by_export_channel(dut: DeviceUnderTest, page: Page, mail_timeout:
         pytest.fail("the inventory's cloud is emulated, but the running lab gives no recovery "
                     "address or cloud SMTP port for the Export channel")
     old, new = dut.password, dut.new_password()
-    wizard = flows.open_forgot_password(page, dut.gui_target())
+    wizard = dut.gui(page).forgot_password()
     wizard.choose_reserved_email()
     wizard.accept_privacy_notice()
     png = wizard.export_png()
@@ -67,12 +56,11 @@ def test_reset_by_export_channel(dut: DeviceUnderTest, page: Page, mail_timeout:
     with allure.step("Mail the exported QR to the vendor's recovery address"):
         export_channel(png, endpoints.recovery_address, endpoints.cloud_smtp_host or "127.0.0.1",
                        endpoints.cloud_smtp_port, sender=dut.email)
-    code = dut.read_code(since, timeout=mail_timeout)
+    code = wizard.read_code(since, timeout=mail_timeout)
     answer = wizard.enter_code(code)
     assert answer.accepted, f"{dut.id}: the code mailed after Export was refused: {answer}"
-    with _password_change(dut, old, new):
-        done = wizard.set_new_password(new)
-        assert done.done, f"{dut.id}: the new password was refused: {done.message}"
+    done = wizard.set_new_password(new)
+    assert done.done, f"{dut.id}: the new password was refused: {done.message}"
     _old_refused_new_works(dut, old, new)
 
 
@@ -84,39 +72,6 @@ def test_reset_by_email_api(dut: DeviceUnderTest, mail_timeout: float) -> None:
             code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
         with allure.step("Enter the code: the device accepts it"):
             device.check_verification_code(code)
-        with allure.step("Set the new password with the code"), _password_change(dut, old, new):
+        with allure.step("Set the new password with the code"), dut.password_change(new):
             device.reset_password_by_code(code, new)
     _old_refused_new_works(dut, old, new)
-
-
-@contextmanager
-def _password_change(dut: DeviceUnderTest, old: str, new: str) -> Iterator[None]:
-    """Around a step that changes the admin password from `old` to `new`, or proves it
-    changed: when the step succeeds the device said yes, and the harness remembers `new`
-    without asking again (two requests saved per test); when it fails the device may hold
-    either, and one Digest call tells which, so that the next test starts from the truth.
-    """
-    try:
-        yield
-    except BaseException:
-        _remember_current(dut, old, new)
-        raise
-    dut.remember_password(new)
-
-
-def _remember_current(dut: DeviceUnderTest, old: str, new: str) -> None:
-    """Record which password the device holds now: one Digest call with the new one (at
-    most one wrong login, far below the lock). Only a plain refusal means `old`: when the
-    device is locked or does not answer, what the harness remembered stays (the next
-    test's state probe sorts it out)."""
-    with dut.isapi(login=False) as device:
-        device.use_digest(new)
-        try:
-            device.device_info()
-        except LoginRejected as refused:
-            if not refused.locked:
-                dut.remember_password(old)
-        except Exception:
-            pass  # inconclusive: keep what is known
-        else:
-            dut.remember_password(new)

@@ -8,7 +8,6 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness import flows
 from harness.catalogue import CODE_ALPHABET, CODE_MAX_WRONG_ENTRIES
 from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal
 from harness.gui.base import LoginResult
@@ -66,7 +65,7 @@ def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Pa
                     f"{dut.id}: not locked after {lock.max_attempts} wrong passwords "
                     f"(the configured maxIllegalLoginTimes)"
                 )
-    outcome = flows.login(page, dut.gui_target(), dut.password)
+    outcome = dut.gui(page).login()
     with allure.step("The GUI shows the lock"):
         assert outcome.result is LoginResult.LOCKED, (
             f"{dut.id}: the GUI login shows {outcome.result} ({outcome.message!r}), "
@@ -83,9 +82,8 @@ def test_code_is_single_use(dut: DeviceUnderTest, mail_timeout: float) -> None:
         with allure.step("Check the code: a check does not use it up"):
             device.check_verification_code(code)
             device.check_verification_code(code)
-        with allure.step("Reset the password with the code"):
+        with allure.step("Reset the password with the code"), dut.password_change(new_password):
             device.reset_password_by_code(code, new_password)
-            dut.remember_password(new_password)
         with allure.step("The same code again is refused as expired"):
             expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: reuse a code after a reset", sub_status=EXPIRED)
@@ -155,15 +153,13 @@ def test_code_void_after_email_change(dut: DeviceUnderTest, mail_timeout: float)
     with dut.isapi() as device:
         code = _mailed_code(dut, device, mail_timeout)
         with allure.step("Change the reserved e-mail"):
-            device.set_reserved_email(other, dut.password)
-            dut.remember_email(None)
+            dut.reserve_email_by_api(device, other)
         with allure.step("The code from before the change is void"):
             expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code from before an e-mail change",
                            sub_status=EXPIRED)
         with allure.step("Reserve the harness's address again"):
-            device.set_reserved_email(dut.email, dut.password)
-            dut.remember_email(dut.email)
+            dut.reserve_email_by_api(device)
 
 
 @pytest.mark.needs(reset_by_email=True)
