@@ -320,6 +320,11 @@ class GuiPage:
                 f"{self.timeouts.step:g} s ({why}): absent, hidden or disabled; wrong GUI "
                 f"generation or page? URL {self.page.url}"
             ) from None
+        except PlaywrightError as exc:  # a selector Playwright cannot parse is ours
+            raise HarnessError(
+                f"{self.target.name}: could not {action} {self.describe(name)} ({why}): "
+                f"{first_line(exc)}"
+            ) from None
 
     def click(self, name: str, why: str) -> None:
         """Click element `name` once it shows (HarnessError naming it when it never does)."""
