@@ -364,31 +364,52 @@ class RecorderGui:
 
 
 class ClassicGui:
-    activation_path = "/doc/page/login.html"
-    protected_path = "/doc/page/config.html"
+    """The classic camera GUI (login.asp, pwdReset.asp, config.asp), driven by its real ids
+    (#username, #password, #active, #activePassword, #qaDialog2), roles and texts; popups
+    are found by what they hold, their OK/Cancel buttons by text."""
+
+    activation_path = "/doc/page/login.asp"
+    protected_path = "/doc/page/config.asp"
+    levels = ("Risky", "Weak", "Medium", "Strong")  # bar level = index
+    login_url = re.compile(r"/doc/page/login\.asp(\?_\d+)?$")
+
+    def dialog(self, page: Page, inner: str) -> Locator:
+        return page.locator(f"[role=dialog]:has({inner})")
+
+    def press(self, scope: Locator, name: str) -> None:
+        scope.get_by_role("button", name=name, exact=True).click()
+
+    def dismiss_alert(self, page: Page) -> None:
+        alert = page.get_by_role("alertdialog")
+        if alert.count():
+            self.press(alert, "OK")
+            expect(alert).to_have_count(0, timeout=WAIT_MS)
 
     def open_activation(self, page: Page, base: str) -> None:
         page.goto(base + "/", timeout=WAIT_MS)
         self.on_activation(page)
 
     def on_activation(self, page: Page) -> None:
-        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
+        page.wait_for_url(self.login_url, timeout=WAIT_MS)
         visible(page, "#active")
 
     def strength(self, page: Page, password: str) -> str:
         page.fill("#activePassword", password)
-        return page.get_attribute("#activeStrength", "data-level") or ""
+        word = page.locator("#active .userstrength")
+        expect(word).to_have_text(re.compile(r"^(Risky|Weak|Medium|Strong)$"), timeout=WAIT_MS)
+        return str(self.levels.index(word.inner_text().strip()))
 
     def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
+        self.dismiss_alert(page)
         page.fill("#activePassword", password)
-        page.fill("#activeConfirm", confirm)
-        page.click("#activeOk")
+        page.locator("#active input[type=password]").nth(1).fill(confirm)
+        self.press(self.dialog(page, "#active"), "OK")
 
     def activation_error(self, page: Page) -> Locator:
-        return visible(page, "#activeTips")
+        return visible(page, "[role=alertdialog] p")
 
     def activation_accepted(self, page: Page) -> None:
-        visible(page, "#resetMethod")
+        visible(page, "#qaDialog2")
 
     def no_email_option_before_activation(self, page: Page) -> None:
         """The camera asks for reset methods only after activation."""
@@ -398,83 +419,91 @@ class ClassicGui:
         self.logout(page)
 
     def offered_reset_methods(self, page: Page) -> list[str]:
-        page.click("#forgetPwd")
-        visible(page, "#resetModeStep")
+        page.get_by_role("link", name="Forget Password").click()
+        visible(page, "role=heading[name='Select a password reset mode']")
         values: list[str] = page.eval_on_selector_all(
-            "input[name=resetMethod]", "els => els.map(e => e.value)")
+            "input[type=radio]", "els => els.map(e => e.value)")
         return values
 
     def after_activation(self, page: Page, password: str, email: str) -> None:
         self.activation_accepted(page)
-        page.click("#resetMethodOk")  # no method yet: refused
-        expect(page.locator("#resetMethodTips")).to_have_text(
+        methods = self.dialog(page, "#qaDialog2")
+        self.press(methods, "OK")  # no method yet: refused with a modal alert
+        expect(page.get_by_role("alertdialog").locator("p")).to_have_text(
             "Set at least one password reset method.", timeout=WAIT_MS)
-        page.fill("#securityEmail", email)
-        page.click("#resetMethodOk")
-        page.wait_for_url("**/doc/page/preview.html", timeout=WAIT_MS)
+        self.dismiss_alert(page)
+        expect(page.get_by_role("tab", name="Reserved E-mail")).to_have_attribute(
+            "aria-selected", "true")
+        page.fill("#qaDialog2 input[type=text]", email)
+        self.press(methods, "OK")
+        page.wait_for_url("**/doc/page/preview.asp", timeout=WAIT_MS)
         self.logout(page)
 
     def login_form_ready(self, page: Page, base: str) -> None:
-        page.goto(base + "/doc/page/login.html", timeout=WAIT_MS)
-        visible(page, "#loginBox")
+        page.goto(base + "/doc/page/login.asp", timeout=WAIT_MS)
+        visible(page, "#username")
 
     def login(self, page: Page, password: str) -> None:
-        visible(page, "#password").fill(password)
-        page.click("#btnLogin")
+        self.dismiss_alert(page)
+        visible(page, "#username").fill("admin")  # the GUI empties it after a refusal
+        page.fill("#password", password)
+        page.get_by_role("button", name="Login", exact=True).click()
 
     def login_error(self, page: Page) -> Locator:
-        return visible(page, "#loginTips")
+        # An inline tip (attempts left, cookies), or the modal alert of a locked user.
+        return visible(page, "[role=alertdialog] p:visible, .login-tip label:visible")
 
     def wait_logged_in(self, page: Page) -> None:
-        page.wait_for_url("**/doc/page/preview.html", timeout=WAIT_MS)
-        visible(page, "#frame")
+        page.wait_for_url("**/doc/page/preview.asp", timeout=WAIT_MS)
+        visible(page, "role=link[name='Logout']")
 
     def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
-        page.click("#menuConfig")
-        page.wait_for_url("**/doc/page/config.html", timeout=WAIT_MS)
-        visible(page, "#treeUserManage").click()
-        visible(page, "#btnAccountSecurity").click()
-        visible(page, "#asAdminPassword").fill(admin_password)
-        page.fill("#asEmail", email)
-        page.click("#asOk")
-        expect(page.locator("#userTips")).to_have_text("Saved.", timeout=WAIT_MS)
+        page.get_by_role("link", name="Configuration", exact=True).click()
+        page.wait_for_url("**/doc/page/config.asp", timeout=WAIT_MS)
+        page.get_by_role("link", name="User Management", exact=True).click()
+        page.get_by_role("button", name="Account Security Settings", exact=True).click()
+        visible(page, "#qaDialog2 input[type=password]").fill(admin_password)
+        page.fill("#qaDialog2 input[type=text]", email)
+        self.press(self.dialog(page, "#qaDialog2"), "OK")
+        visible(page, "text=Saved successfully.")
 
     def logout(self, page: Page) -> None:
-        page.click("#btnLogout")
-        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
-        visible(page, "#loginBox")
+        page.get_by_role("link", name="Logout", exact=True).click()
+        page.wait_for_url(self.login_url, timeout=WAIT_MS)
+        visible(page, "#username")
 
     def forgot_to_qr(self, page: Page) -> Locator:
-        page.click("#forgetPwd")
-        visible(page, "#resetModeStep")
-        page.check("#mode_email")
-        page.click("#resetModeNext")
-        visible(page, "#privacyStep")
-        page.check("#privacyAgree")
-        page.click("#privacyNext")
-        return visible(page, "#resetQrCode")
+        page.get_by_role("link", name="Forget Password").click()
+        page.wait_for_url("**/doc/page/pwdReset.asp", timeout=WAIT_MS)
+        visible(page, "input[type=radio][value=email]").check()
+        page.get_by_role("button", name="Next", exact=True).click()
+        visible(page, "role=heading[name='Privacy Notice']")
+        page.get_by_role("checkbox").check()
+        page.get_by_role("button", name="Next", exact=True).click()
+        return visible(page, "img[alt='QR Code']")
 
     def export_link(self, page: Page) -> Locator:
-        return visible(page, "#exportQrCode")
+        return visible(page, "role=link[name='Export']")
 
     def enter_wrong_code(self, page: Page, code: str) -> Locator:
-        page.fill("#securityCode", code)
-        page.click("#verifyNext")
-        return visible(page, "#verifyTips")
+        page.get_by_role("textbox").fill(code)
+        page.get_by_role("button", name="Next", exact=True).click()
+        return visible(page, "text=Incorrect verification code.")
 
     def enter_code(self, page: Page, code: str) -> None:
-        page.fill("#securityCode", code)
-        page.click("#verifyNext")
-        visible(page, "#newPwdStep")
+        page.get_by_role("textbox").fill(code)
+        page.get_by_role("button", name="Next", exact=True).click()
+        visible(page, "role=heading[name='Set New Password']")
 
     def new_password(self, page: Page, password: str) -> None:
-        page.fill("#newPwd", password)
-        page.fill("#newPwdConfirm", password)
-        page.click("#newPwdOk")
-        page.wait_for_url("**/doc/page/login.html", timeout=WAIT_MS)
+        fields = page.locator("input[type=password]")
+        fields.nth(0).fill(password)
+        fields.nth(1).fill(password)
+        page.get_by_role("button", name="OK", exact=True).click()
+        page.wait_for_url(self.login_url, timeout=WAIT_MS)
 
     def notice(self, page: Page) -> Locator:
-        return visible(page, "#loginNotice")
+        return visible(page, "text=The password has been reset.")
 
 
 class SpaGui:

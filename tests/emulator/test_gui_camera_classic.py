@@ -22,7 +22,7 @@ from gui_helpers import (
     relay_sink,
     walk_reset,
 )
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 
 GENERATION = "camera-classic"
 MODEL, FIRMWARE = "DS-2CD2143G2-I", "V5.6.3"
@@ -50,9 +50,29 @@ def gui_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+def cancel_password_dialogs(context: BrowserContext) -> None:
+    """Do what a person does when the browser asks for a password on a device's 401: Cancel.
+
+    The GUI's own calls carry cookies, so a 401 with the device's Digest challenge makes
+    Chromium open its password dialog, and headless Chromium waits on it for ever
+    (measured). The challenge is taken off ISAPI answers before the browser sees them; the
+    status and body, which the GUI reads, are kept.
+    """
+    def handle(route: Route) -> None:
+        answer = route.fetch()
+        if answer.status != 401:
+            route.fulfill(response=answer)
+            return
+        headers = {k: v for k, v in answer.headers.items() if k.lower() != "www-authenticate"}
+        route.fulfill(response=answer, headers=headers)
+
+    context.route("**/ISAPI/**", handle)
+
+
 @pytest.fixture
 def gui_page(gui_browser: Browser) -> Iterator[Page]:
     context = gui_browser.new_context()
+    cancel_password_dialogs(context)
     yield context.new_page()
     context.close()
 
