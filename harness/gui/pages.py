@@ -14,6 +14,7 @@ from typing import ClassVar, Final
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from harness.catalogue import ADMIN_USER
 from harness.errors import DeviceError, HarnessError, ProductDefect
@@ -443,11 +444,14 @@ class ForgotPasswordPage(GuiPage):
         self._wait_qr_decoded()
 
     def _wait_qr_decoded(self) -> None:
+        # Through an element handle: the table's selector is Playwright's, which
+        # document.querySelector cannot read.
         try:
+            image = self.el("qr_loaded").filter(visible=True).first
+            handle = image.element_handle(timeout=self.timeouts.step_ms)
             self.page.wait_for_function(
-                "s => { const i = document.querySelector(s);"
-                " return !!i && i.complete && i.naturalWidth > 0; }",
-                arg=self.sel("qr_loaded"),
+                "i => i.isConnected && i.complete && i.naturalWidth > 0",
+                arg=handle,
                 timeout=self.timeouts.step_ms,
             )
         except PlaywrightTimeoutError:
@@ -491,13 +495,10 @@ class ForgotPasswordPage(GuiPage):
         before = self.qr_source()
         self.click("refresh", "refresh")
         try:
-            self.page.wait_for_function(
-                "([s, old]) => { const i = document.querySelector(s);"
-                " return !!i && i.getAttribute('src') !== old; }",
-                arg=[self.sel("qr_loaded"), before],
-                timeout=self.timeouts.step_ms,
+            expect(self.el("qr_loaded").filter(visible=True).first).not_to_have_attribute(
+                "src", before, timeout=self.timeouts.step_ms
             )
-        except PlaywrightTimeoutError:
+        except AssertionError:
             raise ProductDefect(
                 f"{self.target.name}: Refresh did not show a new QR code within "
                 f"{self.timeouts.step:g} s"
