@@ -34,11 +34,6 @@ def digest_challenge(request: web.Request, device: Device,
     return response
 
 
-def from_gui_script(request: web.Request) -> bool:
-    """True when the caller marks itself as the GUI's script (`X-Requested-With`)."""
-    return request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
-
-
 class Unauthorised(Exception):
     """Carries the 401 answer to send instead of running the handler."""
 
@@ -48,14 +43,8 @@ class Unauthorised(Exception):
 
 
 def unauthorised(request: web.Request, response: web.Response) -> Unauthorised:
-    """The 401 to raise; the GUI's script gets it without a Digest challenge.
-
-    A browser seeing `WWW-Authenticate` on a script's request would wait on (or pop up)
-    its own password dialog instead of letting the GUI go to its login page. [dec,
-    temporary: the GUI rebuild removes the marker.] Every other client keeps the challenge.
-    """
-    if from_gui_script(request):
-        response.headers.popall("WWW-Authenticate", None)
+    """The 401 to raise, challenge and all, whoever asks (the GUI's script included: real
+    firmware does not tell it apart, and the GUI handles the answer itself)."""
     return Unauthorised(response)
 
 

@@ -12,7 +12,7 @@ from ..device import Device
 from ..errors import DeviceError, LoginRefused
 from ..interfaces import PowerState
 from . import documents
-from .auth import Unauthorised, add_challenge, from_gui_script
+from .auth import Unauthorised, add_challenge
 
 DEVICES: web.AppKey[dict[int, Device]] = web.AppKey("devices_by_port", dict)
 
@@ -53,8 +53,6 @@ def device_handler(handler: DeviceHandlerFn) -> Handler:
             # A refused password (session login, the lock) comes with a fresh challenge.
             response = documents.user_check(request, refused)
             add_challenge(response, device)
-            if from_gui_script(request):
-                response.headers.popall("WWW-Authenticate", None)
             return response
         except Unauthorised as unauthorised:
             return unauthorised.response

@@ -252,115 +252,140 @@ def visible(page: Page, selector: str) -> Locator:
     return loc
 
 
+# Strength words the single-page GUIs show, as the level the scenarios compare.
+PORTAL_LEVELS = {"Risky password.": "0", "Weak": "1", "Medium": "2", "Strong": "3"}
+
+
 class RecorderGui:
-    activation_path = "/doc/activate.html"
-    protected_path = "/doc/main.html"
+    """The NVR web 5.x portal and app, driven by placeholder, label, role and text only."""
+
+    activation_path = "/doc/index.html#/portal/activate"
+    protected_path = "/doc/index.html#/config/user"
+    confirm_placeholder = "Confirm Password"
+    forgot_link = "Forgot Password?"
+    email_method = "Verify by Reserved Email"
+    privacy_agree = "I have read and agree to the Privacy Statement"
+
+    def portal_input(self, page: Page, placeholder: str) -> Locator:
+        return page.locator(f'#portal input[placeholder="{placeholder}"]:visible')
+
+    def portal_button(self, page: Page, name: str) -> Locator:
+        return page.locator("#portal").get_by_role("button", name=name, exact=True)
 
     def open_activation(self, page: Page, base: str) -> None:
         page.goto(base + "/", timeout=WAIT_MS)
         self.on_activation(page)
 
     def on_activation(self, page: Page) -> None:
-        page.wait_for_url("**/doc/activate.html", timeout=WAIT_MS)
-        visible(page, "#activateForm")
+        page.wait_for_url("**/doc/index.html#/portal/activate", timeout=WAIT_MS)
+        visible(page, f'#portal input[placeholder="{self.confirm_placeholder}"]')
 
     def strength(self, page: Page, password: str) -> str:
-        page.fill("#newPassword", password)
-        return page.get_attribute("#strengthBar", "data-level") or ""
+        self.portal_input(page, "Password").fill(password)
+        words = page.locator("#portal").get_by_text(
+            re.compile(r"^(Risky password\.|Weak|Medium|Strong)$"))
+        expect(words).to_be_visible(timeout=WAIT_MS)
+        return PORTAL_LEVELS[words.inner_text().strip()]
 
     def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
-        page.fill("#newPassword", password)
-        page.fill("#confirmPassword", confirm)
+        self.portal_input(page, "Password").fill(password)
+        self.portal_input(page, self.confirm_placeholder).fill(confirm)
         if email:
-            page.check("#reservedEmailEnable")
-            visible(page, "#reservedEmail").fill(email)
-        page.click("#activateOk")
+            page.locator("#portal").get_by_label("Reserved E-mail", exact=True).check()
+            visible(page, '#portal input[placeholder="E-mail Address"]').fill(email)
+        self.portal_button(page, "OK").click()
 
     def activation_error(self, page: Page) -> Locator:
-        return visible(page, "#activateError")
+        return visible(page, "#portal .el-alert--error:visible")
 
     def after_activation(self, page: Page, password: str, email: str) -> None:
         self.activation_accepted(page)
 
     def activation_accepted(self, page: Page) -> None:
-        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
-        visible(page, "#loginForm")
+        page.wait_for_url("**/doc/index.html#/portal/login", timeout=WAIT_MS)
+        visible(page, "#portal .login-input input[type=password]")
 
     def no_email_option_before_activation(self, page: Page) -> None:
-        visible(page, "#activateForm[data-ready=true]")
-        expect(page.locator("#reservedEmailEnable")).to_be_hidden()
+        page.wait_for_load_state("networkidle", timeout=WAIT_MS)  # extern capabilities read
+        expect(page.locator("#portal").get_by_label("Reserved E-mail", exact=True)).to_be_hidden()
 
     def after_activation_without_email(self, page: Page) -> None:
         self.activation_accepted(page)
 
     def offered_reset_methods(self, page: Page) -> list[str]:
-        page.click("#forgotPassword")
-        visible(page, "#stepMethod")
+        page.locator("#portal").get_by_role("link", name=self.forgot_link).click()
+        visible(page, "#portal .el-radio-group")
+        expect(self.portal_button(page, "Next").first).to_be_visible(timeout=WAIT_MS)
         values: list[str] = page.eval_on_selector_all(
-            "input[name=resetMethod]", "els => els.map(e => e.value)")
+            "#portal input[type=radio]", "els => els.map(e => e.value)")
         return values
 
     def login_form_ready(self, page: Page, base: str) -> None:
-        page.goto(base + "/doc/login.html", timeout=WAIT_MS)
-        visible(page, "#loginForm")
+        page.goto(base + "/doc/index.html#/portal/login", timeout=WAIT_MS)
+        visible(page, "#portal .login-input input[type=password]")
 
     def login(self, page: Page, password: str) -> None:
-        visible(page, "#loginPassword").fill(password)
-        page.click("#loginBtn")
+        visible(page, "#portal .login-input input[type=password]").fill(password)
+        page.click("#portal .login-btn")
 
     def login_error(self, page: Page) -> Locator:
-        return visible(page, "#loginError")
+        return visible(page, "#portal .el-alert--error:visible")
 
     def wait_logged_in(self, page: Page) -> None:
-        page.wait_for_url("**/doc/main.html", timeout=WAIT_MS)
-        visible(page, "#mainLayout")
+        page.wait_for_url("**/doc/index.html#/preview", timeout=WAIT_MS)
+        visible(page, "#app .el-menu--horizontal")
+
+    def open_user_page(self, page: Page) -> None:
+        page.locator("#app").get_by_role("menuitem", name="Configuration").click()
+        page.locator("#app").get_by_role("menuitem", name="User", exact=True).click()
 
     def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
-        page.click("#navConfig")
-        page.click("#menuUser")
-        visible(page, "#editUser_admin").click()
-        visible(page, "#oldPassword").fill(admin_password)
-        page.check("#editReservedEmailEnable")
-        visible(page, "#editReservedEmail").fill(email)
-        page.click("#userEditOk")
-        expect(page.locator("#userNotice")).to_have_text("Saved successfully.", timeout=WAIT_MS)
+        self.open_user_page(page)
+        page.locator("#app").get_by_role("link", name="Edit").first.click()
+        dialog = page.get_by_role("dialog", name="Edit User")
+        expect(dialog).to_be_visible(timeout=WAIT_MS)
+        dialog.get_by_placeholder("Old Password").fill(admin_password)
+        dialog.get_by_label("Reserved E-mail Settings").check()
+        dialog.locator('.el-form-item:has(> .el-form-item__label:text-is("Reserved E-mail")) input'
+                       ).fill(email)
+        dialog.get_by_role("button", name="OK").click()
+        expect(page.locator(".el-message--success")).to_have_text("Saved successfully.",
+                                                                  timeout=WAIT_MS)
 
     def logout(self, page: Page) -> None:
-        page.click("#logoutBtn")
-        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
-        visible(page, "#loginForm")
+        page.locator("#app").get_by_role("button", name="admin").click()
+        page.get_by_role("menuitem", name="Logout").click()
+        self.activation_accepted(page)
 
     def forgot_to_qr(self, page: Page) -> Locator:
-        page.click("#forgotPassword")
-        visible(page, "#stepMethod")
-        page.check("#method_email")
-        page.click("#methodNext")
-        visible(page, "#stepPrivacy")
-        page.check("#privacyAccept")
-        page.click("#privacyNext")
-        return visible(page, "#qrImage")
+        page.locator("#portal").get_by_role("link", name=self.forgot_link).click()
+        page.locator("#portal").get_by_label(self.email_method).check()
+        self.portal_button(page, "Next").click()
+        page.locator("#portal").get_by_label(self.privacy_agree).check()
+        self.portal_button(page, "Next").click()
+        return visible(page, "#portal img[alt='QR Code']")
 
     def export_link(self, page: Page) -> Locator:
-        return visible(page, "#qrExport")
+        return visible(page, "#portal a[download]")
 
     def enter_wrong_code(self, page: Page, code: str) -> Locator:
-        page.fill("#verificationCode", code)
-        page.click("#codeNext")
-        return visible(page, "#qrError")
+        self.portal_input(page, "Verification Code").fill(code)
+        self.portal_button(page, "Next").click()
+        return visible(page, "#portal .el-alert--error:visible")
 
     def enter_code(self, page: Page, code: str) -> None:
-        page.fill("#verificationCode", code)
-        page.click("#codeNext")
-        visible(page, "#stepNewPassword")
+        self.portal_input(page, "Verification Code").fill(code)
+        self.portal_button(page, "Next").click()
+        visible(page, f'#portal input[placeholder="{self.confirm_placeholder}"]')
 
     def new_password(self, page: Page, password: str) -> None:
-        page.fill("#resetPassword", password)
-        page.fill("#resetConfirm", password)
-        page.click("#resetOk")
-        page.wait_for_url("**/doc/login.html", timeout=WAIT_MS)
+        self.portal_input(page, "Password").fill(password)
+        self.portal_input(page, self.confirm_placeholder).fill(password)
+        self.portal_button(page, "OK").click()
+        self.activation_accepted(page)
 
     def notice(self, page: Page) -> Locator:
-        return visible(page, "#loginNotice")
+        return visible(page, "#portal .el-alert--success")
 
 
 class ClassicGui:
@@ -506,35 +531,20 @@ class ClassicGui:
         return visible(page, "text=The password has been reset.")
 
 
-class SpaGui:
-    activation_path = "/doc/index.html#/activate"
-    protected_path = "/doc/index.html#/config/user"
+class SpaGui(RecorderGui):
+    """The camera web 5.x portal: no e-mail at activation, the Account Security dialog after."""
 
-    def view(self, page: Page, name: str) -> None:
-        page.wait_for_selector(f"#app[data-view='{name}']:not([aria-busy])", timeout=WAIT_MS)
-
-    def open_activation(self, page: Page, base: str) -> None:
-        page.goto(base + "/", timeout=WAIT_MS)
-        self.on_activation(page)
-
-    def on_activation(self, page: Page) -> None:
-        self.view(page, "activate")
-        assert page.url.endswith("#/activate"), page.url
-
-    def strength(self, page: Page, password: str) -> str:
-        page.fill("#activate-password", password)
-        return page.get_attribute("#activate-strength", "data-level") or ""
+    confirm_placeholder = "Confirm"
+    forgot_link = "Forget Password"
+    email_method = "E-mail Verification"
+    privacy_agree = "I have read and agree to the Privacy Policy"
 
     def activate(self, page: Page, password: str, confirm: str, email: str | None) -> None:
-        page.fill("#activate-password", password)
-        page.fill("#activate-confirm", confirm)
-        page.click("#activate-submit")
-
-    def activation_error(self, page: Page) -> Locator:
-        return visible(page, "#activate-error")
+        super().activate(page, password, confirm, None)  # the camera asks after activation
 
     def activation_accepted(self, page: Page) -> None:
-        visible(page, "#reset-method-dialog")
+        expect(page.get_by_role("dialog", name="Account Security Settings")).to_be_visible(
+            timeout=WAIT_MS)
 
     def no_email_option_before_activation(self, page: Page) -> None:
         """The camera asks for reset methods only after activation."""
@@ -543,82 +553,41 @@ class SpaGui:
         self.wait_logged_in(page)  # no reset-method dialog in between
         self.logout(page)
 
-    def offered_reset_methods(self, page: Page) -> list[str]:
-        page.click("#forget-password")
-        visible(page, "#pr-step-mode")
-        values: list[str] = page.eval_on_selector_all(
-            "input[name=resetMethod]", "els => els.map(e => e.value)")
-        return values
-
     def after_activation(self, page: Page, password: str, email: str) -> None:
         self.activation_accepted(page)
-        page.click("#rm-submit")  # no method yet: refused
-        expect(page.locator("#rm-error")).to_have_text(
+        dialog = page.get_by_role("dialog", name="Account Security Settings")
+        dialog.get_by_role("button", name="OK").click()  # no method yet: refused
+        expect(dialog.locator(".el-alert--error")).to_have_text(
             "Set at least one password reset method.", timeout=WAIT_MS)
-        page.fill("#rm-email", email)
-        page.click("#rm-submit")
-        self.view(page, "preview")
+        dialog.get_by_placeholder("E-mail Address").fill(email)
+        dialog.get_by_role("button", name="OK").click()
+        self.wait_logged_in(page)
         self.logout(page)
 
-    def login_form_ready(self, page: Page, base: str) -> None:
-        page.goto(base + "/doc/index.html#/login", timeout=WAIT_MS)
-        self.view(page, "login")
-
-    def login(self, page: Page, password: str) -> None:
-        visible(page, "#login-password").fill(password)
-        page.click("#login-submit")
-
-    def login_error(self, page: Page) -> Locator:
-        return visible(page, "#login-error")
-
-    def wait_logged_in(self, page: Page) -> None:
-        self.view(page, "preview")
+    def open_user_page(self, page: Page) -> None:
+        page.locator("#app").get_by_role("menuitem", name="Configuration").click()
+        expect(page.locator("#tab-user")).to_be_visible(timeout=WAIT_MS)
 
     def set_reserved_email(self, page: Page, admin_password: str, email: str) -> None:
-        page.click("#nav-config")
-        self.view(page, "config-user")
-        visible(page, "#account-security-admin").click()
-        visible(page, "#as-admin-password").fill(admin_password)
-        page.fill("#as-email", email)
-        page.click("#as-submit")
-        expect(page.locator("#user-notice")).to_have_text("Saved successfully.", timeout=WAIT_MS)
+        self.open_user_page(page)
+        page.locator("#app").get_by_role("link", name="Account Security Settings").first.click()
+        dialog = page.get_by_role("dialog", name="Account Security Settings")
+        expect(dialog).to_be_visible(timeout=WAIT_MS)
+        dialog.get_by_placeholder("Admin Password").fill(admin_password)
+        dialog.get_by_placeholder("E-mail Address").fill(email)
+        dialog.get_by_role("button", name="OK").click()
+        expect(page.locator(".el-message--success")).to_have_text("Saved successfully.",
+                                                                  timeout=WAIT_MS)
 
     def logout(self, page: Page) -> None:
-        page.click("#logout-btn")
-        self.view(page, "login")
-
-    def forgot_to_qr(self, page: Page) -> Locator:
-        page.click("#forget-password")
-        self.view(page, "pwd-reset")
-        visible(page, "#pr-step-mode")
-        page.check("#pr-mode-email")
-        page.click("#pr-mode-next")
-        visible(page, "#pr-step-privacy")
-        page.check("#pr-privacy-accept")
-        page.click("#pr-privacy-next")
-        return visible(page, "#pr-qr")
-
-    def export_link(self, page: Page) -> Locator:
-        return visible(page, "#pr-export")
-
-    def enter_wrong_code(self, page: Page, code: str) -> Locator:
-        page.fill("#pr-code", code)
-        page.click("#pr-verify-next")
-        return visible(page, "#pr-verify-error")
-
-    def enter_code(self, page: Page, code: str) -> None:
-        page.fill("#pr-code", code)
-        page.click("#pr-verify-next")
-        visible(page, "#pr-step-password")
+        page.locator("#app").get_by_role("button", name="Logout").click()
+        RecorderGui.activation_accepted(self, page)
 
     def new_password(self, page: Page, password: str) -> None:
-        page.fill("#pr-password", password)
-        page.fill("#pr-confirm", password)
-        page.click("#pr-submit")
-        self.view(page, "login")
-
-    def notice(self, page: Page) -> Locator:
-        return visible(page, "#login-notice")
+        self.portal_input(page, "Password").fill(password)
+        self.portal_input(page, self.confirm_placeholder).fill(password)
+        self.portal_button(page, "OK").click()
+        RecorderGui.activation_accepted(self, page)
 
 
 DRIVERS: dict[str, GuiDriver] = {
@@ -719,7 +688,6 @@ def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab:
     error = gui.login_error(page)
     expect(error).to_have_text("Incorrect user name or password. 6 attempt(s) left.",
                                timeout=WAIT_MS)
-    assert error.get_attribute("data-attempts-left") == "6"
     gui.login(page, OTHER_PASSWORD)
     expect(error).to_have_text("Incorrect user name or password. 5 attempt(s) left.",
                                timeout=WAIT_MS)
@@ -742,10 +710,9 @@ def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab:
     for _ in range(LOCK_ATTEMPTS):
         gui.login(page, OTHER_PASSWORD)
         expect(error).to_be_visible(timeout=WAIT_MS)
-        if error.get_attribute("data-locked") == "true":
+        if "locked" in error.inner_text():  # the GUI's words, no state attribute
             break
     expect(error).to_contain_text("The user is locked. Try again in", timeout=WAIT_MS)
-    assert error.get_attribute("data-attempts-left") == "0"
 
 
 def check_below_email_threshold(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:

@@ -1,8 +1,9 @@
 """A logged-out browser on a protected GUI page goes to the login page (no browser auth dialog).
 
-The GUI's script marks its ISAPI calls with `X-Requested-With: XMLHttpRequest`; the device
-then answers 401 without a Digest challenge (which would make Chromium wait on its own
-password dialog), and the script sends the browser to its generation's login page.
+The GUI's script sends no marker header (DEVICE-SPEC §10): the device answers every client's
+401 with its Digest challenge, and the GUI must handle that itself. A credentialed request
+meeting a challenge would make Chromium wait on its own password dialog, so the GUI sends
+its no-login calls without credentials and sends a tab that holds no session to login.
 """
 
 from __future__ import annotations
@@ -14,21 +15,22 @@ from typing import Any
 import httpx
 import pytest
 from gui_helpers import WAIT_MS, launch_browser
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Playwright, expect
 from specclient import PASSWORD, TIMEOUT, activated_client
 
-XHR = {"X-Requested-With": "XMLHttpRequest"}
+XHR = {"X-Requested-With": "XMLHttpRequest"}  # what the emulated GUI used to send
 
 # generation: (model, firmware, protected pages, the login page's URL pattern)
 GENERATIONS: dict[str, tuple[str, str, list[str], str]] = {
-    "recorder": ("DS-7608NI-K2", "V4.22.005", ["/doc/main.html", "/doc/main.html#user"],
-                 r"/doc/login\.html$"),
+    "recorder": ("DS-7608NI-K2", "V4.22.005",
+                 ["/doc/index.html#/config/user", "/doc/index.html#/preview"],
+                 r"/doc/index\.html#/portal/login$"),
     "camera-classic": ("DS-2CD2143G2-I", "V5.6.3",
                        ["/doc/page/preview.html", "/doc/page/config.html#user"],
                        r"/doc/page/login\.html$"),
     "camera-spa": ("DS-2CD2043G2-I", "V5.7.10 build 240120",
                    ["/doc/index.html#/config/user", "/doc/index.html#/preview"],
-                   r"/doc/index\.html#/login$"),
+                   r"/doc/index\.html#/portal/login$"),
 }
 
 
@@ -47,18 +49,42 @@ def gui_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def test_gui_script_401_has_no_digest_challenge(fleet_factory: Callable[..., Any]) -> None:
-    """Marked request: 401 without WWW-Authenticate; any other client: the Digest challenge."""
+def test_every_401_has_the_digest_challenge(fleet_factory: Callable[..., Any]) -> None:
+    """No client is told apart: with or without `X-Requested-With`, one Digest challenge."""
     model, firmware, _, _ = GENERATIONS["recorder"]
     base = active_device(fleet_factory, model, firmware)
     with httpx.Client(base_url=base, timeout=TIMEOUT) as client:
         marked = client.get("/ISAPI/System/deviceInfo", headers=XHR)
         plain = client.get("/ISAPI/System/deviceInfo")
-    assert marked.status_code == 401
-    assert "WWW-Authenticate" not in marked.headers
-    assert plain.status_code == 401
-    challenges = plain.headers.get_list("WWW-Authenticate")
-    assert len(challenges) == 1 and challenges[0].startswith("Digest "), challenges
+    for answer in (marked, plain):
+        assert answer.status_code == 401
+        challenges = answer.headers.get_list("WWW-Authenticate")
+        assert len(challenges) == 1 and challenges[0].startswith("Digest "), challenges
+
+
+@pytest.mark.parametrize("generation", ["recorder", "camera-spa"])
+def test_refused_login_with_challenge_neither_hangs_nor_prompts(
+        generation: str, gui_browser: Browser, fleet_factory: Callable[..., Any]) -> None:
+    """A wrong password's 401 carries a Digest challenge; the GUI still shows the refusal."""
+    model, firmware, _, _ = GENERATIONS[generation]
+    base = active_device(fleet_factory, model, firmware)
+    context = gui_browser.new_context()
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        challenged: list[str] = []
+        page.on("response", lambda r: challenged.append(r.url) if r.status == 401 and
+                r.headers.get("www-authenticate", "").startswith("Digest ") else None)
+        page.goto(base + "/doc/index.html#/portal/login", timeout=WAIT_MS)
+        page.locator("#portal .login-input input[type=password]").fill(PASSWORD + "x")
+        page.locator("#portal .login-btn").click()
+        expect(page.locator("#portal .el-alert--error")).to_contain_text(
+            "Incorrect user name or password.", timeout=5_000)  # well before the 15 s abort
+        assert any("/ISAPI/Security/sessionLogin" in url for url in challenged), challenged
+        assert not dialogs, dialogs
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("generation", list(GENERATIONS))
@@ -89,9 +115,9 @@ def test_gui_logs_in_with_either_session_id_version(version: str, gui_browser: B
     context = gui_browser.new_context()
     try:
         page = context.new_page()
-        page.goto(lab.url() + "/doc/login.html", timeout=WAIT_MS)
-        page.locator("#loginPassword").fill(PASSWORD)
-        page.click("#loginBtn")
-        page.wait_for_url(re.compile(r"/doc/main\.html"), timeout=WAIT_MS)
+        page.goto(lab.url() + "/doc/index.html#/portal/login", timeout=WAIT_MS)
+        page.locator("#portal .login-input input[type=password]").fill(PASSWORD)
+        page.click("#portal .login-btn")
+        page.wait_for_url(re.compile(r"/doc/index\.html#/preview$"), timeout=WAIT_MS)
     finally:
         context.close()

@@ -10,8 +10,9 @@
 
   var TIMEOUT_MS = 15000;
   var USER = "admin";
-  var LEVEL_KEYS = ["risky", "weak", "fair", "strong"];
-  var LEVEL_NAMES = ["Risky", "Weak", "Fair", "Strong"];
+  var LEVEL_KEYS = ["risky", "weak", "medium", "strong"];
+  /* The real GUIs' words: level 0 is a sentence of its own, the others a single word. */
+  var LEVEL_NAMES = ["Risky password.", "Weak", "Medium", "Strong"];
 
   function device() {
     var d = global.HIK_DEVICE || {};
@@ -52,26 +53,25 @@
   }
 
   /*
-   * Bind a live strength bar: `bar` gets data-level (0..3, "" when empty) and the element
-   * `[data-role=label]` inside it the level's name, so page objects read one attribute.
+   * Bind a live strength meter: `bar` holds segments (children whose class names a bar or
+   * segment) lit with the class `is-active` up to the level (none for Risky), and a text
+   * element (class containing "text" or "label") with the level's words. State is shown
+   * the way a person sees it (lit bars, a word), never in data-* attributes.
+   * opts.names overrides LEVEL_NAMES.
    */
-  function bindStrength(input, bar) {
-    var label = bar.querySelector("[data-role=label]");
+  function bindStrength(input, bar, opts) {
+    var names = (opts && opts.names) || LEVEL_NAMES;
+    var label = bar.querySelector("[class*=text], [class*=label]");
+    var segments = bar.querySelectorAll("[class*=bar], [class*=seg], b");
     function update() {
       var pw = input.value;
-      if (!pw) {
-        bar.setAttribute("data-level", "");
-        bar.setAttribute("data-strength", "");
-        if (label) { label.textContent = ""; label.removeAttribute("data-i18n"); }
-        return;
+      var level = pw ? displayedLevel(pw) : -1;
+      for (var i = 0; i < segments.length; i++) {
+        segments[i].classList.toggle("is-active", level > 0 && i < level);
       }
-      var level = displayedLevel(pw);
-      bar.setAttribute("data-level", String(level));
-      bar.setAttribute("data-strength", LEVEL_KEYS[level]);
-      if (label) {
-        label.textContent = LEVEL_NAMES[level];
-        label.setAttribute("data-i18n", "strength." + LEVEL_KEYS[level]);
-      }
+      LEVEL_KEYS.forEach(function (k, i) { bar.classList.toggle("is-" + k, i === level); });
+      bar.hidden = !pw;
+      if (label) label.textContent = pw ? names[level] : "";
     }
     input.addEventListener("input", update);
     update();
@@ -85,24 +85,30 @@
    * generation's login page. A 401 anywhere else means the session is gone: go to login.
    */
   var PUBLIC_PAGES = {
-    "recorder": ["/doc/", "/doc/index.html", "/doc/login.html", "/doc/activate.html", "/doc/forgot.html"],
-    "camera-classic": ["/doc/page/login.html", "/doc/page/resetPwd.html"],
-    "camera-spa": ["", "/login", "/activate", "/pwdReset"]
+    "camera-classic": ["/doc/page/login.asp", "/doc/page/pwdReset.asp",
+      "/doc/page/login.html", "/doc/page/resetPwd.html"]
   };
   var LOGIN_PAGES = {
-    "recorder": "/doc/login.html",
-    "camera-classic": "/doc/page/login.html",
-    "camera-spa": "/doc/index.html#/login"
+    "recorder": "/doc/index.html#/portal/login",
+    "camera-classic": "/doc/page/login.asp",
+    "camera-spa": "/doc/index.html#/portal/login"
   };
 
+  /* The single-page generations: everything under #/portal/ needs no login. */
+  function isSinglePage() {
+    var g = device().generation;
+    return g === "recorder" || g === "camera-spa";
+  }
+
   function onProtectedPage() {
-    var generation = device().generation;
-    var pub = PUBLIC_PAGES[generation];
+    if (isSinglePage()) {
+      var route = global.location.hash.replace(/^#/, "").split("?")[0];
+      return global.location.pathname.indexOf("/doc/index.html") === 0 &&
+        route !== "" && route !== "/" && route.indexOf("/portal") !== 0;
+    }
+    var pub = PUBLIC_PAGES[device().generation];
     if (!pub) return false;
-    var here = generation === "camera-spa"
-      ? global.location.hash.replace(/^#/, "").split("?")[0]
-      : global.location.pathname;
-    return pub.indexOf(here) < 0;
+    return pub.indexOf(global.location.pathname) < 0;
   }
 
   /*
@@ -115,20 +121,51 @@
     if (url.indexOf("/ISAPI/Security/sessionLogin") === 0) return;
     if (answer.xmlText("lockStatus") !== null) return;
     if (answer.status_().subStatusCode === "passwordError") return;
+    toLogin();
+  }
+
+  function toLogin() {
+    stopHeartbeat();
+    try { global.sessionStorage.removeItem(SESSION_FLAG); } catch (e) { /* no storage */ }
     var target = LOGIN_PAGES[device().generation];
     if (target) global.location.replace(target);
   }
 
-  function request(method, url, body, contentType) {
+  /*
+   * Calls that need no login (DEVICE-SPEC §10, the URL table's noAuth) go without cookies:
+   * a browser that gets a Digest challenge on a request carrying credentials waits for a
+   * password of its own (Chromium: a dialog, headless: no answer at all), while a request
+   * without credentials gets the 401 back at once. These are the calls whose 401 answers a
+   * password or code the user typed. Everything else carries the session cookie.
+   */
+  var NO_LOGIN = ["/ISAPI/Security/email/parameter", "/ISAPI/Security/email/qrCode",
+    "/ISAPI/Security/emailCertification", "/ISAPI/Security/extern/capabilities",
+    "/ISAPI/Security/capabilities", "/ISAPI/Security/questionCertification",
+    "/ISAPI/Security/questionConfiguration", "/ISAPI/Security/challenge",
+    "/ISAPI/Security/sessionLogin/capabilities", "/ISAPI/System/activate",
+    "/SDK/activateStatus", "/SDK/language", "/ISAPI/System/DeviceLanguage", "/doc/", "/common/"];
+
+  function credentialsFor(url) {
+    var path = url.split("?")[0];
+    for (var i = 0; i < NO_LOGIN.length; i++) {
+      if (path.indexOf(NO_LOGIN[i]) === 0) return "omit";
+    }
+    return "same-origin";
+  }
+
+  /*
+   * One ISAPI call as the real GUI sends it (DEVICE-SPEC §10): cookies, no marker header,
+   * XML as text with the form content type, JSON as application/json. A 401 (with the
+   * device's Digest challenge) comes back as an answer like any other: the page decides.
+   */
+  function request(method, url, body, contentType, credentials) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
-    /* Marks the call as the GUI's script: the device then answers 401 without a Digest
-       challenge, so the browser never waits on its own password dialog. */
-    var init = { method: method, credentials: "same-origin", signal: ctrl.signal,
-      headers: { "X-Requested-With": "XMLHttpRequest" } };
+    var init = { method: method, credentials: credentials || credentialsFor(url), signal: ctrl.signal,
+      headers: {} };
     if (body !== undefined && body !== null) {
       init.body = body;
-      init.headers["Content-Type"] = contentType || "application/xml; charset=UTF-8";
+      init.headers["Content-Type"] = contentType || "application/x-www-form-urlencoded; charset=UTF-8";
     }
     return fetch(url, init).then(function (resp) {
       return resp.text().then(function (text) {
@@ -319,24 +356,27 @@
   /*
    * Session login. Resolves {ok: true} or {ok: false, locked, attemptsLeft, unlockSeconds,
    * message}; the 401 userCheck carries the lockout counters.
+   *
+   * The password is first tried without credentials: a refusal comes with the device's
+   * Digest challenge, which a browser would hold on a credentialed request (see NO_LOGIN),
+   * so only that try can show the refusal and its attempts left. A cookie-less request
+   * cannot keep the session cookie either, so a password the device accepted logs in again
+   * with cookies (the first session is never used and times out on the device).
    */
   function login(password) {
     if (!global.navigator.cookieEnabled) {
       return Promise.resolve({ ok: false, locked: false, attemptsLeft: null, unlockSeconds: 0,
         cookies: false, message: "Cookies are disabled in this browser. Enable cookies to log in." });
     }
-    return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
-      expectOk(cap);
-      var version = (cap.xmlText("sessionIDVersion") || "2").trim();
-      var hash = sessionHash(password, cap.xmlText("salt") || "", cap.xmlText("challenge") || "",
-        Number(cap.xmlText("iterations") || 100), version === "2.1" ? cap.xmlText("salt2") || "" : "");
-      var body = "<SessionLogin><userName>" + USER + "</userName><password>" + hash +
-        "</password><sessionID>" + (cap.xmlText("sessionID") || "") +
-        "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
-        "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
-      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body);
+    return sessionLogin(password, "omit").then(function (a) {
+      if (a.ok) return sessionLogin(password, "same-origin");
+      return a;
     }).then(function (a) {
-      if (a.ok) return { ok: true, locked: false, attemptsLeft: null, unlockSeconds: 0, message: "" };
+      if (a.ok) {
+        try { global.sessionStorage.setItem(SESSION_FLAG, "1"); } catch (e) { /* no storage */ }
+        return { ok: true, locked: false, attemptsLeft: null, unlockSeconds: 0, message: "",
+          riskPassword: (a.xmlText("isRiskPassword") || "").trim() === "true" };
+      }
       if (a.status === 401 && a.xmlText("lockStatus") !== null) {
         var locked = a.xmlText("lockStatus") === "lock";
         var left = Number(a.xmlText("retryLoginTime") || 0);
@@ -350,13 +390,35 @@
     });
   }
 
+  /* sessionLogin/capabilities, then sessionLogin with the iterated hash; the answer. */
+  function sessionLogin(password, credentials) {
+    return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
+      expectOk(cap);
+      var version = (cap.xmlText("sessionIDVersion") || "2").trim();
+      var hash = sessionHash(password, cap.xmlText("salt") || "", cap.xmlText("challenge") || "",
+        Number(cap.xmlText("iterations") || 100), version === "2.1" ? cap.xmlText("salt2") || "" : "");
+      var body = "<SessionLogin><userName>" + USER + "</userName><password>" + hash +
+        "</password><sessionID>" + (cap.xmlText("sessionID") || "") +
+        "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
+        "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
+      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body, null, credentials);
+    });
+  }
+
   function formatDuration(seconds) {
     var m = Math.floor(seconds / 60), s = seconds % 60;
     return (m ? m + " min " : "") + s + " s";
   }
 
   function logout() {
+    stopHeartbeat();
+    try { global.sessionStorage.removeItem(SESSION_FLAG); } catch (e) { /* no storage */ }
     return request("PUT", "/ISAPI/Security/sessionLogout").catch(function () { return null; });
+  }
+
+  /* Whether this tab logged in (the flagged fields are then sent with security=1). */
+  function sessionHeld() {
+    try { return global.sessionStorage.getItem(SESSION_FLAG) === "1"; } catch (e) { return false; }
   }
 
   /* Resolves the DeviceInfo answer, or null when not logged in. */
@@ -409,10 +471,53 @@
     });
   }
 
+  /*
+   * Save the reserved address, proven by the admin password. Logged in, the fields go
+   * encrypted (security=1) when the device gives keyIterateNum; otherwise plain, as the
+   * real GUI falls back (DEVICE-SPEC §10).
+   */
   function setReservedEmail(adminPassword, email) {
-    var body = JSON.stringify({ SecurityEmail: { password: adminPassword,
-      SecurityInformation: [{ emailAddress: email }] } });
-    return request("PUT", "/ISAPI/Security/email/parameter?format=json", body, "application/json").then(expectOk);
+    var url = "/ISAPI/Security/email/parameter?format=json";
+    var keyed = sessionHeld() ? fieldKey(adminPassword) : Promise.resolve(null);
+    return keyed.then(function (key) {
+      var pw = adminPassword, address = email;
+      if (key) {
+        var iv = randomHex(16);
+        pw = encryptField(pw, key, iv);
+        address = encryptField(address, key, iv);
+        url += "?security=1&iv=" + iv;
+      }
+      var body = JSON.stringify({ SecurityEmail: { password: pw,
+        SecurityInformation: [{ emailAddress: address }] } });
+      return request("PUT", url, body, "application/json");
+    }).then(expectOk);
+  }
+
+  /* docs/device-api.md "Field encryption": the AES key from keyIterateNum and salt, or null
+     when the device gives no keyIterateNum. */
+  function fieldKey(password) {
+    return request("GET", "/ISAPI/Security/capabilities?username=" + USER).then(function (a) {
+      var n = Number(a.xmlText("keyIterateNum") || 0);
+      if (!a.ok || !n) return null;
+      var h = sha256Hex(USER + (a.xmlText("salt") || "") + password) + "AaBbCcDd1234!@#$";
+      for (var i = 0; i < n; i++) h = sha256Hex(h);
+      return h.substring(0, 32);
+    }, function () { return null; });
+  }
+
+  function randomHex(bytes) {
+    var a = new Uint8Array(bytes);
+    global.crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  /* hex(AES-128-CBC(Base64(value), key, iv)), PKCS#7 padded. */
+  function encryptField(value, keyHex, ivHex) {
+    var C = global.CryptoJS;
+    var plain = C.enc.Utf8.parse(C.enc.Base64.stringify(C.enc.Utf8.parse(value)));
+    var cipher = C.AES.encrypt(plain, C.enc.Hex.parse(keyHex),
+      { iv: C.enc.Hex.parse(ivHex), mode: C.mode.CBC, padding: C.pad.Pkcs7 });
+    return cipher.ciphertext.toString(C.enc.Hex);
   }
 
   /* A new reset QR (voids the previous one): {qrText, qrImage, validSeconds}. */
@@ -440,15 +545,35 @@
     }).then(expectOk);
   }
 
-  /* A logged-in page keeps its session alive as the real GUI does: a heartbeat every 30 s
-     (a 401 on a protected page sends the browser to its login page). */
+  /*
+   * A logged-in page keeps its session alive as the real GUI does: a heartbeat at once and
+   * every 30 s; six failed beats in a row and the GUI leaves for its login page.
+   */
   var HEARTBEAT_MS = 30000;
+  var HEARTBEAT_FAILURES = 6;
+  var SESSION_FLAG = "hik.session";
+  var heartbeatTimer = null;
+  var heartbeatFailures = 0;
+
+  function beat() {
+    // Checked at each beat: a single-page app changes pages without a load.
+    if (!onProtectedPage()) return;
+    request("PUT", "/ISAPI/Security/sessionHeartbeat").then(function (a) {
+      heartbeatFailures = a.ok ? 0 : heartbeatFailures + 1;
+    }, function () { heartbeatFailures += 1; }).then(function () {
+      if (heartbeatFailures >= HEARTBEAT_FAILURES) toLogin();
+    });
+  }
+
   function startHeartbeat() {
-    global.setInterval(function () {
-      // Checked at each beat: a single-page app changes pages without a load.
-      if (!onProtectedPage()) return;
-      request("PUT", "/ISAPI/Security/sessionHeartbeat").catch(function () { return null; });
-    }, HEARTBEAT_MS);
+    heartbeatFailures = 0;
+    if (heartbeatTimer === null) heartbeatTimer = global.setInterval(beat, HEARTBEAT_MS);
+    beat();
+  }
+
+  function stopHeartbeat() {
+    if (heartbeatTimer !== null) global.clearInterval(heartbeatTimer);
+    heartbeatTimer = null;
   }
 
   /* Small DOM helpers shared by the generations. */
@@ -459,13 +584,15 @@
     if (!el) return;
     el.textContent = text || "";
     el.hidden = !text;
-    el.setAttribute("data-kind", kind || "error");
+    var k = kind || "error";
+    ["error", "ok", "info"].forEach(function (c) { el.classList.toggle("is-" + c, c === k); });
   }
   function emailLooksValid(email) {
     return email.length >= 1 && email.length <= 32 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
   }
 
-  global.addEventListener("load", function () { startHeartbeat(); });
+  /* Multi-page generations: a logged-in page beats from its load on. */
+  global.addEventListener("load", function () { if (onProtectedPage()) startHeartbeat(); });
 
   global.Hik = {
     USER: USER, LEVEL_NAMES: LEVEL_NAMES, LEVEL_KEYS: LEVEL_KEYS,
@@ -478,7 +605,8 @@
     externCapabilities: externCapabilities, securityCapabilities: securityCapabilities,
     getReservedEmail: getReservedEmail, setReservedEmail: setReservedEmail,
     qrCode: qrCode, verifyCode: verifyCode, resetPassword: resetPassword,
-    startHeartbeat: startHeartbeat,
+    startHeartbeat: startHeartbeat, stopHeartbeat: stopHeartbeat, sessionHeld: sessionHeld,
+    encryptField: encryptField, fieldKey: fieldKey, toLogin: toLogin, LOGIN_PAGES: LOGIN_PAGES,
     formatDuration: formatDuration, emailLooksValid: emailLooksValid,
     $: $, show: show, say: say
   };

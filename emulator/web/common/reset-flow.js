@@ -10,7 +10,7 @@
    * cfg.ids: methodStep, methodList, methodNext, methodHint, privacyStep, privacyAccept,
    *   privacyNext, qrStep, qrImage, qrExport, qrRefresh, code, codeNext, qrError,
    *   passwordStep, password, confirm, strength, ok, error, (optional) cancel.
-   * cfg.methods: {email, question, guid: {label, i18n}}; cfg.methodIdPrefix;
+   * cfg.methods: {email, question, guid: {label}}; cfg.methodIdPrefix;
    * cfg.consoleHint: text shown for methods the web client cannot do;
    * cfg.noMethod: text when the device offers nothing; cfg.activationUrl;
    * cfg.onStep(name); cfg.onDone(); cfg.exportName.
@@ -23,7 +23,6 @@
 
     function go(name) {
       Object.keys(steps).forEach(function (k) { Hik.show(steps[k], k === name); });
-      document.body.setAttribute("data-reset-step", name);
       if (cfg.onStep) cfg.onStep(name);
     }
 
@@ -37,14 +36,12 @@
       offered.forEach(function (key, i) {
         var m = cfg.methods[key];
         var label = document.createElement("label");
-        label.setAttribute("data-method", key);
         var input = document.createElement("input");
         input.type = "radio"; input.name = "resetMethod"; input.value = key;
         input.id = cfg.methodIdPrefix + key;
         if (i === 0) input.checked = true;
         var span = document.createElement("span");
         span.textContent = " " + m.label;
-        span.setAttribute("data-i18n", m.i18n);
         label.appendChild(input); label.appendChild(span);
         list.appendChild(label);
       });
