@@ -1,7 +1,8 @@
 """Which GUI generation a device serves, recognised from what it serves (spec §2).
 
 Opening `/` on real firmware runs a script redirect: the classic camera GUI lands on
-`/doc/page/login.asp?_<ms>` and boots its app there (`#username`, `#password`); the
+`/doc/page/login.asp?_<ms>` and boots its app there (`#username`, `#password`, or the
+activation popup `#active` on an inactive camera); the
 recorder and the newer camera GUI land on `/doc/index.html#/portal/login`, a single-page
 app whose shell is `#portal`. The two SPA generations share that shell, so the catalogue's
 expectation (`GuiTarget.generation`) picks between them.
@@ -40,7 +41,11 @@ class Signature:
     shell: str
 
 
-_CLASSIC: Final = Signature(re.compile(r"/doc/page/login\.asp(\?|#|$)"), "#username, #password")
+# An inactive classic camera shows only the activation popup (#active), an active one the
+# login fields.
+_CLASSIC: Final = Signature(
+    re.compile(r"/doc/page/login\.asp(\?|#|$)"), "#username, #password, #active"
+)
 _SPA: Final = Signature(re.compile(r"/doc/index\.html(\?[^#]*)?#/portal(/|$)"), "#portal")
 
 SIGNATURES: Final[dict[GuiGeneration, Signature]] = {

@@ -54,6 +54,12 @@ CLASSIC_LOGIN = html(
     ' document.getElementById("view").innerHTML = \'<input id="username">'
     '<input id="password" type="password">\'; }, 50);</script>'
 )
+# An inactive classic camera boots to the activation popup alone.
+CLASSIC_INACTIVE = html(
+    '<title>login</title><div id="view"></div><script>setTimeout(function () {'
+    ' document.getElementById("view").innerHTML = \'<div id="active">'
+    '<input id="activePassword" type="password"></div>\'; }, 50);</script>'
+)
 SPA_REDIRECT = html('<script>window.location.replace("/doc/index.html#/portal/login");</script>')
 SPA_LOGIN = html("""
 <div id="portal" hidden>
@@ -190,8 +196,13 @@ def _serve_spa(site: Site, index: Route = SPA_LOGIN) -> None:
 # --- recognition ------------------------------------------------------------------------------
 
 
-def test_classic_camera_recognised_from_its_landing(site: Site, gui_page: Page) -> None:
+@pytest.mark.parametrize("login_asp", [CLASSIC_LOGIN, CLASSIC_INACTIVE],
+                         ids=["active", "inactive"])
+def test_classic_camera_recognised_from_its_landing(
+    site: Site, gui_page: Page, login_asp: Route
+) -> None:
     _serve_classic(site)
+    site.routes["/doc/page/login.asp"] = login_asp
     target = _target(site, GuiGeneration.CAMERA_CLASSIC)
     assert recognise(gui_page, target, FAST) is GuiGeneration.CAMERA_CLASSIC
     assert "/doc/page/login.asp?_" in gui_page.url
