@@ -180,8 +180,10 @@ class ResetOutcome:
 # --- reading what the GUI says --------------------------------------------------------------
 
 _ATTEMPTS_RE: Final = re.compile(r"(\d+)\s+attempt", re.IGNORECASE)
-_DURATION_RE: Final = re.compile(r"(?:(\d+)\s*min\s*)?(\d+)\s*s\b", re.IGNORECASE)
-_MINUTES_RE: Final = re.compile(r"(\d+)\s*min(?:ute)?(?:\(s\)|s)?\b", re.IGNORECASE)
+# "29 min 58 s", "30 minute(s)", "45 second(s)", "7 s": a number right before its unit.
+_DURATION_RE: Final = re.compile(
+    r"(\d+)\s*(min(?:ute)?s?|s(?:ec(?:ond)?s?)?)(?![a-z])", re.IGNORECASE
+)
 _SLICE_MS: Final = 250  # how often a wait for an ISAPI answer looks for a local refusal
 _PLACEHOLDER_RE: Final = re.compile(r"\{text:([^{}]+)\}")
 
@@ -193,13 +195,12 @@ def attempts_in(text: str) -> int | None:
 
 
 def duration_in(text: str) -> int | None:
-    """Seconds in a GUI message like "Try again in 29 min 58 s.", if any."""
-    match = _DURATION_RE.search(text)
-    if match:
-        return int(match[1] or 0) * 60 + int(match[2])
-    # Cameras word the lock in whole minutes ("try again after 30 minutes").
-    minutes = _MINUTES_RE.search(text)
-    return int(minutes[1]) * 60 if minutes else None
+    """Seconds in a GUI message like "Try again in 29 min 58 s." or "… in 30 minute(s).",
+    if any."""
+    parts = _DURATION_RE.findall(text)
+    if not parts:
+        return None
+    return sum(int(n) * (60 if unit.lower().startswith("min") else 1) for n, unit in parts)
 
 
 def first_line(error: BaseException) -> str:

@@ -28,7 +28,7 @@ from harness.catalogue import GuiGeneration
 from harness.dut import DeviceUnderTest, Lab
 from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui import GuiTarget, LoginResult, UnrecognisedGui, recognise
-from harness.gui.base import GuiPage, GuiTimeouts, ResetOutcome
+from harness.gui.base import GuiPage, GuiTimeouts, ResetOutcome, duration_in
 from harness.gui.device import DeviceForgotPassword, DeviceGui
 from harness.gui.pages import LoginPage, RecorderStyleActivation
 from harness.isapi import LoginRejected
@@ -483,3 +483,13 @@ def test_a_failed_activation_asks_whether_the_device_is_active(
         DeviceGui(kept, cast(Page, None)).activate("Typed-Pass56", with_email=True)
     assert kept.known().password == "Typed-Pass56"
     assert kept.known().email is None  # the address was not confirmed taken
+
+
+@pytest.mark.parametrize(("message", "seconds"), [
+    ("The user is locked. Try again in 30 minute(s).", 1800),  # the classic camera's userLock
+    ("Try again in 45 second(s).", 45),
+    ("Try again in 29 min 58 s.", 29 * 60 + 58),
+    ("Incorrect user name or password. 3 attempt(s) left.", None),
+])
+def test_lock_time_read_from_the_wording(message: str, seconds: int | None) -> None:
+    assert duration_in(message) == seconds
