@@ -1,5 +1,5 @@
 /*
- * login.asp: the login box, or on an inactive camera the activation popup (#active);
+ * login.asp: the login box, on an inactive camera under the activation popup (#active);
  * after activation the camera logs in and asks for a password reset method in the
  * Account Security Settings popup (#qaDialog2, tabs #tabsQA) before going on.
  */
@@ -168,13 +168,11 @@
     var page = h("div", { class: "login-page" },
       h("div", { class: "login-top" }, h("span", { class: "product", text: App.device().model }), languageList()));
     root.appendChild(page);
+    page.appendChild(loginBox());
+    // An inactive camera shows the activation popup over the login box.
     return ISAPI.activated().then(function (active) {
-      if (active) {
-        page.appendChild(loginBox());
-        document.getElementById("username").focus();
-      } else {
-        showActivation();
-      }
-    }, function (err) { page.appendChild(loginBox()); showTip(App.errorText(err)); });
+      if (active) document.getElementById("username").focus();
+      else showActivation();
+    }, function (err) { showTip(App.errorText(err)); });
   });
 })();
