@@ -1,13 +1,16 @@
-"""Single-page camera GUI (IP cameras from V5.7.0, spec §2): hash routes, views by XHR.
+"""Single-page camera GUI (IP cameras from V5.7.0, spec §2): `/doc/index.html`.
 
-`#app[data-view=...]` names the view once it is rendered, so waits target a view, not a
-URL. Routes: `#/activate`, `#/login`, `#/pwdReset`, `#/preview`, `#/config/user`.
+The same portal shell as the recorder (`#portal` for login, activation and *Forget
+Password*, `#app` once logged in), with the camera's wording and menus: no e-mail on the
+activation form but the *Account Security Settings* dialog after it (the camera logs in by
+itself), a plain *Logout* in the header, and Configuration → System → User Management →
+admin's *Account Security Settings*.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from harness.gui.pages import (
     CameraStyleActivation,
@@ -15,60 +18,111 @@ from harness.gui.pages import (
     LoginPage,
     UserManagementPage,
 )
+from harness.gui.recorder import (
+    APP_MENU,
+    FORGOT_SELECTORS,
+    LOGIN_FORM,
+    PORTAL_ERROR,
+    PORTAL_NOTICE,
+    STRENGTH_LABEL,
+    TOAST_OK,
+)
+
+# The camera's English texts, keyed by its i18n keys.
+TEXTS: Final[Mapping[str, str]] = {
+    "login": "Login",
+    "userName": "User Name",
+    "password": "Password",
+    "forgotPassword": "Forget Password",
+    "activation": "Activation",
+    "newPassword": "Password",
+    "confirmPassword": "Confirm",
+    "reservedEmail": "Reserved E-mail",
+    "emailAddress": "E-mail Address",
+    "accountSecurity": "Account Security Settings",
+    "ok": "OK",
+    "cancel": "Cancel",
+    "next": "Next",
+    "methodEmail": "E-mail Verification",
+    "privacyAgree": "I have read and agree to the Privacy Policy",
+    "qrCode": "QR Code",
+    "exportQr": "Export",
+    "refresh": "Refresh",
+    "verificationCode": "Verification Code",
+    "configuration": "Configuration",
+    "menuUser": "User Management",
+    "adminPassword": "Admin Password",
+    "logout": "Logout",
+    "admin": "admin",
+    "strengthRisky": "Risky password.",
+    "strengthWeak": "Weak",
+    "strengthMedium": "Medium",
+    "strengthStrong": "Strong",
+}
+
+_METHOD_DIALOG: Final = 'role=dialog[name="{text:accountSecurity}"]'
+_ACCOUNT_DIALOG: Final = 'role=dialog[name="{text:accountSecurity}"]'
 
 
 class SpaActivation(CameraStyleActivation):
-    """The `#/activate` view and its reset-method dialog."""
+    """The portal's activation form and the Account Security Settings dialog after it."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "form": "#app[data-view=activate] #activate-form",
-        "password": "#activate-password",
-        "confirm": "#activate-confirm",
-        "strength": "#activate-strength",
-        "strength_label": "#activate-strength [data-role=label]",
-        "submit": "#activate-submit",
-        "error": "#activate-error",
-        "login_form": "#app[data-view=login] #login-form",
-        "login_error": "#login-error",
-        "notice": "#login-notice",
-        "method_dialog": "#reset-method-dialog",
-        "method_email_check": "#rm-email-check",
-        "method_email": "#rm-email",
-        "method_ok": "#rm-submit",
-        "method_error": "#rm-error",
-        "after_method": "#app[data-view=preview] #logout-btn",
+        "form": '#portal .el-form:has([placeholder="{text:confirmPassword}"])',
+        "password": '#portal input[type=password][placeholder="{text:newPassword}"]',
+        "confirm": '#portal [placeholder="{text:confirmPassword}"]',
+        "strength_label": STRENGTH_LABEL,
+        "submit": '#portal .el-form >> role=button[name="{text:ok}"]',
+        "error": "#portal .el-form .el-alert--error",
+        "login_form": LOGIN_FORM,
+        "login_error": PORTAL_ERROR,
+        "notice": PORTAL_NOTICE,
+        "method_dialog": _METHOD_DIALOG,
+        "method_email_check": f'{_METHOD_DIALOG} >> role=checkbox[name="{{text:reservedEmail}}"]',
+        "method_email": f'{_METHOD_DIALOG} >> [placeholder="{{text:emailAddress}}"]',
+        "method_ok": f'{_METHOD_DIALOG} >> role=button[name="{{text:ok}}"]',
+        "method_error": f"{_METHOD_DIALOG} >> .el-alert--error",
+        "after_method": APP_MENU,
     }
 
 
 class SpaLogin(LoginPage):
-    """The `#/login` view and the shell's header."""
+    """The portal's login form and the app header's *Logout*."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "form": "#app[data-view=login] #login-form",
-        "password": "#login-password",
-        "submit": "#login-submit",
-        "error": "#login-error",
-        "notice": "#login-notice",
-        "forgot": "#forget-password",
-        "logged_in": "#app[data-view=preview] #logout-btn",
-        "activation": "#app[data-view=activate] #activate-form",
-        "logout": "#logout-btn",
+        "form": LOGIN_FORM,
+        "username": "#portal .login-input input >> nth=0",
+        "password": "#portal .login-input input >> nth=1",
+        "submit": "#portal .login-btn",
+        "error": PORTAL_ERROR,
+        "notice": PORTAL_NOTICE,
+        "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
+        "logged_in": APP_MENU,
+        "activation": '#portal [placeholder="{text:confirmPassword}"]',
+        "logout": '#app >> role=button[name="{text:logout}"]',
     }
 
 
 class SpaUserManagement(UserManagementPage):
-    """`#/config/user` → admin's *Account Security Settings*."""
+    """Configuration → System → User Management → admin's *Account Security Settings*."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "config": "#nav-config",
-        "ready": "#app[data-view=config-user] #user-table",
-        "account_security": "#account-security-admin",
-        "dialog": "#account-security-dialog",
-        "admin_password": "#as-admin-password",
-        "email": "#as-email",
-        "ok": "#as-submit",
-        "error": "#as-error",
-        "saved": "#user-notice[data-kind=ok]",
+        "config": '#app .el-menu--horizontal >> role=menuitem[name="{text:configuration}"]',
+        "ready": "#tab-user",
+        "user_menu": '#app .el-aside >> role=menuitem[name="{text:menuUser}"]',
+        "account_security": (
+            '#app .el-table__row:has(td:text-is("{text:admin}")) >> '
+            'role=link[name="{text:accountSecurity}"]'
+        ),
+        "dialog": _ACCOUNT_DIALOG,
+        "admin_password": f'{_ACCOUNT_DIALOG} >> [placeholder="{{text:adminPassword}}"]',
+        "email": f'{_ACCOUNT_DIALOG} >> [placeholder="{{text:emailAddress}}"]',
+        "ok": f'{_ACCOUNT_DIALOG} >> role=button[name="{{text:ok}}"]',
+        "error": f"{_ACCOUNT_DIALOG} >> .el-alert--error",
+        "saved": TOAST_OK,
     }
 
     def open_email_dialog(self) -> None:
@@ -77,30 +131,7 @@ class SpaUserManagement(UserManagementPage):
 
 
 class SpaForgotPassword(ForgotPasswordPage):
-    """`#/pwdReset`: *E-mail Verification* → privacy → QR → code → new password."""
+    """*Forget Password*: *E-mail Verification* → privacy → QR → code → new password."""
 
-    selectors: ClassVar[Mapping[str, str]] = {
-        "method_step": "#pr-step-mode",
-        "methods": "#pr-modes input[name=resetMethod]",
-        "method_next": "#pr-mode-next",
-        "method_hint": "#pr-mode-hint",
-        "privacy_step": "#pr-step-privacy",
-        "privacy_accept": "#pr-privacy-accept",
-        "privacy_next": "#pr-privacy-next",
-        "qr_step": "#pr-step-verify",
-        "qr_image": "#pr-qr",
-        "qr_loaded": "#pr-qr[src^='data:image']",
-        "export": "#pr-export",
-        "refresh": "#pr-refresh",
-        "code": "#pr-code",
-        "code_next": "#pr-verify-next",
-        "code_error": "#pr-verify-error",
-        "password_step": "#pr-step-password",
-        "password": "#pr-password",
-        "confirm": "#pr-confirm",
-        "strength": "#pr-strength",
-        "strength_label": "#pr-strength [data-role=label]",
-        "ok": "#pr-submit",
-        "error": "#pr-error",
-        "done": "#app[data-view=login] #login-notice",
-    }
+    texts: ClassVar[Mapping[str, str]] = TEXTS
+    selectors: ClassVar[Mapping[str, str]] = FORGOT_SELECTORS

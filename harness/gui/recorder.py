@@ -1,13 +1,17 @@
-"""Recorder GUI (DVR and NVR, spec §2): separate pages `activate`, `login`, `main`, `forgot`.
+"""Recorder GUI (DVR and NVR web GUI 5.x, spec §2): a single-page app at `/doc/index.html`.
 
-Activation has the *Reserved E-mail Settings* checkbox; user management is Configuration →
-User → admin → Edit → *Old Password* → *Reserved E-mail Settings*.
+`/` lands on `#/portal/login` through `/doc/page/login.asp`. The portal (`#portal`) holds
+login, activation (with the *Reserved E-mail* checkbox) and the Forgot Password wizard;
+the logged-in app (`#app`) has the user menu (the user name opens a drop-down with
+*Logout*) and Configuration → System → User → admin's *Edit* (*Old Password*, *Reserved
+E-mail Settings*). Controls are found by placeholder, role and the GUI's own texts, and by
+the element-ui classes the real build has; never by an id a real dialog lacks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from harness.gui.pages import (
     ForgotPasswordPage,
@@ -16,91 +20,166 @@ from harness.gui.pages import (
     UserManagementPage,
 )
 
+# The recorder's English texts, keyed by its i18n keys (another language: another table).
+TEXTS: Final[Mapping[str, str]] = {
+    "login": "Login",
+    "userName": "User Name",
+    "password": "Password",
+    "forgotPassword": "Forgot Password?",
+    "activation": "Activation",
+    "newPassword": "Password",
+    "confirmPassword": "Confirm Password",
+    "reservedEmail": "Reserved E-mail",
+    "emailAddress": "E-mail Address",
+    "ok": "OK",
+    "cancel": "Cancel",
+    "next": "Next",
+    "methodEmail": "Verify by Reserved Email",
+    "privacyAgree": "I have read and agree to the Privacy Statement",
+    "qrCode": "QR Code",
+    "exportQr": "Export",
+    "refresh": "Refresh",
+    "verificationCode": "Verification Code",
+    "configuration": "Configuration",
+    "menuUser": "User",
+    "edit": "Edit",
+    "editUser": "Edit User",
+    "oldPassword": "Old Password",
+    "reservedEmailSettings": "Reserved E-mail Settings",
+    "logout": "Logout",
+    "admin": "admin",
+    "strengthRisky": "Risky password.",
+    "strengthWeak": "Weak",
+    "strengthMedium": "Medium",
+    "strengthStrong": "Strong",
+}
+
+# Shared by the recorder and camera-spa tables: the portal's parts by element-ui class.
+PORTAL_ERROR: Final = "#portal .el-alert--error"
+PORTAL_NOTICE: Final = "#portal .el-alert--success"
+LOGIN_FORM: Final = "#portal .el-form:has(.login-btn)"
+STRENGTH_LABEL: Final = (
+    '#portal :text-matches("^({text:strengthRisky}|{text:strengthWeak}|'
+    '{text:strengthMedium}|{text:strengthStrong})$")'
+)
+APP_MENU: Final = "#app .el-menu--horizontal"
+TOAST_OK: Final = ".el-message--success"
+
+FORGOT_SELECTORS: Final[Mapping[str, str]] = {
+    "method_step": "#portal .el-radio-group",
+    "methods": "#portal .el-radio-group input[type=radio]",
+    "method_email": '#portal .el-radio:has-text("{text:methodEmail}")',
+    "method_next": '#portal >> role=button[name="{text:next}"]',
+    "method_hint": "#portal .el-alert--info",
+    "privacy_step": '#portal .el-checkbox:has-text("{text:privacyAgree}")',
+    "privacy_accept": '#portal >> role=checkbox[name="{text:privacyAgree}"]',
+    "privacy_next": '#portal >> role=button[name="{text:next}"]',
+    "qr_step": '#portal img[alt="{text:qrCode}"]',
+    "qr_image": '#portal img[alt="{text:qrCode}"]',
+    "qr_loaded": "#portal img[alt=\"{text:qrCode}\"][src^='data:image']",
+    "export": '#portal >> role=link[name="{text:exportQr}"]',
+    "refresh": '#portal >> role=button[name="{text:refresh}"]',
+    "code": '#portal [placeholder="{text:verificationCode}"]',
+    "code_next": '#portal >> role=button[name="{text:next}"]',
+    "code_error": PORTAL_ERROR,
+    "password_step": '#portal [placeholder="{text:confirmPassword}"]',
+    "password": '#portal input[type=password][placeholder="{text:newPassword}"]',
+    "confirm": '#portal [placeholder="{text:confirmPassword}"]',
+    "strength_label": STRENGTH_LABEL,
+    "ok": '#portal >> role=button[name="{text:ok}"]',
+    "error": PORTAL_ERROR,
+    "done": PORTAL_NOTICE,
+}
+
 
 class RecorderActivation(RecorderStyleActivation):
-    """The recorder's activation window."""
+    """The portal's activation form, with the *Reserved E-mail* checkbox."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        # data-ready: the form knows whether the firmware offers the reserved e-mail.
-        "form": "#activateForm[data-ready='true']",
-        "password": "#newPassword",
-        "confirm": "#confirmPassword",
-        "strength": "#strengthBar",
-        "strength_label": "#strengthBar [data-role=label]",
-        "email_enable": "#reservedEmailEnable",
-        "email": "#reservedEmail",
-        "submit": "#activateOk",
-        "error": "#activateError",
-        "login_form": "#loginForm",
-        "done": "#loginForm",
-        "notice": "#loginNotice",
+        "form": '#portal .el-form:has([placeholder="{text:confirmPassword}"])',
+        "password": '#portal input[type=password][placeholder="{text:newPassword}"]',
+        "confirm": '#portal [placeholder="{text:confirmPassword}"]',
+        "strength_label": STRENGTH_LABEL,
+        "submit": '#portal >> role=button[name="{text:ok}"]',
+        "error": PORTAL_ERROR,
+        # Role, not CSS: a checkbox the firmware does not offer is hidden, so not there.
+        "email_enable": '#portal >> role=checkbox[name="{text:reservedEmail}"]',
+        "email": '#portal [placeholder="{text:emailAddress}"]',
+        "login_form": LOGIN_FORM,
+        "done": PORTAL_NOTICE,
+        "notice": PORTAL_NOTICE,
     }
 
 
 class RecorderLogin(LoginPage):
-    """The recorder's login page and the main page's header."""
+    """The portal's login form and the app's user menu."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "form": "#loginForm",
-        "password": "#loginPassword",
-        "submit": "#loginBtn",
-        "error": "#loginError",
-        "notice": "#loginNotice",
-        "forgot": "#forgotPassword",
-        "logged_in": "#mainLayout",
-        "activation": "#activateForm",
-        "logout": "#logoutBtn",
+        "form": LOGIN_FORM,
+        "username": "#portal .login-input input >> nth=0",
+        "password": "#portal .login-input input >> nth=1",
+        "submit": "#portal .login-btn",
+        "error": PORTAL_ERROR,
+        "notice": PORTAL_NOTICE,
+        "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
+        "logged_in": APP_MENU,
+        "activation": '#portal [placeholder="{text:confirmPassword}"]',
+        "user_menu": '#app >> role=button[name="{text:admin}"]',
+        "logout": '.el-dropdown-menu >> role=menuitem[name="{text:logout}"]',
     }
+
+    def is_logged_in(self) -> bool:
+        """Whether the app shows (its user menu is in the header)."""
+        return bool(self.el("user_menu").first.is_visible())
+
+    def logout(self) -> None:
+        """Open the user menu, press *Logout* and wait for the login form."""
+        if not self.is_logged_in():
+            return
+        self.click("user_menu", "the user menu")
+        self.click("logout", "logout")
+        self.wait_visible("form", "the login page after logout")
 
 
 class RecorderUserManagement(UserManagementPage):
-    """Configuration → User → admin → Edit."""
+    """Configuration → System → User → admin's *Edit*."""
 
+    texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "ready": "#mainLayout",
-        "config": "#navConfig",
-        "user_menu": "#menuUser",
-        "edit_admin": "#editUser_admin",
-        "dialog": "#userEditDialog",
-        "admin_password": "#oldPassword",
-        "email_enable": "#editReservedEmailEnable",
-        "email": "#editReservedEmail",
-        "ok": "#userEditOk",
-        "error": "#userEditError",
-        "saved": "#userNotice[data-kind=ok]",
+        "config": '#app .el-menu--horizontal >> role=menuitem[name="{text:configuration}"]',
+        "ready": "#app .el-aside",
+        "user_menu": '#app .el-aside >> role=menuitem[name="{text:menuUser}"]',
+        "users": "#app .el-table__row",
+        "edit_admin": (
+            '#app .el-table__row:has(td:text-is("{text:admin}")) >> role=link[name="{text:edit}"]'
+        ),
+        "dialog": 'role=dialog[name="{text:editUser}"]',
+        "admin_password": (
+            'role=dialog[name="{text:editUser}"] >> [placeholder="{text:oldPassword}"]'
+        ),
+        "email_enable": (
+            'role=dialog[name="{text:editUser}"] >> '
+            'role=checkbox[name="{text:reservedEmailSettings}"]'
+        ),
+        "email": (
+            'role=dialog[name="{text:editUser}"] >> '
+            '.el-form-item:has(> .el-form-item__label:text-is("{text:reservedEmail}")) input'
+        ),
+        "ok": 'role=dialog[name="{text:editUser}"] >> role=button[name="{text:ok}"]',
+        "error": 'role=dialog[name="{text:editUser}"] >> .el-alert--error',
+        "saved": TOAST_OK,
     }
 
     def open_email_dialog(self) -> None:
-        self.click("user_menu", "Configuration → User")
-        self.click("edit_admin", "the Edit button of admin")
+        self.click("user_menu", "Configuration → System → User")
+        self.click("edit_admin", "the Edit link of admin")
         self.wait_visible("dialog", "the Edit User dialog")
 
 
 class RecorderForgotPassword(ForgotPasswordPage):
     """Forgot Password: *Verify by Reserved Email* → privacy → QR → code → new password."""
 
-    selectors: ClassVar[Mapping[str, str]] = {
-        "method_step": "#stepMethod",
-        "methods": "#resetMethods input[name=resetMethod]",
-        "method_next": "#methodNext",
-        "method_hint": "#methodHint",
-        "privacy_step": "#stepPrivacy",
-        "privacy_accept": "#privacyAccept",
-        "privacy_next": "#privacyNext",
-        "qr_step": "#stepQr",
-        "qr_image": "#qrImage",
-        "qr_loaded": "#qrImage[src^='data:image']",
-        "export": "#qrExport",
-        "refresh": "#qrRefresh",
-        "code": "#verificationCode",
-        "code_next": "#codeNext",
-        "code_error": "#qrError",
-        "password_step": "#stepNewPassword",
-        "password": "#resetPassword",
-        "confirm": "#resetConfirm",
-        "strength": "#resetStrength",
-        "strength_label": "#resetStrength [data-role=label]",
-        "ok": "#resetOk",
-        "error": "#resetError",
-        "done": "#loginNotice",
-    }
+    texts: ClassVar[Mapping[str, str]] = TEXTS
+    selectors: ClassVar[Mapping[str, str]] = FORGOT_SELECTORS

@@ -142,6 +142,7 @@
     if (saved) { say(notice, saved); global.sessionStorage.removeItem("hik.notice"); }
     function submit(ev) {
       if (ev) ev.preventDefault();
+      say(error, "");
       if (user.value.trim() !== Hik.USER) return say(error, T.loginError);
       if (!pw.value) return say(error, T.enterPassword);
       busy(btn, true);
@@ -159,7 +160,16 @@
 
   /* ------------------------------------------------------------ portal: activation */
 
+  /* The recorder's form shows once the page knows whether the firmware offers the reserved
+     e-mail (extern capabilities), so the form never changes under the user's hands. */
   function renderActivate() {
+    if (!P.reservedEmailAtActivation) { drawActivate(false); return; }
+    Hik.externCapabilities().then(function (caps) { drawActivate(caps.hcApp); },
+      function () { drawActivate(false); });
+  }
+
+  function drawActivate(offerEmail) {
+    if (here() !== "/portal/activate") return;
     var emailAtActivation = P.reservedEmailAtActivation;
     portal.innerHTML = portalFrame(T.activation,
       '<form class="el-form activate-form" autocomplete="off">' +
@@ -181,7 +191,7 @@
     var emailBox = emailAtActivation ? q(portal, ".reserved-email input") : null;
     if (emailAtActivation) {
       // Firmware without the reserved-email reset (HC app channel) has no such checkbox.
-      Hik.externCapabilities().then(function (caps) { q(portal, ".reserved-email").hidden = !caps.hcApp; });
+      q(portal, ".reserved-email").hidden = !offerEmail;
       on(emailBox, "change", function () {
         emailBox.closest(".el-checkbox").classList.toggle("is-checked", emailBox.checked);
         q(portal, ".reserved-email-address").hidden = !emailBox.checked;
@@ -191,6 +201,7 @@
       if (pendingMethodPassword) q(portal, ".el-dialog__wrapper").hidden = false;
     }
     on(btn, "click", function () {
+      say(error, "");
       var address = emailBox && emailBox.checked ? email.value.trim() : "";
       if (!pw.value) return say(error, T.enterPassword);
       if (!Hik.confirmMatches(pw.value, confirm.value)) return say(error, T.passNotMatch);
@@ -248,6 +259,7 @@
     var ok = q(box, ".el-dialog__footer .el-button");
     on(ok, "click", function () {
       var value = address.value.trim();
+      say(error, "");
       // Refuses to go on until a method the web client can set (the e-mail) is set.
       if (!emailCheck.checked || !value) return say(error, T.setOneMethod);
       if (!Hik.emailLooksValid(value)) return say(error, T.invalidEmail);
@@ -348,6 +360,7 @@
     var codeNext = primary(steps.qr);
     on(codeNext, "click", function () {
       var value = code.value.trim();
+      say(codeError, "");
       if (!value) return say(codeError, T.enterCode);
       busy(codeNext, true);
       Hik.verifyCode(value).then(function () {
@@ -360,6 +373,7 @@
     var pwError = q(steps.password, ".el-alert--error"), ok = primary(steps.password);
     Hik.bindStrength(pw, q(steps.password, ".password-strength"));
     on(ok, "click", function () {
+      say(pwError, "");
       if (!pw.value) return say(pwError, T.enterPassword);
       if (!Hik.confirmMatches(pw.value, confirm.value)) return say(pwError, T.passNotMatch);
       say(pwError, "");
@@ -487,6 +501,7 @@
     on(ok, "click", function () {
       var values = P.readUserDialog(box, q);
       var error = q(box, ".el-alert--error");
+      say(error, "");
       if (!values.password) return say(error, T.enterAdminPassword);
       if (values.email === null) { box.hidden = true; return; }
       if (!Hik.emailLooksValid(values.email)) return say(error, T.invalidEmail);

@@ -34,7 +34,10 @@
     model: "Model", serialNo: "Serial No.", firmwareVersion: "Firmware Version",
     userManagement: "User Management", onlineUsers: "Online Users", no: "No.", level: "Level", operation: "Operation",
     adminPassword: "Admin Password", enterAdminPassword: "Please enter the admin password.",
-    saved: "Saved successfully.", logout: "Logout"
+    saved: "Saved successfully.", logout: "Logout",
+    liveView: "Live View", playback: "Playback", configuration: "Configuration", system: "System",
+    network: "Network", menuInfo: "System Settings", menuUser: "User Management",
+    strengthRisky: "Risky password.", strengthWeak: "Weak", strengthMedium: "Medium", strengthStrong: "Strong"
   };
   var esc = function (s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;"); };
   global.HIK_PROFILE = {
@@ -43,11 +46,11 @@
     reservedEmailAtActivation: false,
     exportName: "reset-qr.png",
     consoleHint: "This mode is available with the SADP tool or the local console only.",
-    topMenus: [{ key: "preview", route: "/preview", text: "Live View" },
-      { key: "playback", route: "/playback", text: "Playback" },
-      { key: "config", route: "/config/user", text: "Configuration" }],
-    configMenus: [{ text: "System", items: [{ route: "/config/info", text: "System Settings" },
-      { route: "/config/user", text: "User Management" }] }, { text: "Network", items: [] }],
+    topMenus: [{ key: "preview", route: "/preview", text: T.liveView },
+      { key: "playback", route: "/playback", text: T.playback },
+      { key: "config", route: "/config/user", text: T.configuration }],
+    configMenus: [{ text: T.system, items: [{ route: "/config/info", text: T.menuInfo },
+      { route: "/config/user", text: T.menuUser }] }, { text: T.network, items: [] }],
     userMenu: function () {
       return '<span class="header-user">admin</span><a class="el-link logout" href="javascript:void(0)" role="button">' +
         '<span class="el-link--inner">' + esc(T.logout) + "</span></a>";

@@ -32,7 +32,10 @@
     userManagement: "User", onlineUsers: "Online User", no: "No.", level: "Level", operation: "Operation",
     edit: "Edit", editUser: "Edit User", oldPassword: "Old Password",
     reservedEmailSettings: "Reserved E-mail Settings", enterAdminPassword: "Please enter the old password of admin.",
-    saved: "Saved successfully.", logout: "Logout"
+    saved: "Saved successfully.", logout: "Logout",
+    liveView: "Live View", playback: "Playback", configuration: "Configuration", system: "System",
+    network: "Network", menuInfo: "General", menuUser: "User",
+    strengthRisky: "Risky password.", strengthWeak: "Weak", strengthMedium: "Medium", strengthStrong: "Strong"
   };
   var esc = function (s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;"); };
   global.HIK_PROFILE = {
@@ -41,13 +44,13 @@
     reservedEmailAtActivation: true,
     exportName: "ResetPasswordQRCode.png",
     consoleHint: "This mode is available on the local console only. Use the recorder's local menu (monitor and mouse).",
-    topMenus: [{ key: "preview", route: "/preview", text: "Live View" },
-      { key: "playback", route: "/playback", text: "Playback" },
-      { key: "config", route: "/config/info", text: "Configuration" }],
-    configMenus: [{ text: "System", items: [{ route: "/config/info", text: "General" }, { route: "/config/user", text: "User" }] },
-      { text: "Network", items: [] }],
+    topMenus: [{ key: "preview", route: "/preview", text: T.liveView },
+      { key: "playback", route: "/playback", text: T.playback },
+      { key: "config", route: "/config/info", text: T.configuration }],
+    configMenus: [{ text: T.system, items: [{ route: "/config/info", text: T.menuInfo }, { route: "/config/user", text: T.menuUser }] },
+      { text: T.network, items: [] }],
     userMenu: function () {
-      return '<div class="el-dropdown"><span class="el-dropdown-link" role="button" tabindex="0">admin ▾</span>' +
+      return '<div class="el-dropdown"><span class="el-dropdown-link" role="button" tabindex="0">admin<i class="el-icon-arrow-down el-icon--right"></i></span>' +
         '<ul class="el-dropdown-menu" role="menu" hidden><li class="el-dropdown-menu__item logout" role="menuitem" tabindex="-1">' +
         esc(T.logout) + "</li></ul></div>";
     },
@@ -62,12 +65,16 @@
         button(T.ok, true) + button(T.cancel, false));
     },
     prepareUserDialog: function (box, current, emailSupported, q) {
+      // Firmware without the feature has no such controls at all.
+      if (!emailSupported) {
+        [".reserved-email", ".reserved-email-address"].forEach(function (s) { var e = q(box, s); if (e) e.remove(); });
+        return;
+      }
       var check = q(box, ".reserved-email input");
-      q(box, ".reserved-email").hidden = !emailSupported;
       check.checked = !!current;
       check.closest(".el-checkbox").classList.toggle("is-checked", check.checked);
       q(box, ".reserved-email-address").hidden = !check.checked;
-      q(box, ".reserved-email-address input").placeholder = current || "";
+      q(box, ".reserved-email-address input").value = current || "";
       if (!check.bound) {
         check.bound = true;
         check.addEventListener("change", function () {
@@ -79,7 +86,7 @@
     readUserDialog: function (box, q) {
       var inputs = box.querySelectorAll("input.el-input__inner");
       var check = q(box, ".reserved-email input");
-      return { password: inputs[1].value, email: check.checked ? inputs[2].value.trim() : null };
+      return { password: inputs[1].value, email: check && check.checked ? inputs[2].value.trim() : null };
     }
   };
 })(window);
