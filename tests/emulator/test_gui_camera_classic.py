@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from gui_helpers import (
     DEVICE,
     DRIVERS,
+    FIRST_PASSWORD,
     GUI_DEFECTS,
     HOST,
+    WAIT_MS,
     Lab,
     check_below_email_threshold,
     check_gui_defects,
@@ -22,11 +27,15 @@ from gui_helpers import (
     relay_sink,
     walk_reset,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
+
+from emulator.web import generation_root
+from harness.gui.camera_classic import TEXTS
 
 GENERATION = "camera-classic"
 MODEL, FIRMWARE = "DS-2CD2143G2-I", "V5.6.3"
 GUI = DRIVERS[GENERATION]
+GUI_ROOT = generation_root(GENERATION)
 BELOW_EMAIL_THRESHOLD = "V5.5.0"
 
 
@@ -74,6 +83,7 @@ def gui_page(gui_browser: Browser) -> Iterator[Page]:
     context = gui_browser.new_context()
     cancel_password_dialogs(context)
     yield context.new_page()
+    context.unroute_all(behavior="ignoreErrors")  # a heartbeat may be in flight
     context.close()
 
 
@@ -100,3 +110,103 @@ def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Brow
 def test_no_reserved_email_below_firmware_threshold(gui_page: Page,
                                                     start_lab: Callable[..., Lab]) -> None:
     check_below_email_threshold(GUI, gui_page, start_lab(firmware=BELOW_EMAIL_THRESHOLD), DEVICE)
+
+
+# -- the shape of real firmware ----------------------------------------------------------------
+
+COMMON_JSON = GUI_ROOT / "i18n" / "en" / "Common.json"
+DATA_ATTRIBUTES_JS = """() => [...document.querySelectorAll('*')].flatMap(
+    el => [...el.attributes].map(a => a.name).filter(n => n.startsWith('data-'))
+        .map(n => el.tagName + '[' + n + ']'))"""
+BUTTON_IDS_JS = """() => [...document.querySelectorAll('button, [role=button], input[type=button]')]
+    .filter(el => el.id).map(el => el.id + ' ' + el.textContent.trim())"""
+
+
+def assert_real_shaped(page: Page, where: str) -> None:
+    """No data-* hook anywhere in the page as drawn, no id on any button."""
+    assert page.evaluate(DATA_ATTRIBUTES_JS) == [], f"data-* attributes on {where}"
+    assert page.evaluate(BUTTON_IDS_JS) == [], f"buttons with ids on {where}"
+
+
+def test_root_lands_on_login_asp_and_served_files_have_no_data_hooks(
+        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab()
+    answer = httpx.get(lab.url(DEVICE, "/"), timeout=10.0)
+    assert answer.status_code == 200, "real firmware answers / with a page, not a 30x"
+    assert 'window.location.href="/doc/page/login.asp?_"' in answer.text.replace(" ", "")
+    gui_page.goto(lab.url(DEVICE, "/"), timeout=WAIT_MS)
+    gui_page.wait_for_url(re.compile(r"/doc/page/login\.asp\?_\d+$"), timeout=WAIT_MS)
+    expect(gui_page.locator("#username")).to_be_visible(timeout=WAIT_MS)
+    expect(gui_page.locator("#password")).to_be_visible()
+    served = sorted(p for p in GUI_ROOT.rglob("*") if p.is_file())
+    assert {p.name for p in served} >= {"login.asp", "pwdReset.asp", "config.asp", "preview.asp",
+                                        "Common.json"}
+    for path in served:
+        rel = path.relative_to(GUI_ROOT).as_posix()
+        text = httpx.get(lab.url(DEVICE, "/doc/" + rel), timeout=10.0).text
+        assert "data-" not in text and "dataset" not in text, f"/doc/{rel} has a data-* hook"
+        assert "X-Requested-With" not in text.replace("no X-Requested-With", ""), rel
+    for old in ("page/login.html", "page/resetPwd.html", "page/config.html"):
+        assert httpx.get(lab.url(DEVICE, "/doc/" + old), timeout=10.0).status_code == 404
+
+
+def test_every_page_as_drawn_has_no_data_hooks_and_untagged_buttons(
+        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    """Activation popup, reset-method popup and its alert, Account Security Settings, each
+    step of pwdReset.asp: no data-* attribute, no id on a button, OK/Cancel found by text."""
+    lab = start_lab()
+    base = lab.url(DEVICE)
+    GUI.open_activation(gui_page, base)
+    assert_real_shaped(gui_page, "the activation popup")
+    GUI.activate(gui_page, FIRST_PASSWORD, FIRST_PASSWORD, None)
+    GUI.activation_accepted(gui_page)
+    expect(gui_page.locator("#tabsQA").get_by_role("tab")).to_have_count(2)
+    methods = gui_page.locator("[role=dialog]:has(#qaDialog2)")
+    methods.get_by_role("button", name="OK", exact=True).click()
+    expect(gui_page.get_by_role("alertdialog")).to_be_visible(timeout=WAIT_MS)
+    assert_real_shaped(gui_page, "the reset-method popup and its alert")
+    gui_page.get_by_role("alertdialog").get_by_role("button", name="OK", exact=True).click()
+    gui_page.fill("#qaDialog2 input[type=text]", "shape.owner@example.com")
+    methods.get_by_role("button", name="OK", exact=True).click()
+    GUI.wait_logged_in(gui_page)
+    assert_real_shaped(gui_page, "preview.asp")
+    gui_page.get_by_role("link", name="Configuration", exact=True).click()
+    gui_page.get_by_role("link", name="User Management", exact=True).click()
+    gui_page.get_by_role("button", name="Account Security Settings", exact=True).click()
+    dialog = gui_page.locator("[role=dialog]:has(#qaDialog2)")
+    expect(dialog.get_by_role("button", name="Cancel", exact=True)).to_be_visible(timeout=WAIT_MS)
+    assert_real_shaped(gui_page, "Account Security Settings")
+    dialog.get_by_role("button", name="Cancel", exact=True).click()
+    expect(dialog).to_have_count(0)
+    GUI.logout(gui_page)
+    GUI.forgot_to_qr(gui_page)
+    assert_real_shaped(gui_page, "pwdReset.asp, QR step")
+
+
+def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    """The app draws its words from /doc/i18n/en/Common.json: served other words, it shows
+    them; the harness's text table is that file's."""
+    texts = json.loads(COMMON_JSON.read_text(encoding="utf-8"))
+    for key in ("activeDevice", "loginError", "loginLockError", "cookieError", "passNotMatch",
+                "pwdIncludeUser", "riskyInputPwd", "userLock", "QATip1", "resetTypeSettings"):
+        assert texts.get(key), f"Common.json lacks {key}"
+    assert [texts[k] for k in ("risky", "weak", "medium", "strong")] == [
+        "Risky", "Weak", "Medium", "Strong"]
+    for key, value in TEXTS.items():
+        assert texts.get(key) == value, f"harness TEXTS[{key!r}] is not the GUI's text"
+
+    marked = {key: f"«{value}»" for key, value in texts.items()}
+    gui_page.route("**/doc/i18n/en/Common.json", lambda route: route.fulfill(
+        json=marked, headers={"Cache-Control": "no-cache"}))
+    lab = start_lab()
+    GUI.open_activation(gui_page, lab.url(DEVICE))
+    popup = gui_page.locator("[role=dialog]:has(#active)")
+    expect(popup).to_contain_text(marked["activeDevice"])
+    expect(popup).to_contain_text(marked["passwordTip"])
+    expect(popup.get_by_role("button", name=marked["ok"], exact=True)).to_be_visible()
+    gui_page.fill("#activePassword", "Abcdef1!")
+    expect(gui_page.locator("#active .userstrength")).to_have_text(marked["strong"])
+    gui_page.locator("#active input[type=password]").nth(1).fill("Abcdef1!x")
+    popup.get_by_role("button", name=marked["ok"], exact=True).click()
+    expect(gui_page.get_by_role("alertdialog").locator("p")).to_have_text(marked["passNotMatch"])
+    expect(gui_page.locator("#username")).to_have_attribute("placeholder", marked["userName"])
