@@ -27,7 +27,15 @@ from gui_helpers import (
     relay_sink,
     walk_reset,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    expect,
+)
 
 from emulator.web import generation_root
 from harness.gui.camera_classic import TEXTS
@@ -156,6 +164,8 @@ def test_every_page_as_drawn_has_no_data_hooks_and_untagged_buttons(
     step of pwdReset.asp: no data-* attribute, no id on a button, OK/Cancel found by text."""
     lab = start_lab()
     base = lab.url(DEVICE)
+    sent: list[Request] = []
+    gui_page.on("request", lambda r: sent.append(r) if "/ISAPI/" in r.url else None)
     GUI.open_activation(gui_page, base)
     assert_real_shaped(gui_page, "the activation popup")
     GUI.activate(gui_page, FIRST_PASSWORD, FIRST_PASSWORD, None)
@@ -181,6 +191,27 @@ def test_every_page_as_drawn_has_no_data_hooks_and_untagged_buttons(
     GUI.logout(gui_page)
     GUI.forgot_to_qr(gui_page)
     assert_real_shaped(gui_page, "pwdReset.asp, QR step")
+    check_requests_as_real_gui(sent)
+
+
+def check_requests_as_real_gui(sent: list[Request]) -> None:
+    """Spec §10: no X-Requested-With; XML bodies as form-urlencoded text, JSON as JSON; the
+    reserved address saved with `security=1` fields (SecurityCap gives keyIterateNum)."""
+    assert sent, "the GUI made no ISAPI call"
+    for request in sent:
+        headers = request.all_headers()
+        assert "x-requested-with" not in headers, request.url
+        body = request.post_data or ""
+        if body.startswith("<"):
+            assert headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"), request.url
+        elif body.startswith("{"):
+            assert headers.get("content-type", "").startswith("application/json"), request.url
+    paths = [(r.method, r.url.split("/ISAPI/", 1)[1]) for r in sent]
+    assert ("PUT", "Security/sessionHeartbeat") in paths
+    saved = [p for m, p in paths if m == "PUT" and p.startswith("Security/email/parameter")]
+    assert saved and all(re.search(r"\?format=json\?security=1&iv=[0-9a-f]{32}$", p)
+                         for p in saved), saved
 
 
 def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
