@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.errors import HarnessError
@@ -120,21 +119,7 @@ def dismiss_alert(page: GuiPage) -> None:
         ) from None
 
 
-class _ClassicPage(GuiPage):
-    """What every classic page does differently: its answers may move to another page."""
-
-    def settle(self) -> None:
-        # The classic GUI goes to another .asp page right after some answers (login,
-        # the reset method saved, a new password set): the frame then wait on is gone
-        # with the old page, which is as settled as it gets.
-        try:
-            super().settle()
-        except PlaywrightError as exc:
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                raise
-
-
-class ClassicActivation(_ClassicPage, CameraStyleActivation):
+class ClassicActivation(CameraStyleActivation):
     """The `#active` popup and the reset-method popup (`#qaDialog2`) after it."""
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
@@ -174,7 +159,7 @@ class ClassicActivation(_ClassicPage, CameraStyleActivation):
         return super().refuse_without_method()
 
 
-class ClassicLogin(_ClassicPage, LoginPage):
+class ClassicLogin(LoginPage):
     """The classic login page and the logged-in pages' header."""
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
@@ -203,7 +188,7 @@ class ClassicLogin(_ClassicPage, LoginPage):
         super().open_forgot_password()
 
 
-class ClassicUserManagement(_ClassicPage, UserManagementPage):
+class ClassicUserManagement(UserManagementPage):
     """Configuration → System → User Management → Account Security Settings."""
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
@@ -233,7 +218,7 @@ class ClassicUserManagement(_ClassicPage, UserManagementPage):
         self.click("email_tab", "email_tab")
 
 
-class ClassicForgotPassword(_ClassicPage, ForgotPasswordPage):
+class ClassicForgotPassword(ForgotPasswordPage):
     """pwdReset.asp: *E-mail Verification* → privacy → QR → verification code → new password."""
 
     texts: ClassVar[Mapping[str, str]] = TEXTS

@@ -29,16 +29,15 @@ from gui_helpers import (
 )
 from playwright.sync_api import (
     Browser,
-    BrowserContext,
     Page,
     Playwright,
     Request,
-    Route,
     expect,
 )
 
 from emulator.web import generation_root
 from harness.gui.camera_classic import TEXTS
+from harness.gui.contexts import cancel_password_prompts
 
 GENERATION = "camera-classic"
 MODEL, FIRMWARE = "DS-2CD2143G2-I", "V5.6.3"
@@ -67,31 +66,12 @@ def gui_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def cancel_password_dialogs(context: BrowserContext) -> None:
-    """Do what a person does when the browser asks for a password on a device's 401: Cancel.
-
-    The GUI's own calls carry cookies, so a 401 with the device's Digest challenge makes
-    Chromium open its password dialog, and headless Chromium waits on it for ever
-    (measured). The challenge is taken off ISAPI answers before the browser sees them; the
-    status and body, which the GUI reads, are kept.
-    """
-    def handle(route: Route) -> None:
-        answer = route.fetch()
-        if answer.status != 401:
-            route.fulfill(response=answer)
-            return
-        headers = {k: v for k, v in answer.headers.items() if k.lower() != "www-authenticate"}
-        route.fulfill(response=answer, headers=headers)
-
-    context.route("**/ISAPI/**", handle)
-
-
 @pytest.fixture
 def gui_page(gui_browser: Browser) -> Iterator[Page]:
     context = gui_browser.new_context()
-    cancel_password_dialogs(context)
-    yield context.new_page()
-    context.unroute_all(behavior="ignoreErrors")  # a heartbeat may be in flight
+    page = context.new_page()
+    cancel_password_prompts(page)  # a refused login's 401 carries a Digest challenge
+    yield page
     context.close()
 
 
