@@ -168,11 +168,12 @@
     var page = h("div", { class: "login-page" },
       h("div", { class: "login-top" }, h("span", { class: "product", text: App.device().model }), languageList()));
     root.appendChild(page);
-    page.appendChild(loginBox());
-    // An inactive camera shows the activation popup over the login box.
+    // The login box and, on an inactive camera, the activation popup over it are drawn in
+    // one go once the state is known: a login box alone means an active camera.
     return ISAPI.activated().then(function (active) {
+      page.appendChild(loginBox());
       if (active) document.getElementById("username").focus();
       else showActivation();
-    }, function (err) { showTip(App.errorText(err)); });
+    }, function (err) { page.appendChild(loginBox()); showTip(App.errorText(err)); });
   });
 })();
