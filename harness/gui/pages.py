@@ -42,6 +42,34 @@ EMAIL_ANSWER: Final = r"/ISAPI/Security/email/parameter\b"
 CODE_ANSWER: Final = r"/ISAPI/Security/emailCertification\b"
 
 
+ACTIVATION_STATUS_ANSWER: Final = r"/SDK/activateStatus\b"
+
+
+def open_entry(page: GuiPage) -> None:
+    """Load the device's `/`, recognise its GUI generation, and wait for the GUI's own
+    question whether the device is active, whose answer decides between the activation
+    form and the login page.
+
+    Why: a GUI draws its login box as it boots and lays the activation form over it only
+    once the device answered; a page read before that answer looks like an active
+    device's. DeviceError when the GUI never asks (the `activation_status` answer of the
+    page's table, `/SDK/activateStatus` by default).
+    """
+    pattern = re.compile(page.answers.get("activation_status", ACTIVATION_STATUS_ANSWER))
+    try:
+        with page.page.expect_response(lambda r: bool(pattern.search(r.url)),
+                                       timeout=page.timeouts.page_load_ms) as info:
+            recognise(page.page, page.target, page.timeouts)
+        info.value.finished()
+    except PlaywrightTimeoutError:
+        raise DeviceError(
+            f"{page.target.name}: the {page.target.generation} GUI at {page.page.url} never "
+            f"asked whether the device is active ({pattern.pattern}) within "
+            f"{page.timeouts.page_load:g} s"
+        ) from None
+    page.settle()
+
+
 def _require_option(page: GuiPage, name: str, where: str) -> None:
     """ProductDefect naming the reserved-e-mail control `name` when the catalogue expects
     it at this firmware and the (recognised) page does not show it."""
@@ -80,7 +108,7 @@ class ActivationPage(GuiPage):
         """
         if self.el("form").first.is_visible():
             return
-        recognise(self.page, self.target, self.timeouts)  # loads the entry page
+        open_entry(self)
         shown = self.wait_any(["form", "login_form"], "activation form or login page")
         if shown == "login_form":
             raise HarnessError(
@@ -241,7 +269,7 @@ class LoginPage(GuiPage):
         """
         if self.el("form").first.is_visible():
             return
-        recognise(self.page, self.target, self.timeouts)  # loads the entry page
+        open_entry(self)
         shown = self.wait_any(["form", "activation"], "login form or activation form")
         if shown == "activation":
             raise HarnessError(
@@ -546,6 +574,7 @@ class ForgotPasswordPage(GuiPage):
 
 __all__ = [
     "ACTIVATE_ANSWER",
+    "ACTIVATION_STATUS_ANSWER",
     "CODE_ANSWER",
     "EMAIL_ANSWER",
     "LOGIN_ANSWER",
@@ -556,4 +585,5 @@ __all__ = [
     "LoginPage",
     "RecorderStyleActivation",
     "UserManagementPage",
+    "open_entry",
 ]

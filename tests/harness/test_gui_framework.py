@@ -73,7 +73,7 @@ SPA_LOGIN = html("""
 <div id="main" hidden><a href="#">Logout</a></div>
 <div class="el-message-box" role="dialog" hidden><p></p><button>OK</button></div>
 <script>
-setTimeout(() => { document.getElementById("portal").hidden = false; }, 30);
+fetch("/SDK/activateStatus").then(() => { document.getElementById("portal").hidden = false; });
 const error = document.querySelector(".el-form-item__error");
 const box = document.querySelector(".el-message-box");
 document.querySelector("form button").onclick = async () => {
@@ -94,13 +94,24 @@ document.querySelector("form button").onclick = async () => {
 };
 </script>
 """)
+# The login box is drawn as the app boots; the activation form replaces it once the
+# device said it is inactive (a page read before that answer looks like an active one).
 SPA_ACTIVATION = html("""
-<div id="portal"><form class="activate" onsubmit="return false">
-  <input type="password" placeholder="Password">
-  <input type="password" placeholder="Confirm Password">
-  <span class="error"></span>
-  <button type="button">OK</button>
-</form></div>
+<div id="portal">
+  <form class="login"><input placeholder="User Name"></form>
+  <form class="activate" onsubmit="return false" hidden>
+    <input type="password" placeholder="Password">
+    <input type="password" placeholder="Confirm Password">
+    <span class="error"></span>
+    <button type="button">OK</button>
+  </form>
+</div>
+<script>
+fetch("/SDK/activateStatus").then(r => r.text()).then(() => {
+  document.querySelector("form.login").hidden = true;
+  document.querySelector("form.activate").hidden = false;
+});
+</script>
 """)
 # The strength text follows the input a moment later, as a GUI that redraws after the
 # input event does: a reading taken at once would be the previous password's.
@@ -128,6 +139,11 @@ class Site:
     wrong_logins: int = 0
     max_attempts: int = 3
     base_url: str = ""
+
+    def activate_status(self, _method: str, _body: bytes) -> tuple[int, str, bytes]:
+        time.sleep(ANSWER_DELAY_S)
+        return 200, "application/xml", b"<ActivateStatus><Activated>false</Activated>" \
+                                      b"</ActivateStatus>"
 
     def session_login(self, _method: str, body: bytes) -> tuple[int, str, bytes]:
         time.sleep(ANSWER_DELAY_S)
@@ -194,7 +210,8 @@ def _serve_classic(site: Site) -> None:
 def _serve_spa(site: Site, index: Route = SPA_LOGIN) -> None:
     site.routes.update({"/": ROOT_REDIRECT, "/doc/page/login.asp": SPA_REDIRECT,
                         "/doc/index.html": index,
-                        "/ISAPI/Security/sessionLogin": site.session_login})
+                        "/ISAPI/Security/sessionLogin": site.session_login,
+                        "/SDK/activateStatus": site.activate_status})
 
 
 # --- recognition ------------------------------------------------------------------------------
@@ -358,6 +375,15 @@ class SpaActivation(_SpaTexts, RecorderStyleActivation):
         "email": '[placeholder="{text:email}"]',
         "done": ".notice", "notice": ".notice",
     }
+
+
+def test_activation_form_read_after_the_gui_asked_whether_active(
+    site: Site, gui_page: Page
+) -> None:
+    _serve_spa(site, SPA_ACTIVATION)
+    activation = SpaActivation(gui_page, _target(site, GuiGeneration.RECORDER), FAST)
+    activation.open()  # not "already active" from the login box drawn first
+    assert activation.el("form").first.is_visible()
 
 
 def test_missing_reserved_email_option_is_a_product_defect(site: Site, gui_page: Page) -> None:
