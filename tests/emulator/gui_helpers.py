@@ -387,6 +387,116 @@ class RecorderGui:
     def notice(self, page: Page) -> Locator:
         return visible(page, "#portal .el-alert--success")
 
+    # -- the real GUI's shape (issue 12), for both single-page generations
+
+    def check_real_shape(self, page: Page, base: str, password: str, email: str) -> None:
+        """Walk the GUI once and check what real firmware's GUI has and ours must too:
+        `/` through login.asp to the portal, no data-* hooks, no ids on the login inputs or
+        on buttons, a heartbeat once logged in, requests without X-Requested-With, XML as
+        form-urlencoded text, JSON as application/json, security=1 once logged in."""
+        requests: list[Any] = []
+        page.on("request", lambda r: requests.append(r))
+        navigated: list[str] = []
+        page.on("framenavigated",
+                lambda f: navigated.append(f.url) if f == page.main_frame else None)
+        page.goto(base + "/", timeout=WAIT_MS)
+        self.on_activation(page)
+        assert any(re.search(r"/doc/page/login\.asp\?_\d+$", u) for u in navigated), navigated
+        assert any(u.endswith("/doc/index.html#/portal/login") for u in navigated), navigated
+        self.no_state_hooks(page)
+        self.activate(page, password, password, email)
+        self.after_activation(page, password, email)
+        self.no_state_hooks(page)
+        ids = page.eval_on_selector_all("#portal .login-input input", "els => els.map(e => e.id)")
+        assert ids == ["", ""], ids
+        beats = len(self.heartbeats(requests))
+        self.login(page, password)
+        self.wait_logged_in(page)
+        self.wait_until(page, lambda: len(self.heartbeats(requests)) > beats,
+                        "a heartbeat after login")
+        self.no_state_hooks(page)
+        self.set_reserved_email(page, password, "shape." + email)
+        self.no_state_hooks(page)
+        self.logout(page)
+        self.forgot_to_qr(page)
+        self.no_state_hooks(page)
+        isapi = [r for r in requests if "/ISAPI/" in r.url or "/SDK/" in r.url]
+        marked = [r.url for r in isapi if "x-requested-with" in r.headers]
+        assert not marked, marked
+        xml_sent = [r for r in isapi if r.post_data and r.post_data.lstrip().startswith("<")]
+        assert xml_sent and all(r.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded") for r in xml_sent), [r.url for r in xml_sent]
+        json_sent = [r for r in isapi if r.post_data and r.post_data.lstrip().startswith("{")]
+        assert json_sent and all(r.headers.get("content-type", "").startswith(
+            "application/json") for r in json_sent), [r.url for r in json_sent]
+        secured = [r.url for r in json_sent if "/email/parameter" in r.url
+                   and re.search(r"\?format=json\?security=1&iv=[0-9a-f]{32}$", r.url)]
+        assert secured, [r.url for r in json_sent]
+
+    def check_heartbeat_rhythm(self, page: Page, base: str, password: str) -> None:
+        """A heartbeat every 30 s while logged in; six failed beats and the GUI leaves for
+        its login page (the browser's clock is driven, not waited for)."""
+        requests: list[Any] = []
+        page.on("request", lambda r: requests.append(r))
+        page.clock.install()
+        self.open_activation(page, base)
+        self.activate(page, password, password, "beat.owner@example.com")
+        self.after_activation(page, password, "beat.owner@example.com")
+        self.login(page, password)
+        self.wait_logged_in(page)
+        self.wait_until(page, lambda: len(self.heartbeats(requests)) > 0, "the first heartbeat")
+        page.route("**/ISAPI/Security/sessionHeartbeat", lambda route: route.fulfill(status=500))
+        for beat in range(6):
+            assert "#/portal/login" not in page.url, f"left after {beat} failed beats"
+            before = len(self.heartbeats(requests))
+            page.clock.run_for(30_000)
+            self.wait_until(page, lambda n=before: len(self.heartbeats(requests)) > n,
+                            "the heartbeat 30 s later")
+        page.wait_for_url("**/doc/index.html#/portal/login", timeout=WAIT_MS)
+
+    @staticmethod
+    def no_state_hooks(page: Page) -> None:
+        """No data-* attribute anywhere in the live page, and no button tagged with an id."""
+        hooks = page.evaluate(
+            "() => Array.from(document.querySelectorAll('*')).flatMap(e => Array.from("
+            "e.attributes).filter(a => a.name.startsWith('data-')).map(a => e.tagName + ' ' "
+            "+ a.name))")
+        assert not hooks, hooks
+        tagged = page.eval_on_selector_all("button[id], .el-button[id]",
+                                           "els => els.map(e => e.id)")
+        assert not tagged, tagged
+
+    @staticmethod
+    def heartbeats(requests: list[Any]) -> list[Any]:
+        return [r for r in requests if r.method == "PUT" and "/sessionHeartbeat" in r.url]
+
+    @staticmethod
+    def wait_until(page: Page, check: Any, what: str) -> None:
+        # Through Playwright's own wait: the sync API delivers page events (the requests
+        # `check` counts) only while a Playwright call runs.
+        for _ in range(WAIT_MS // 50):
+            if check():
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"no {what} within {WAIT_MS / 1000:g} s")
+
+    SERVED = ("/doc/page/login.asp", "/doc/index.html", "/doc/static/profile.js",
+              "/common/portal.js", "/common/hik.js", "/common/portal.css")
+
+    @classmethod
+    def check_served_files(cls, base: str) -> None:
+        """The GUI's files as served hold no data-* attribute (comments aside) and no
+        button with an id; the login page only sends the browser on."""
+        with httpx.Client(base_url=base, timeout=WAIT_MS / 1000) as client:
+            for path in cls.SERVED:
+                answer = client.get(path)
+                assert answer.status_code == 200, (path, answer.status_code)
+                code = re.sub(r"/\*.*?\*/|^\s*//.*$", "", answer.text, flags=re.S | re.M)
+                assert not re.search(r"data-[a-z]", code), path
+                assert not re.search(r"<button[^>]*\sid=", code), path
+            asp = client.get("/doc/page/login.asp").text
+            assert '"/doc/index.html#/portal/login"' in asp, asp
+
 
 class ClassicGui:
     """The classic camera GUI (login.asp, pwdReset.asp, config.asp), driven by its real ids

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from gui_helpers import WAIT_MS, launch_browser
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Dialog, Playwright, Response, expect
 from specclient import PASSWORD, TIMEOUT, activated_client
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}  # what the emulated GUI used to send
@@ -26,8 +26,8 @@ GENERATIONS: dict[str, tuple[str, str, list[str], str]] = {
                  ["/doc/index.html#/config/user", "/doc/index.html#/preview"],
                  r"/doc/index\.html#/portal/login$"),
     "camera-classic": ("DS-2CD2143G2-I", "V5.6.3",
-                       ["/doc/page/preview.html", "/doc/page/config.html#user"],
-                       r"/doc/page/login\.html$"),
+                       ["/doc/page/preview.asp", "/doc/page/config.asp"],
+                       r"/doc/page/login\.asp(\?.*)?$"),
     "camera-spa": ("DS-2CD2043G2-I", "V5.7.10 build 240120",
                    ["/doc/index.html#/config/user", "/doc/index.html#/preview"],
                    r"/doc/index\.html#/portal/login$"),
@@ -72,10 +72,19 @@ def test_refused_login_with_challenge_neither_hangs_nor_prompts(
     try:
         page = context.new_page()
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         challenged: list[str] = []
-        page.on("response", lambda r: challenged.append(r.url) if r.status == 401 and
-                r.headers.get("www-authenticate", "").startswith("Digest ") else None)
+
+        def on_dialog(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        def on_response(response: Response) -> None:
+            if response.status == 401 and response.headers.get(
+                    "www-authenticate", "").startswith("Digest "):
+                challenged.append(response.url)
+
+        page.on("dialog", on_dialog)
+        page.on("response", on_response)
         page.goto(base + "/doc/index.html#/portal/login", timeout=WAIT_MS)
         page.locator("#portal .login-input input[type=password]").fill(PASSWORD + "x")
         page.locator("#portal .login-btn").click()

@@ -12,6 +12,7 @@ from gui_helpers import (
     GUI_DEFECTS,
     HOST,
     Lab,
+    SpaGui,
     check_gui_defects,
     check_lockout_and_cookies,
     check_strength_and_confirm,
@@ -26,6 +27,7 @@ from playwright.sync_api import Browser, Page, Playwright
 GENERATION = "camera-spa"
 MODEL, FIRMWARE = "DS-2CD2043G2-I", "V5.7.10 build 240120"
 GUI = DRIVERS[GENERATION]
+PORTAL = SpaGui()  # the driver's real-shape checks (both single-page generations)
 
 
 @pytest.fixture
@@ -73,3 +75,21 @@ def test_gui_defects_strength_offset_and_unchecked_confirm(
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
                                                start_lab: Callable[..., Lab]) -> None:
     check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
+
+
+def test_real_gui_shape(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    """`/` → login.asp → #/portal/login; no data-* hooks, no ids on login inputs or buttons;
+    a heartbeat once logged in; no X-Requested-With; XML as form-urlencoded text, JSON as
+    JSON, security=1 on email/parameter once logged in."""
+    lab = start_lab()
+    PORTAL.check_real_shape(gui_page, lab.url(DEVICE), "Start#2024a", "shape.owner@example.com")
+
+
+def test_heartbeat_every_30_s_and_login_after_six_failures(
+        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+    PORTAL.check_heartbeat_rhythm(gui_page, start_lab().url(DEVICE), "Start#2024a")
+
+
+def test_served_pages_carry_no_state_hooks(start_lab: Callable[..., Lab]) -> None:
+    """The files the device serves for this GUI hold no data-* attribute or id'd button."""
+    PORTAL.check_served_files(start_lab().url(DEVICE))
