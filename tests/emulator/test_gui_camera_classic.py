@@ -221,3 +221,38 @@ def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., La
     popup.get_by_role("button", name=marked["ok"], exact=True).click()
     expect(gui_page.get_by_role("alertdialog").locator("p")).to_have_text(marked["passNotMatch"])
     expect(gui_page.locator("#username")).to_have_attribute("placeholder", marked["userName"])
+
+
+def test_plain_browser_neither_hangs_nor_prompts(gui_browser: Browser,
+                                                 start_lab: Callable[..., Lab]) -> None:
+    """Without the harness's prompt cancelling: a wrong password's 401 (with its Digest
+    challenge) still shows the attempts left, and logged-in pages opened without a login
+    go to login.asp, both well before the GUI's 15 s abort."""
+    lab = start_lab()
+    context = gui_browser.new_context()
+    try:
+        page = context.new_page()
+        GUI.open_activation(page, lab.url(DEVICE))
+        GUI.activate(page, FIRST_PASSWORD, FIRST_PASSWORD, None)
+        GUI.activation_accepted(page)
+    finally:
+        context.close()
+    for path in ("/doc/page/preview.asp", "/doc/page/config.asp#user"):
+        context = gui_browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(lab.url(DEVICE, path), timeout=WAIT_MS)
+            page.wait_for_url(re.compile(r"/doc/page/login\.asp$"), timeout=5_000)
+        finally:
+            context.close()
+    context = gui_browser.new_context()
+    try:
+        page = context.new_page()
+        GUI.login_form_ready(page, lab.url(DEVICE))
+        GUI.login(page, FIRST_PASSWORD + "x")
+        expect(page.get_by_text("Incorrect user name or password.")).to_contain_text(
+            "attempt(s) left", timeout=5_000)
+        GUI.login(page, FIRST_PASSWORD)
+        GUI.wait_logged_in(page)
+    finally:
+        context.close()

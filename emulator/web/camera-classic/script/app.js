@@ -198,13 +198,13 @@
   }
 
   /*
-   * A logged-in page: inactive → login page (which shows activation), no session →
-   * login page; else the header, the heartbeat and `render(main, info)`.
+   * A logged-in page: inactive → login page (which shows activation), not logged in in
+   * this tab, or no session → login page; else the header, the heartbeat and `render(main, info)`.
    */
   function loggedInPage(active, render) {
     return boot(function (root) {
       return global.ISAPI.activated().then(function (isActive) {
-        if (!isActive) { global.location.replace("login.asp"); return null; }
+        if (!isActive || !global.ISAPI.sessionHeld()) { global.location.replace("login.asp"); return null; }
         return global.ISAPI.deviceInfo().then(function (info) {
           if (!info) { global.location.replace("login.asp"); return null; }
           global.ISAPI.startHeartbeat();

@@ -78,13 +78,45 @@
     if (answer.status !== 401 || onPublicPage()) return;
     if (answer.node("lockStatus") !== null || answer.sub().code === "passwordError") return;
     if (url.indexOf("/ISAPI/Security/email/parameter") === 0) return;
+    holdSession(false);
     global.location.replace(LOGIN_PAGE);
   }
 
-  function request(method, url, body, json) {
+  /*
+   * Calls that need no login (§10, the URL table's noAuth) go without cookies. Why: a
+   * browser that gets a Digest challenge on a request carrying credentials asks for a
+   * password of its own (headless Chromium waits for ever), while a request without
+   * credentials gets the 401 back at once; these are the calls whose 401 answers what the
+   * user typed (a password, a code).
+   */
+  var NO_LOGIN = ["/ISAPI/Security/email/parameter", "/ISAPI/Security/email/qrCode",
+    "/ISAPI/Security/emailCertification", "/ISAPI/Security/extern/capabilities",
+    "/ISAPI/Security/capabilities", "/ISAPI/Security/challenge",
+    "/ISAPI/Security/sessionLogin/capabilities", "/ISAPI/System/activate", "/SDK/activateStatus"];
+
+  function credentialsFor(url) {
+    var path = url.split("?")[0];
+    return NO_LOGIN.some(function (p) { return path.indexOf(p) === 0; }) ? "omit" : "same-origin";
+  }
+
+  /* Whether this tab logged in: a logged-in page without it goes to login at once
+     (its first call would otherwise meet the device's challenge with cookies). */
+  var SESSION_KEY = "loginState";
+  function sessionHeld() {
+    try { return global.sessionStorage.getItem(SESSION_KEY) === "1"; } catch (e) { return false; }
+  }
+  function holdSession(on) {
+    try {
+      if (on) global.sessionStorage.setItem(SESSION_KEY, "1");
+      else global.sessionStorage.removeItem(SESSION_KEY);
+    } catch (e) { /* no storage: every logged-in page goes to login */ }
+  }
+
+  function request(method, url, body, json, credentials) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
-    var init = { method: method, credentials: "same-origin", signal: ctrl.signal, headers: {} };
+    var init = { method: method, credentials: credentials || credentialsFor(url), signal: ctrl.signal,
+      headers: {} };
     if (body !== undefined && body !== null) {
       init.body = body;
       init.headers["Content-Type"] = json ? "application/json; charset=UTF-8" : FORM_TYPE;
@@ -190,8 +222,29 @@
   /*
    * Session login. Resolves {ok} or {ok: false, status, lockStatus, unlockTime,
    * retryLoginTime (string, "" when absent), subStatusCode}.
+   *
+   * The password is tried without cookies first: a refusal carries the device's Digest
+   * challenge, which the browser would hold on a credentialed request (see NO_LOGIN). A
+   * cookie-less answer cannot set the session cookie, so an accepted password logs in
+   * once more with cookies (the first session is never used and times out).
    */
   function login(password) {
+    return sessionLogin(password, "omit").then(function (a) {
+      return a.ok ? sessionLogin(password, "same-origin") : a;
+    }).then(function (a) {
+      if (a.ok) {
+        holdSession(true);
+        return { ok: true, riskPassword: a.node("isRiskPassword") === "true" };
+      }
+      var lock = a.node("lockStatus");
+      var retry = a.node("retryLoginTime");
+      return { ok: false, status: a.status, lockStatus: lock === "lock",
+        unlockTime: Number(a.node("unlockTime") || 0),
+        retryLoginTime: retry === null ? "" : retry, subStatusCode: a.sub().code };
+    });
+  }
+
+  function sessionLogin(password, credentials) {
     return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
       expectOk(cap);
       var version = cap.node("sessionIDVersion") || "2";
@@ -201,18 +254,13 @@
         "</password><sessionID>" + (cap.node("sessionID") || "") +
         "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
         "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
-      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body);
-    }).then(function (a) {
-      if (a.ok) return { ok: true, riskPassword: a.node("isRiskPassword") === "true" };
-      var lock = a.node("lockStatus");
-      var retry = a.node("retryLoginTime");
-      return { ok: false, status: a.status, lockStatus: lock === "lock",
-        unlockTime: Number(a.node("unlockTime") || 0),
-        retryLoginTime: retry === null ? "" : retry, subStatusCode: a.sub().code };
+      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body, false,
+        credentials);
     });
   }
 
   function logout() {
+    holdSession(false);
     return request("PUT", "/ISAPI/Security/sessionLogout").catch(function () { return null; });
   }
 
@@ -314,7 +362,7 @@
   }
 
   global.ISAPI = {
-    USER: USER, LOGIN_PAGE: LOGIN_PAGE, request: request, Refusal: Refusal,
+    USER: USER, LOGIN_PAGE: LOGIN_PAGE, request: request, Refusal: Refusal, sessionHeld: sessionHeld,
     activated: activated, activate: activate, login: login, logout: logout,
     startHeartbeat: startHeartbeat, deviceInfo: deviceInfo, users: users,
     externCapabilities: externCapabilities, securityEmailSupported: securityEmailSupported,
