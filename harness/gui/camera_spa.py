@@ -112,7 +112,6 @@ class SpaUserManagement(UserManagementPage):
     selectors: ClassVar[Mapping[str, str]] = {
         "config": '#app .el-menu--horizontal >> role=menuitem[name="{text:configuration}"]',
         "ready": "#tab-user",
-        "user_menu": '#app .el-aside >> role=menuitem[name="{text:menuUser}"]',
         "account_security": (
             '#app .el-table__row:has(td:text-is("{text:admin}")) >> '
             'role=link[name="{text:accountSecurity}"]'

@@ -151,7 +151,6 @@ class RecorderUserManagement(UserManagementPage):
         "config": '#app .el-menu--horizontal >> role=menuitem[name="{text:configuration}"]',
         "ready": "#app .el-aside",
         "user_menu": '#app .el-aside >> role=menuitem[name="{text:menuUser}"]',
-        "users": "#app .el-table__row",
         "edit_admin": (
             '#app .el-table__row:has(td:text-is("{text:admin}")) >> role=link[name="{text:edit}"]'
         ),
