@@ -139,9 +139,10 @@ def test_gui_config_and_root_redirect(lab) -> None:  # type: ignore[no-untyped-d
         assert r.headers["content-type"].startswith("application/javascript")
         assert f'"generation": "{generation}"' in r.text
         assert '"checkConfirm": true' in r.text and '"strengthOffset": 0' in r.text
+        # Real firmware answers `/` with a script that moves the browser on (spec §2).
         root = httpx.get(lab.url(name) + "/", timeout=10)
-        assert root.status_code == 302
-        assert root.headers["location"].startswith("/doc/")
+        assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+        assert 'window.location.href="/doc/page/login.asp?_"' in root.text
 
 
 def test_static_files_with_content_types(lab) -> None:  # type: ignore[no-untyped-def]
