@@ -161,3 +161,120 @@ def _email_change_without_password(policy: FirmwarePolicy) -> None:
 @defect("strength_bar_wrong", "the GUI strength bar shows one level too high")
 def _strength_bar_wrong(policy: FirmwarePolicy) -> None:
     policy.gui.strength_offset = 1
+
+
+# ---- rules refused every way, spec defaults, after-states (issue 13) --------------------------
+
+@defect("feature_lost_at_threshold",
+        "the line's threshold firmware itself no longer offers the reserved-e-mail reset "
+        "(gate moved one minor version up)")
+def _feature_lost_at_threshold(policy: FirmwarePolicy) -> None:
+    def series(version: FirmwareVersion) -> tuple[int, ...]:
+        return (*version.numbers, 0, 0)[:2]
+
+    threshold = series(policy.line.email_reset_from)
+
+    def gate(version: FirmwareVersion) -> bool:
+        return series(version) > threshold
+
+    policy.email_reset_gate = gate
+
+
+@defect("lock_defaults_wrong",
+        "the illegal-login lock ships with 5 attempts and 10 minutes, not 7 and 30")
+def _lock_defaults_wrong(policy: FirmwarePolicy) -> None:
+    policy.lock_max_attempts = 5
+    policy.lock_minutes = 10
+
+
+@defect("lock_survives_reboot", "the illegal-login lock is kept over a reboot or power cycle")
+def _lock_survives_reboot(policy: FirmwarePolicy) -> None:
+    policy.lock_survives_reboot = True
+
+
+@defect("lock_settings_unchecked",
+        "illegalLoginLock accepts attempts and lock times outside 3-20 and 1-120")
+def _lock_settings_unchecked(policy: FirmwarePolicy) -> None:
+    policy.lock_ranges_checked = False
+
+
+@defect("password_length_unchecked", "passwords longer than 16 characters are accepted")
+def _password_length_unchecked(policy: FirmwarePolicy) -> None:
+    policy.password_max_length = 64
+
+
+@defect("reactivation_allowed", "activating an active device sets the new password")
+def _reactivation_allowed(policy: FirmwarePolicy) -> None:
+    policy.refuse_reactivation = False
+
+
+@defect("reserved_email_format_unchecked",
+        "any text with an @ is saved as the reserved address")
+def _reserved_email_format_unchecked(policy: FirmwarePolicy) -> None:
+    policy.email_format_checked = False
+
+
+@defect("reserved_email_length_unchecked",
+        "reserved addresses longer than 32 characters are accepted")
+def _reserved_email_length_unchecked(policy: FirmwarePolicy) -> None:
+    policy.email_max_length = 64
+
+
+@defect("email_shown_unmasked", "GET email/parameter shows the reserved address unmasked")
+def _email_shown_unmasked(policy: FirmwarePolicy) -> None:
+    policy.email_masked = False
+
+
+@defect("code_case_sensitive", "a verification code keyed in lower case is refused")
+def _code_case_sensitive(policy: FirmwarePolicy) -> None:
+    policy.code_case_insensitive = False
+
+
+@defect("code_prefix_compared",
+        "only the first 6 characters of a verification code are compared")
+def _code_prefix_compared(policy: FirmwarePolicy) -> None:
+    policy.code_compared_chars = 6
+
+
+@defect("code_validity_short", "verification codes are valid 1 hour, not 48 hours")
+def _code_validity_short(policy: FirmwarePolicy) -> None:
+    policy.code_validity_s = 3600.0
+
+
+@defect("reset_skips_password_rules",
+        "a reset by code sets any new password, Risky ones included")
+def _reset_skips_password_rules(policy: FirmwarePolicy) -> None:
+    policy.reset_checks_password_rules = False
+
+
+@defect("session_survives_password_reset",
+        "sessions logged in before a reset by code stay open afterwards")
+def _session_survives_password_reset(policy: FirmwarePolicy) -> None:
+    policy.close_sessions_after_reset = False
+
+
+@defect("lock_count_survives_reset",
+        "wrong-password counts from before a reset by code are kept afterwards")
+def _lock_count_survives_reset(policy: FirmwarePolicy) -> None:
+    policy.clear_locks_after_reset = False
+
+
+@defect("email_dropped_after_reset", "a reset by code clears the reserved address")
+def _email_dropped_after_reset(policy: FirmwarePolicy) -> None:
+    policy.email_kept_after_reset = False
+
+
+@defect("email_lost_on_reboot",
+        "the reserved address is kept in RAM only and is gone after a reboot")
+def _email_lost_on_reboot(policy: FirmwarePolicy) -> None:
+    policy.email_survives_reboot = False
+
+
+@defect("full_reset_keeps_email", "a full factory reset leaves the reserved address set")
+def _full_reset_keeps_email(policy: FirmwarePolicy) -> None:
+    policy.full_reset_clears_email = False
+
+
+@defect("basic_reset_drops_email", "a basic factory reset clears the reserved address")
+def _basic_reset_drops_email(policy: FirmwarePolicy) -> None:
+    policy.basic_reset_keeps_email = False

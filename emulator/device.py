@@ -189,6 +189,9 @@ class Device:
         state = DeviceState.from_json(loaded) if loaded else None
         if state is None or state.model != self.model:
             state = _fresh_state(self.model, self.line, spec.name)
+            state.lock_enabled = self.policy.lock_enabled
+            state.lock_max_attempts = self.policy.lock_max_attempts
+            state.lock_minutes = self.policy.lock_minutes
             self.flash.save(asdict(state))
         if not state.salt2:  # a flash file written before salt2 existed
             state.salt2 = secrets.token_hex(32)
@@ -291,7 +294,12 @@ class Device:
             self._factory_defaults(full=True)
         if self.boot_seconds > 0:
             await asyncio.sleep(self.boot_seconds)
+        kept_locks = self._locks if self.policy.lock_survives_reboot else {}
         self._clear_volatile()
+        self._locks = kept_locks
+        if not self.policy.email_survives_reboot and self.state.email:
+            self.state.email = None
+            self.save()
         if self.policy.code_void_on_reboot and self.state.codes:
             self.state.codes = []
             self.state.qr_text = None
@@ -381,9 +389,14 @@ class Device:
         if full:
             s.activated = False
             s.credentials = []
-            s.email = None
+            if self.policy.full_reset_clears_email:
+                s.email = None
             s.salt = secrets.token_hex(32)
-        s.lock_enabled, s.lock_max_attempts, s.lock_minutes = True, LOCK_MAX_ATTEMPTS, LOCK_MINUTES
+        elif not self.policy.basic_reset_keeps_email:
+            s.email = None
+        p = self.policy
+        s.lock_enabled, s.lock_max_attempts, s.lock_minutes = (
+            p.lock_enabled, p.lock_max_attempts, p.lock_minutes)
         s.ssh_enabled = False
         s.codes, s.qr_text, s.wrong_codes = [], None, 0
         self.save()
@@ -519,7 +532,8 @@ class Device:
     def _check_new_password(self, password: str) -> None:
         problem = passwords.check_new_password(
             password, refuse_risky=self.policy.refuse_risky,
-            recorder_2020_rules=self.policy.recorder_2020_rules)
+            recorder_2020_rules=self.policy.recorder_2020_rules,
+            max_length=self.policy.password_max_length)
         if problem:
             raise DeviceError(400, 6, problem)
 
@@ -555,13 +569,15 @@ class Device:
 
     def _validate_email(self, address: str) -> str:
         address = address.strip()
-        if not (1 <= len(address) <= self.policy.email_max_length) or not _EMAIL_RE.match(address):
+        well_formed = (_EMAIL_RE.match(address) if self.policy.email_format_checked
+                       else "@" in address)
+        if not (1 <= len(address) <= self.policy.email_max_length) or not well_formed:
             raise bad_parameters()
         return address
 
     def activate(self, encrypted_password: str) -> None:
         """Spec §3; the recorder reserves its address afterwards through email/parameter."""
-        if self.state.activated:
+        if self.state.activated and self.policy.refuse_reactivation:
             raise DeviceError(403, 4, "invalidOperation")
         password = self._take_password(encrypted_password)
         self._check_new_password(password)
@@ -581,8 +597,9 @@ class Device:
     # ---- lock settings, ssh ------------------------------------------------------------------
 
     def set_illegal_login_lock(self, enabled: bool, max_times: int, minutes: int) -> None:
-        if not (LOCK_ATTEMPTS_RANGE[0] <= max_times <= LOCK_ATTEMPTS_RANGE[1]
-                and LOCK_MINUTES_RANGE[0] <= minutes <= LOCK_MINUTES_RANGE[1]):
+        in_range = (LOCK_ATTEMPTS_RANGE[0] <= max_times <= LOCK_ATTEMPTS_RANGE[1]
+                    and LOCK_MINUTES_RANGE[0] <= minutes <= LOCK_MINUTES_RANGE[1])
+        if self.policy.lock_ranges_checked and not in_range:
             raise bad_parameters()
         s = self.state
         s.lock_enabled, s.lock_max_attempts, s.lock_minutes = enabled, max_times, minutes
@@ -599,7 +616,9 @@ class Device:
     # ---- reserved e-mail ---------------------------------------------------------------------
 
     def masked_email(self) -> str | None:
-        return mask_email(self.state.email) if self.state.email else None
+        if not self.state.email:
+            return None
+        return mask_email(self.state.email) if self.policy.email_masked else self.state.email
 
     def set_reserved_email(self, admin_password: str, address: str, client: str) -> None:
         if not self.policy.email_reset_offered:
@@ -671,9 +690,9 @@ class Device:
         if not any(is_live(c) for c in s.codes) or (
                 limit is not None and s.wrong_codes >= limit):
             raise DeviceError(400, 6, "verificationCodeExpired")
-        wanted = code.strip().upper()
         match = next((c for c in reversed(s.codes)
-                      if cloudcrypto.derive_code(self.cloud_key, c.nonce) == wanted), None)
+                      if self._code_matches(cloudcrypto.derive_code(self.cloud_key, c.nonce),
+                                            code.strip())), None)
         if match is not None and not is_live(match):
             # A known code that is used, voided by a new QR or past its validity: void,
             # not wrong (docs/device-api.md), so it does not count as a wrong entry.
@@ -687,6 +706,15 @@ class Device:
             s.wrong_codes = 0
             self.save()
         return match
+
+    def _code_matches(self, issued: str, entered: str) -> bool:
+        """Spec §7: compared without case, every character ([dec] knobs for defects)."""
+        if self.policy.code_case_insensitive:
+            entered = entered.upper()
+        chars = self.policy.code_compared_chars
+        if chars is not None:
+            return len(entered) >= chars and issued[:chars] == entered[:chars]
+        return issued == entered
 
     def check_code(self, code: str) -> None:
         """emailCertification with securityCode only: the code is checked, not used up."""
@@ -705,7 +733,10 @@ class Device:
         A refused password (bad form or rules) leaves the code unused."""
         match = self._live_code(code)
         password = self._reset_password_value(new_password)
-        self._check_new_password(password)
+        if self.policy.reset_checks_password_rules:
+            self._check_new_password(password)
+        elif not password:
+            raise bad_parameters()
         if self.policy.code_single_use:
             match.used = True
         new = self._credential(password)
@@ -717,5 +748,7 @@ class Device:
             self._sessions.clear()
         if self.policy.clear_locks_after_reset:
             self._locks.clear()
+        if not self.policy.email_kept_after_reset:
+            self.state.email = None
         self._counters["password_resets"] += 1
         self.save()

@@ -36,9 +36,9 @@ def strength(password: str, user_name: str = USER_NAME) -> int:
     return min(max(n - 1, 0), 3)
 
 
-def length_ok(password: str) -> bool:
+def length_ok(password: str, max_length: int = MAX_LENGTH) -> bool:
     """8-16 printable ASCII characters."""
-    return (MIN_LENGTH <= len(password) <= MAX_LENGTH
+    return (MIN_LENGTH <= len(password) <= max_length
             and all(c.isascii() and c.isprintable() for c in password))
 
 
@@ -64,9 +64,9 @@ def recorder_2020_violation(password: str, user_name: str = USER_NAME) -> bool:
 
 
 def check_new_password(password: str, *, refuse_risky: bool, recorder_2020_rules: bool,
-                       strength_offset: int = 0) -> str | None:
+                       strength_offset: int = 0, max_length: int = MAX_LENGTH) -> str | None:
     """None when the password is acceptable, else the subStatusCode to answer with."""
-    if not length_ok(password):
+    if not length_ok(password, max_length):
         return "badParameters"
     classes = sum(_classes(password))
     level = min(strength(password) + strength_offset, 3)

@@ -76,17 +76,36 @@ class FirmwarePolicy:
     cpu_utilization: int = 12
     memory_total_mb: float = 1024.0
     memory_usage_mb: float = 310.5
-    # Illegal-login lock (spec §5).
+    # Illegal-login lock (spec §5): the settings a fresh or factory-reset device ships with
+    # (the device's current ones are on flash), and whether a lock engages at all.
     lock_enabled: bool = True
     lock_max_attempts: int = LOCK_MAX_ATTEMPTS
     lock_minutes: int = LOCK_MINUTES
     lock_engages: bool = True
+    # Out-of-range illegalLoginLock settings are refused (spec §5: 3-20, 1-120).
+    lock_ranges_checked: bool = True
+    # Spec §5: a reboot clears locks (they live in RAM); True keeps them over a boot.
+    lock_survives_reboot: bool = False
     # Passwords (spec §4).
     refuse_risky: bool = True
     recorder_2020_rules: bool = False
+    password_max_length: int = 16
+    # Spec §3: activating an active device is refused (403 invalidOperation).
+    refuse_reactivation: bool = True
+    # A reset by code applies the password rules of §4 like activation does.
+    reset_checks_password_rules: bool = True
     # Reserved e-mail (spec §6).
     email_max_length: int = 32
     email_change_requires_password: bool = True
+    email_format_checked: bool = True
+    # GET email/parameter shows the address masked (spec §6 [dec]).
+    email_masked: bool = True
+    # Where the reserved address survives (spec §7, §8): a reboot, a reset by code, a
+    # basic factory reset keep it; a full factory reset clears it.
+    email_survives_reboot: bool = True
+    email_kept_after_reset: bool = True
+    basic_reset_keeps_email: bool = True
+    full_reset_clears_email: bool = True
     # Verification code (spec §7).
     code_validity_s: float = 48 * 3600.0
     code_single_use: bool = True
@@ -95,6 +114,9 @@ class FirmwarePolicy:
     code_void_on_new_qr: bool = True
     regenerate_qr: bool = True
     wrong_code_limit: int | None = 5
+    # Spec §7: codes compared without case, every character of them.
+    code_case_insensitive: bool = True
+    code_compared_chars: int | None = None
     # The QR's address is sealed with the device's cloud key; a stale key breaks the mail.
     seal_with_stale_key: bool = False
     # After a reset by code (spec §7 [dec]).

@@ -221,3 +221,191 @@ def test_user_defect_module(fleet_factory: Callable[..., Any], tmp_path: Any) ->
 
     assert "lock_after_three" in REGISTRY
     assert lab.device().policy.lock_max_attempts == 3
+
+
+# ---- defects of issue 13: each rule refused every way, spec defaults, after-states ----------
+
+NVR_AT_THRESHOLD = {"model": "DS-7608NI-K2", "firmware": "V4.21.000"}
+
+
+def _reboot(lab: Any, name: str) -> None:
+    lab.call(lab.device(name).reboot())
+    lab.call(lab.device(name).wait_booted())
+
+
+def _both(lab: Any, check: Callable[[str], object]) -> dict[str, object]:
+    return {name: check(name) for name in ("clean", "bad")}
+
+
+def test_feature_lost_at_threshold(pair: Callable[..., Any]) -> None:
+    lab = pair("feature_lost_at_threshold", **NVR_AT_THRESHOLD)
+    assert _both(lab, lambda n: activated_client(lab.url(n)).set_email(
+        PASSWORD, EMAIL).status_code) == {"clean": 200, "bad": 403}
+
+
+def test_lock_defaults_wrong(pair: Callable[..., Any]) -> None:
+    lab = pair("lock_defaults_wrong")
+    assert _both(lab, lambda n: (lab.device(n).state.lock_max_attempts,
+                                 lab.device(n).state.lock_minutes)) == {
+        "clean": (7, 30), "bad": (5, 10)}
+
+
+def _lock(c: SpecClient) -> None:
+    for _ in range(7):
+        c.session_login("Wrong-Pass1")
+
+
+def test_lock_survives_reboot(pair: Callable[..., Any]) -> None:
+    lab = pair("lock_survives_reboot")
+
+    def after_reboot(name: str) -> int:
+        c = activated_client(lab.url(name), login=False)
+        _lock(c)
+        _reboot(lab, name)
+        return int(SpecClient(lab.url(name)).session_login(PASSWORD).status_code)
+
+    assert _both(lab, after_reboot) == {"clean": 200, "bad": 401}
+
+
+def test_lock_settings_unchecked(pair: Callable[..., Any]) -> None:
+    lab = pair("lock_settings_unchecked")
+
+    def set_two(name: str) -> int:
+        activated_client(lab.url(name), login=False)
+        try:
+            lab.device(name).set_illegal_login_lock(True, 2, 30)
+        except Exception:
+            return 400
+        return 200
+
+    assert _both(lab, set_two) == {"clean": 400, "bad": 200}
+
+
+def test_password_length_unchecked(pair: Callable[..., Any]) -> None:
+    lab = pair("password_length_unchecked")
+    assert _both(lab, lambda n: SpecClient(lab.url(n)).activate("Abcdefgh-1234567xy")
+                 .status_code) == {"clean": 400, "bad": 200}
+
+
+def test_reactivation_allowed(pair: Callable[..., Any]) -> None:
+    lab = pair("reactivation_allowed")
+    assert _both(lab, lambda n: activated_client(lab.url(n)).activate(NEW_PASSWORD)
+                 .status_code) == {"clean": 403, "bad": 200}
+
+
+def test_reserved_email_format_unchecked(pair: Callable[..., Any]) -> None:
+    lab = pair("reserved_email_format_unchecked")
+    assert _both(lab, lambda n: activated_client(lab.url(n)).set_email(
+        PASSWORD, "a b@example").status_code) == {"clean": 400, "bad": 200}
+
+
+def test_reserved_email_length_unchecked(pair: Callable[..., Any]) -> None:
+    lab = pair("reserved_email_length_unchecked")
+    long = "a" * 30 + "@example.com"
+    assert _both(lab, lambda n: activated_client(lab.url(n)).set_email(
+        PASSWORD, long).status_code) == {"clean": 400, "bad": 200}
+
+
+def test_email_shown_unmasked(pair: Callable[..., Any]) -> None:
+    lab = pair("email_shown_unmasked")
+
+    def shown(name: str) -> str:
+        c = activated_client(lab.url(name), email=EMAIL)
+        info = c.http.get("/ISAPI/Security/email/parameter", params={"format": "json"}).json()
+        return str(info["SecurityEmail"]["SecurityInformation"][0]["emailAddress"])
+
+    assert _both(lab, shown) == {"clean": "o****@example.com", "bad": EMAIL}
+
+
+def _code_answer(lab: Any, name: str, change: Callable[[str], str]) -> str:
+    c = activated_client(lab.url(name), email=EMAIL)
+    return _sub(c.check_code(change(_code(lab, name, _qr(c)))))
+
+
+def test_code_case_sensitive(pair: Callable[..., Any]) -> None:
+    lab = pair("code_case_sensitive")
+    assert _both(lab, lambda n: _code_answer(lab, n, str.lower)) == {
+        "clean": "ok", "bad": "verificationCodeError"}
+
+
+def test_code_prefix_compared(pair: Callable[..., Any]) -> None:
+    lab = pair("code_prefix_compared")
+
+    def last_changed(code: str) -> str:
+        return code[:-1] + ("2" if code[-1] != "2" else "3")
+
+    assert _both(lab, lambda n: _code_answer(lab, n, last_changed)) == {
+        "clean": "verificationCodeError", "bad": "ok"}
+
+
+def test_code_validity_short(pair: Callable[..., Any]) -> None:
+    lab = pair("code_validity_short")
+    assert _both(lab, lambda n: activated_client(lab.url(n), email=EMAIL).qr().json()[
+        "QRCode"]["validSeconds"]) == {"clean": 172800, "bad": 3600}
+
+
+def test_reset_skips_password_rules(pair: Callable[..., Any]) -> None:
+    lab = pair("reset_skips_password_rules")
+
+    def reset_risky(name: str) -> int:
+        c = activated_client(lab.url(name), email=EMAIL)
+        return int(c.reset_with_code(_code(lab, name, _qr(c)), "abcdefgh").status_code)
+
+    assert _both(lab, reset_risky) == {"clean": 400, "bad": 200}
+
+
+def test_session_survives_password_reset(pair: Callable[..., Any]) -> None:
+    lab = pair("session_survives_password_reset")
+
+    def heartbeat_after(name: str) -> int:
+        c, _ = _reset_once(lab, name)  # c logged in before the reset
+        return int(c.heartbeat().status_code)
+
+    assert _both(lab, heartbeat_after) == {"clean": 401, "bad": 200}
+
+
+def test_lock_count_survives_reset(pair: Callable[..., Any]) -> None:
+    lab = pair("lock_count_survives_reset")
+
+    def left_after(name: str) -> str:
+        c = activated_client(lab.url(name), email=EMAIL, login=False)
+        for _ in range(3):
+            c.session_login("Wrong-Pass1")
+        c.reset_with_code(_code(lab, name, _qr(c)), NEW_PASSWORD)
+        return leaves(c.session_login("Wrong-Pass1").text)["retryLoginTime"]
+
+    assert _both(lab, left_after) == {"clean": "6", "bad": "3"}
+
+
+def test_email_dropped_after_reset(pair: Callable[..., Any]) -> None:
+    lab = pair("email_dropped_after_reset")
+    assert _both(lab, lambda n: (_reset_once(lab, n), lab.device(n).state.email)[1]) == {
+        "clean": EMAIL, "bad": None}
+
+
+def test_email_lost_on_reboot(pair: Callable[..., Any]) -> None:
+    lab = pair("email_lost_on_reboot")
+
+    def after_reboot(name: str) -> str | None:
+        activated_client(lab.url(name), email=EMAIL)
+        _reboot(lab, name)
+        return lab.device(name).state.email  # type: ignore[no-any-return]
+
+    assert _both(lab, after_reboot) == {"clean": EMAIL, "bad": None}
+
+
+def _after_reset(lab: Any, name: str, mode: str) -> str | None:
+    activated_client(lab.url(name), email=EMAIL)
+    lab.call(lab.device(name).factory_reset(mode))
+    lab.call(lab.device(name).wait_booted())
+    return lab.device(name).state.email  # type: ignore[no-any-return]
+
+
+def test_full_reset_keeps_email(pair: Callable[..., Any]) -> None:
+    lab = pair("full_reset_keeps_email")
+    assert _both(lab, lambda n: _after_reset(lab, n, "full")) == {"clean": None, "bad": EMAIL}
+
+
+def test_basic_reset_drops_email(pair: Callable[..., Any]) -> None:
+    lab = pair("basic_reset_drops_email")
+    assert _both(lab, lambda n: _after_reset(lab, n, "basic")) == {"clean": EMAIL, "bad": None}
