@@ -21,7 +21,7 @@ from filelock import FileLock
 
 from harness.catalogue import password_acceptable
 from harness.errors import HarnessError
-from harness.evidence import Secrets
+from harness.evidence import Secret, Secrets, secret
 from harness.lab import AnyDevice, RealDevice
 
 CREDENTIALS_DIR: Final = "credentials"
@@ -36,11 +36,12 @@ _LENGTH: Final = 12
 class KnownCredentials:
     """The admin password the harness believes is current, and the reserved address."""
 
-    password: str | None
+    # A `Secret`: a failing test's `-l` locals or a dataclass repr show `'***'`.
+    password: Secret | None
     email: str | None
 
 
-def generate_password(device: AnyDevice, length: int = _LENGTH) -> str:
+def generate_password(device: AnyDevice, length: int = _LENGTH) -> Secret:
     """A strong password the device must accept (catalogue rules for its line and firmware).
 
     Four character classes (Strong in the GUI's formula) and none of the recorders'
@@ -56,7 +57,7 @@ def generate_password(device: AnyDevice, length: int = _LENGTH) -> str:
         secrets.SystemRandom().shuffle(chars)
         candidate = "".join(chars)
         if password_acceptable(candidate, device.line, device.firmware_version):
-            return candidate
+            return Secret(candidate)
     raise HarnessError(f"could not generate an acceptable password for {device.name}")
 
 
@@ -83,7 +84,7 @@ class CredentialStore:
         if password is None and isinstance(device, RealDevice) and "password" not in data:
             password = device.secret()
         self.secrets.register(password)
-        return KnownCredentials(password=password, email=data.get("email"))
+        return KnownCredentials(password=secret(password), email=data.get("email"))
 
     def remember(self, device: str, *, password: str | object | None = ...,
                  email: str | object | None = ...) -> None:

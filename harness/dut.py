@@ -21,7 +21,7 @@ from harness.catalogue import GuiGeneration, ProductLine, find_verification_code
 from harness.cloud import PhoneAppRole, PhoneAppSettings, phone_app_for
 from harness.credentials import CredentialStore, KnownCredentials, generate_password
 from harness.errors import HarnessError, InfrastructureError, ProductDefect
-from harness.evidence import ExchangeLog, Secrets, ShellTranscript
+from harness.evidence import ExchangeLog, Secret, Secrets, ShellTranscript
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.lab import (
     AnyDevice,
@@ -203,8 +203,9 @@ class DeviceUnderTest:
         return self.lab.store.known(self.entry)
 
     @property
-    def password(self) -> str:
-        """The current admin password; `HarnessError` when the harness does not know it."""
+    def password(self) -> Secret:
+        """The current admin password (a `Secret`: printed as `'***'`); `HarnessError`
+        when the harness does not know it."""
         password = self.known().password
         if password is None:
             raise HarnessError(f"{self.name}: the harness knows no admin password")
@@ -215,7 +216,7 @@ class DeviceUnderTest:
         """The address the harness reserves on this device."""
         return self.lab.address_for(self.name)
 
-    def new_password(self) -> str:
+    def new_password(self) -> Secret:
         """A fresh strong password for this device, registered as a secret before use."""
         password = generate_password(self.entry)
         self.secrets.register(password)
@@ -353,7 +354,7 @@ class DeviceUnderTest:
                 ) from exc
             raise
 
-    def read_code(self, since: float, *, timeout: float) -> str:
+    def read_code(self, since: float, *, timeout: float) -> Secret:
         """The verification code of the first mail to this device's address since `since`;
         registered as a secret before it is returned, never logged."""
         with self.code_mail_expected(timeout):
@@ -362,9 +363,9 @@ class DeviceUnderTest:
         if code is None:
             raise ProductDefect(f"the mail to {self.email} ({mail.subject!r}) holds no code")
         self.secrets.register(code)
-        return code
+        return Secret(code)
 
-    def request_code(self, qr_text: str, *, timeout: float) -> str:
+    def request_code(self, qr_text: str, *, timeout: float) -> Secret:
         """The phone app sends `qr_text` to the vendor cloud; the code mailed back."""
         since = self.now()
         self.phone_app().request_code(qr_text)

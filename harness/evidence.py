@@ -63,6 +63,33 @@ _MIN_SECRET_LENGTH = 4
 _MAX_BODY_CHARS = 8192
 
 
+class Secret(str):
+    """A password or verification code: a `str` to every API that sends it, `'***'` to
+    whatever prints it by `repr`.
+
+    pytest prints a failing frame's arguments and locals (`--tb=long`, `-l`), assertion
+    rewriting its operands, dataclasses their fields, and all of them go through `repr`:
+    a `Secret` there is `'***'`. `str()` and `%s` must stay the value, because the clients
+    hand it on to libraries that format it (requests' Digest builds `user:realm:%s`); the
+    reports' masker (`mask_text`) covers any text built that way. `reveal()` is the value
+    as a plain `str`, for a library that keeps it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+    def reveal(self) -> str:
+        """The value as a plain `str` (no masked `repr` travels into a library)."""
+        return str.__str__(self)
+
+
+def secret(value: str | None) -> Secret | None:
+    """`value` as a `Secret` (None stays None)."""
+    return None if value is None else Secret(value)
+
+
 class Secrets:
     """Known secret values, masked wherever they appear in evidence.
 

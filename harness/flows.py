@@ -16,7 +16,7 @@ from playwright.sync_api import Page
 from harness.catalogue import find_verification_code
 from harness.cloud import PhoneAppRole
 from harness.errors import ProductDefect
-from harness.evidence import Secrets
+from harness.evidence import Secret, Secrets
 from harness.gui import (
     ActivationOutcome,
     CodeOutcome,
@@ -189,7 +189,7 @@ def read_code(
     timeout: float = DEFAULT_WAIT,
     *,
     secrets: Secrets | None = None,
-) -> str:
+) -> Secret:
     """The verification code from the first code mail to `to` since `since`.
 
     Never logged; registered with `secrets` (if given) so evidence masks it. A mail
@@ -204,7 +204,7 @@ def read_code(
             )
         if secrets is not None:
             secrets.register(code)
-        return code
+        return Secret(code)
 
 
 __all__ = [

@@ -36,6 +36,7 @@ from harness.catalogue import (
     line_of_model,
     parse_firmware,
 )
+from harness.evidence import Secret
 
 DEFAULT_INVENTORY: Final = Path(__file__).resolve().parent.parent / "devices.yaml"
 SCHEMA_FILE: Final = Path(__file__).resolve().parent.parent / "devices.schema.json"
@@ -49,15 +50,16 @@ class MissingSecret(InventoryError):
     """An environment variable named by a `*_env` field is not set."""
 
 
-def read_secret(variable: str, what: str) -> str:
-    """The value of `variable`, or `MissingSecret` naming the variable and what it holds."""
+def read_secret(variable: str, what: str) -> Secret:
+    """The value of `variable` (a `Secret`: its repr is masked), or `MissingSecret` naming
+    the variable and what it holds."""
     value = os.environ.get(variable)
     if not value:
         raise MissingSecret(
             f"environment variable {variable} is not set: "
             f"it must hold {what} (named in devices.yaml)"
         )
-    return value
+    return Secret(value)
 
 
 # --- field types ------------------------------------------------------------------------
@@ -204,7 +206,7 @@ class RealDevice(_DeviceBase):
         default=None, description="The lab controller's outlet/relay for this device"
     )
 
-    def secret(self) -> str:
+    def secret(self) -> Secret:
         """The admin password, from the environment variable `password_env`."""
         return read_secret(self.password_env, f"the admin password of device {self.name!r}")
 
@@ -284,7 +286,7 @@ class ImapConfig(_Model):
         default=None, description="The address to reserve; the user when absent"
     )
 
-    def secret(self) -> str:
+    def secret(self) -> Secret:
         """The IMAP password, from `password_env`."""
         return read_secret(self.password_env, f"the IMAP password of {self.user}@{self.host}")
 
@@ -320,7 +322,7 @@ class RealLabController(_Model):
     user: str
     password_env: EnvName
 
-    def secret(self) -> str:
+    def secret(self) -> Secret:
         """The lab controller's SSH password, from `password_env`."""
         return read_secret(self.password_env, f"the SSH password of lab controller {self.host}")
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
+from dataclasses import dataclass
+
+from _pytest._io.saferepr import saferepr
 
 from harness.evidence import (
     MASK,
     ExchangeLog,
+    Secret,
     Secrets,
     ShellTranscript,
     mask_body,
@@ -154,3 +159,18 @@ def test_urls_keep_their_shape_and_lose_their_secret_parameters() -> None:
     assert mask_url(f"http://d/x?format=json?sessionID={SESSION}&a=1") == (
         "http://d/x?format=json?sessionID=***&a=1")
     assert mask_url(f"http://d/x?challenge={SESSION}") == "http://d/x?challenge=***"
+
+
+def test_a_secret_is_its_value_to_apis_and_masked_to_printers() -> None:
+    @dataclass
+    class Known:
+        password: Secret
+
+    value = Secret("Old-Pass9!x")
+    # What pytest prints for an argument (--tb=long), a local (-l), an assertion operand.
+    assert repr(value) == saferepr(value) == "'***'"
+    assert "Old-Pass9" not in repr(Known(value)) and "Old-Pass9" not in f"{value!r}"
+    # What a client sends: the value, as str, JSON and bytes.
+    assert value == "Old-Pass9!x" and value.encode() == b"Old-Pass9!x"
+    assert json.dumps(value) == '"Old-Pass9!x"' and type(value.reveal()) is str
+    assert repr(pickle.loads(pickle.dumps(value))) == "'***'"  # across xdist workers

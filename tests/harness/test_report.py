@@ -18,6 +18,7 @@ from harness.catalogue import find_verification_code
 from harness.evidence import Secrets
 from harness.mail import MaildirMailbox, ReceivedMail
 from harness.report import CATEGORIES, find_secrets, mask_trace_zip, render_mails, write_run_files
+from harness.reports import generate_report
 
 # The root conftest.py is not above a temporary test file, so its plugins are named here;
 # pytest-playwright first, so that fixtures.browser's launch arguments override its own.
@@ -222,8 +223,11 @@ def test_mail_bodies_are_masked() -> None:
 
 
 FAILING_SUITE = '''
+import logging
+
 import pytest
 from harness import flows
+from harness.dut import expect_login_refused
 from harness.errors import InfrastructureError
 from harness.gui.base import LoginResult
 
@@ -250,6 +254,25 @@ def test_typed_secret_in_the_error(dut, page):
     flows.login(page, dut.gui_target(), dut.password)
     # Playwright quotes the selector it waited for, secret and all, in its timeout error.
     page.fill("#no-such-field-" + dut.password, "x", timeout=1000)
+
+
+@pytest.mark.state("active")
+def test_old_password_still_works(dut):
+    # A device that still takes the password it should refuse: the failing helper's
+    # argument, this frame's locals, the log and the output all hold the working password.
+    old = dut.password
+    logging.getLogger("suite").warning("trying the old password %s", old)
+    print("typed", old)
+    with dut.isapi(login=False) as device:
+        expect_login_refused(device, old, what="old password after a reset")
+
+
+@pytest.mark.state("active")
+def test_secret_in_an_assertion(dut):
+    # A plain str (no masked repr): only the report's masker stands between it and the
+    # assertion's rewritten diff and the -l locals.
+    password = str.__str__(dut.password)
+    assert password == password.swapcase()
 
 
 @pytest.mark.state("active")
@@ -299,9 +322,10 @@ def test_fails_in_the_gui(dut, page):
 
 
 def _run_on_one_nvr(run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path,
-                    suite_text: str, *extra: str) -> Path:
+                    suite_text: str, *extra: str, log: Path | None = None) -> Path:
     """Run `suite_text` on one emulated NVR with an alluredir; the alluredir. The suite is
-    expected to fail (exit status 1)."""
+    expected to fail (exit status 1). `log`: where pytest's output is kept (as `hil run`
+    keeps it in reports/pytest.log)."""
     devices = write_inventory([
         {"name": "nvr", "kind": "emulated", "model": "DS-7608NI-K2", "firmware": "V4.21.000"},
     ])
@@ -311,6 +335,9 @@ def _run_on_one_nvr(run_pytest: RunPytest, write_inventory: WriteInventory, tmp_
     result = run_pytest(*PLUGIN_ARGS, str(suite), "-q", "--devices", str(devices),
                         "--lab-workdir", str(tmp_path / "lab"), "--alluredir", str(alluredir),
                         *extra)
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(result.stdout + result.stderr)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     return alluredir
 
@@ -363,10 +390,26 @@ def test_a_failure_on_a_shared_context_keeps_its_own_trace_only(
 def test_a_failed_run_reports_evidence_and_no_secret(
     run_pytest: RunPytest, write_inventory: WriteInventory, tmp_path: Path
 ) -> None:
-    alluredir = _run_on_one_nvr(run_pytest, write_inventory, tmp_path, FAILING_SUITE,
-                                "--mail-timeout", "30")
+    """Every file a failing run writes (pytest's output, JUnit, Allure results and the
+    Playwright trace in them, unzipped, the report's history) under the longest
+    tracebacks with locals, and failures that hold secrets in arguments, locals,
+    assertions, logs and output."""
+    written = tmp_path / "written"
+    alluredir = _run_on_one_nvr(
+        run_pytest, write_inventory, tmp_path, FAILING_SUITE, "--mail-timeout", "30",
+        "--tb=long", "-l", "--log-level=INFO", f"--junitxml={written / 'junit.xml'}",
+        "--output", str(written / "playwright"),
+        log=written / "pytest.log",
+    )
     workdir = tmp_path / "lab"
     results = _results(alluredir)
+    for name in ("test_old_password_still_works", "test_secret_in_an_assertion"):
+        assert results[name]["status"] == "failed", results[name].get("statusDetails")
+    assert "accepted the login" in results["test_old_password_still_works"][
+        "statusDetails"]["message"]
+    assert "password = '***'" in (written / "pytest.log").read_text(), "-l shows masked args"
+    generate_report(alluredir, written / "report", history=written / "history" / "h.jsonl")
+    assert (written / "history" / "h.jsonl").read_text().strip()
     failed, broken, passed = (results[n] for n in (
         "test_fails_after_typing_secrets", "test_broken_by_the_lab", "test_passes"))
     assert failed["status"] == "failed" and broken["status"] == "broken"
@@ -380,7 +423,8 @@ def test_a_failed_run_reports_evidence_and_no_secret(
     ):
         assert wanted in attachments, attachments
     assert "ISAPI exchanges nvr" in _attachment_names(broken)
-    assert _attachment_names(passed) == []  # nothing on a pass
+    # Nothing on a pass but allure-pytest's own captured log (--log-level INFO above).
+    assert [n for n in _attachment_names(passed) if n != "log"] == []
     # The default trace logs the actions (the login's clicks) without filming them.
     members = _trace_members(alluredir, failed)
     assert not [m for m in members if m.endswith(".jpeg")], members
@@ -401,3 +445,4 @@ def test_a_failed_run_reports_evidence_and_no_secret(
     secrets += [c for c in codes if c]
     assert len(secrets) >= 2 and all(secrets)
     assert find_secrets(alluredir, secrets) == []
+    assert find_secrets(written, secrets) == []
