@@ -69,8 +69,9 @@ def load_defect_module(spec: str) -> None:
 
 
 def get_defect(name: str) -> Defect:
+    # `code-reusable` and `code_reusable` are one defect: inventories and docs write both.
     try:
-        return REGISTRY[name]
+        return REGISTRY[name] if name in REGISTRY else REGISTRY[name.strip().replace("-", "_")]
     except KeyError:
         raise DefectError(
             f"unknown defect {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
