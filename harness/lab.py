@@ -8,11 +8,15 @@ naming the file, the field and what was expected (`InventoryError`).
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import json
 import os
 import re
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -100,6 +104,11 @@ def _check_env(value: str) -> str:
             f"expected the name of an environment variable, e.g. HIL_NVR1_PASSWORD, got {value!r}"
         )
     return value
+
+
+def canonical_defect(name: str) -> str:
+    """A defect name as the emulator lists it: hyphens and spaces read as underscores."""
+    return re.sub(r"[-\s]+", "_", name.strip())
 
 
 def _masked_url(value: str) -> str:
@@ -249,6 +258,12 @@ class EmulatedDevice(_DeviceBase):
     )
     boot_seconds: float = Field(default=0, ge=0, le=600)
     latency_ms: int = Field(default=0, ge=0, le=60_000)
+
+    @field_validator("defects")
+    @classmethod
+    def _canonical_defects(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        # Docs and people write `code-reusable` as often as `code_reusable`: one name.
+        return tuple(canonical_defect(name) for name in names)
     emulation: EmulationSettings = Field(
         default=EmulationSettings(),
         description="Per-device protocol settings: digest_algorithm, session_id_version, "
@@ -500,6 +515,40 @@ def _one_line(source: str, exc: ValidationError) -> str:
     return f"{where}{message}{more}"
 
 
+def _where(source: str, text: str, path: str) -> str:
+    """`file: line N: field.path: ` (the line when the path can be found in the text)."""
+    if not path:
+        return f"{source}: "
+    line = line_of(text, path)
+    return f"{source}: line {line}: {path}: " if line else f"{source}: {path}: "
+
+
+def line_of(text: str, path: str) -> int | None:
+    """The line of `path` (`devices[2].defects[0]`) in inventory text; None if not found.
+
+    Walks the composed node tree (aliases are not expanded, so an alias bomb stays
+    cheap); the deepest node of the path that exists gives the line.
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        child: yaml.Node | None = None
+        if key and isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                    line, child = key_node.start_mark.line + 1, value_node
+        elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
 # Limits checked before and while parsing, so that a huge or hostile file is refused at once
 # instead of after seconds of work or a MemoryError. A lab of thousands of devices fits.
 MAX_INVENTORY_BYTES: Final = 1 << 20
@@ -567,9 +616,52 @@ def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
             "(an alias bomb?); write the entries out"
         )
     try:
-        return Inventory.model_validate(data)
+        inventory = Inventory.model_validate(data)
     except ValidationError as exc:
         raise InventoryError(_one_line(source, exc)) from None
+    _check_defects(inventory, source, text)
+    return inventory
+
+
+def _check_defects(inventory: Inventory, source: str, text: str) -> None:
+    """Every defect an emulated device names is one the emulator plays, checked now rather
+    than when the lab starts (where the error would name a generated fleet file)."""
+    named = [(i, j, name) for i, device in enumerate(inventory.devices)
+             if isinstance(device, EmulatedDevice) for j, name in enumerate(device.defects)]
+    if not named:
+        return
+    known = emulator_defects()
+    for i, j, name in named:
+        if name in known:
+            continue
+        path = f"devices[{i}].defects[{j}]"
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InventoryError(
+            f"{_where(source, text, path)}unknown defect {_short(name)} "
+            f"({hint}`python -m emulator defects` lists them)"
+        )
+
+
+EMULATOR_TIMEOUT_S: Final = 30.0
+
+
+@functools.cache
+def emulator_defects() -> frozenset[str]:
+    """The defect names the emulator plays, from its command line (`python -m emulator
+    defects`): the harness knows the emulator only by its command line and ports."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "emulator", "defects"], capture_output=True, text=True,
+            timeout=EMULATOR_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InventoryError(f"cannot list the emulator's defects: {exc}") from None
+    names = frozenset(ln.split()[0] for ln in done.stdout.splitlines() if ln.strip())
+    if done.returncode != 0 or not names:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise InventoryError(f"cannot list the emulator's defects: {last}")
+    return names
 
 
 def _check_ca_files(inventory: Inventory, source: str) -> None:
