@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Final, Literal, TypeVar
 
 from harness.evidence import Secrets, mask_text
@@ -23,7 +24,11 @@ FailureKind = Literal["infrastructure", "device", "product-defect", "harness"]
 
 
 class InfrastructureError(Exception):
-    """The lab, the network or the mailbox is unreachable or broken: not the device's fault."""
+    """The lab, the network or the mailbox is unreachable or broken: not the device's fault.
+
+    Also an answer that is not a device's at all (HTTP 500 without a ResponseStatus, a
+    proxy's page, garbage bytes, a TLS failure): it gives no verdict on the firmware.
+    """
 
 
 class DeviceError(Exception):
@@ -43,22 +48,71 @@ DEVICE: Final = "device"
 PRODUCT_DEFECT: Final = "product-defect"
 HARNESS: Final = "harness"
 
+# The failure table: exception class (qualified as Python prints it in a traceback's last
+# line, builtins bare) -> kind. The one place a kind is decided: `failure_kind`, the retry
+# policy, the gate's records (harness.runrecord) and the Allure categories (harness.report)
+# all read it. A class not named here takes the kind of its nearest named base class;
+# one with none is a harness error, so that a bug of ours is never mistaken for a flaky lab.
+# Classes are named, not imported: the modules that define them import this one.
+FAILURE_TABLE: Final[Mapping[str, FailureKind]] = MappingProxyType({
+    # The four kinds themselves.
+    "harness.errors.InfrastructureError": "infrastructure",
+    "harness.errors.DeviceError": "device",
+    "harness.errors.ProductDefect": "product-defect",
+    "harness.errors.HarnessError": "harness",
+    # A device's answer that contradicts the spec: an ISAPI error ResponseStatus where
+    # success is due, a refused login with the password the lab knows (over ISAPI or SSH),
+    # the vendor cloud refusing the device's QR. A suite expecting the answer catches it.
+    "harness.isapi.errors.IsapiError": "product-defect",
+    "harness.isapi.errors.LoginRejected": "product-defect",
+    "harness.shell.ShellLoginRejected": "product-defect",
+    "harness.cloud.CloudRefused": "product-defect",
+    # An earlier bring-up failed: the device, not the test, is the problem (harness.states).
+    "harness.states.Quarantined": "device",
+    # What a socket raises when the lab network is down; a suite's failed assert.
+    "ConnectionError": "infrastructure",
+    "TimeoutError": "infrastructure",
+    "AssertionError": "product-defect",
+})
+
+
+def qualified_name(cls: type) -> str:
+    """A class's name as a traceback's last line (and Allure's message) starts with it."""
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def kind_of_class(cls: type[BaseException]) -> FailureKind:
+    """The kind of an exception class: its own or its nearest base's entry in the table."""
+    for base in cls.__mro__:
+        kind = FAILURE_TABLE.get(qualified_name(base))
+        if kind is not None:
+            return kind
+    return "harness"
+
 
 def failure_kind(exc: BaseException) -> FailureKind:
-    """Classify an exception into one of the four failure kinds.
+    """Classify an exception into one of the four failure kinds (see `FAILURE_TABLE`)."""
+    return kind_of_class(type(exc))
 
-    Built-in `ConnectionError` and `TimeoutError` count as infrastructure: they are what a
-    socket raises when the lab network is down. Any other `AssertionError` is a product
-    defect (a suite's assertion failed); anything unknown is a harness error, so that a bug
-    of ours is never mistaken for a flaky lab.
-    """
-    if isinstance(exc, InfrastructureError | ConnectionError | TimeoutError):
-        return "infrastructure"
-    if isinstance(exc, DeviceError):
-        return "device"
-    if isinstance(exc, AssertionError):
-        return "product-defect"
-    return "harness"
+
+def classes_of_kind(kind: FailureKind) -> list[str]:
+    """Qualified names of the exception classes loaded in this process that the table gives
+    `kind` (named there or deriving from a named class), sorted. What a report matches a
+    failure's message against: the message starts with its class's qualified name."""
+    names = {name for name, named_kind in FAILURE_TABLE.items() if named_kind == kind}
+    pending: list[type[BaseException]] = [BaseException]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if _named_in_mro(cls) and kind_of_class(cls) == kind:
+            names.add(qualified_name(cls))
+    return sorted(names)
+
+
+def _named_in_mro(cls: type[BaseException]) -> bool:
+    return any(qualified_name(base) in FAILURE_TABLE for base in cls.__mro__)
 
 
 def is_retryable(exc: BaseException) -> bool:

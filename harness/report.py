@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import allure
 
 from harness.catalogue import CODE_ALPHABET, CODE_LENGTH
+from harness.errors import FailureKind, classes_of_kind
 from harness.evidence import MASK, Secrets, mask_header, mask_text
 from harness.mail import ReceivedMail
 
@@ -31,39 +32,68 @@ if TYPE_CHECKING:
     from harness.dut import DeviceUnderTest
 
 # Allure matches categories by status and by the message, which allure-pytest starts with
-# the exception's qualified class name. Product defects are AssertionErrors (status
-# failed); the other kinds are exceptions (status broken).
-CATEGORIES: Final[tuple[dict[str, Any], ...]] = (
-    {
+# the exception's qualified class name ("harness.isapi.errors.IsapiError: ..."). The class
+# names come from the failure table (harness.errors.FAILURE_TABLE), the one the gate reads.
+# Allure files a result under every category it matches: the regexes are anchored at the
+# class name so that each failure lands in exactly one.
+_DESCRIPTIONS: Final[dict[FailureKind, tuple[str, str]]] = {
+    "infrastructure": (
+        "Infrastructure",
+        "No verdict: the lab, the network or the mailbox was unreachable or broken, or an "
+        "answer was not a device's (HTTP error without a ResponseStatus, proxy page, garbage).",
+    ),
+    "device": (
+        "Device",
+        "No verdict: a device was broken or could not be brought back (boot, bring-up).",
+    ),
+    "product-defect": (
+        "Product defect (unexpected device answer)",
+        "The device answered where the spec expects otherwise: an error ResponseStatus where "
+        "success is due, the known password refused, the cloud refusing its QR.",
+    ),
+}
+
+
+def _name_regex(names: Iterable[str]) -> str:
+    return "(?:" + "|".join(re.escape(name) for name in names) + ")"
+
+
+def categories() -> list[dict[str, Any]]:
+    """The Allure categories, one per failure kind, from the failure table.
+
+    Product defects that are AssertionErrors are the failed tests; every other failure is
+    broken and filed by its class's kind; a broken test of no listed class is ours.
+    """
+    found: list[dict[str, Any]] = [{
         "name": "Product defect",
         "description": "The firmware did the wrong thing (an assertion of a suite).",
         "matchedStatuses": ["failed"],
-    },
-    {
-        "name": "Infrastructure",
-        "description": "The lab, the network or the mailbox was unreachable or broken.",
-        "matchedStatuses": ["broken"],
-        "messageRegex": r"(?s).*(InfrastructureError|LeaseTimeout|MailNotReceived"
-                        r"|ConnectionError|ConnectionRefusedError|TimeoutError).*",
-    },
-    {
-        "name": "Device",
-        "description": "A device was broken or could not be brought back (boot, bring-up).",
-        "matchedStatuses": ["broken"],
-        "messageRegex": r"(?s).*(DeviceError|Quarantined).*",
-    },
-    {
-        "name": "Product defect (unexpected device answer)",
-        "description": "The device answered an error where the spec expects success.",
-        "matchedStatuses": ["broken"],
-        "messageRegex": r"(?s).*(IsapiError|LoginRejected|CloudRefused).*",
-    },
-    {
+    }]
+    claimed: list[str] = []
+    for kind, (name, description) in _DESCRIPTIONS.items():
+        names = classes_of_kind(kind)
+        claimed += names
+        found.append({
+            "name": name,
+            "description": description,
+            "matchedStatuses": ["broken"],
+            "messageRegex": rf"(?s){_name_regex(names)}:.*",
+        })
+    found.append({
         "name": "Harness",
         "description": "Our own bug or a misuse of the harness.",
         "matchedStatuses": ["broken"],
-    },
-)
+        "messageRegex": rf"(?s)(?!{_name_regex(claimed)}:).*",
+    })
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    # CATEGORIES is computed when read: classes loaded after this module count too.
+    if name == "CATEGORIES":
+        return tuple(categories())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _CODE_RE: Final = re.compile(rf"\b[{CODE_ALPHABET}]{{{CODE_LENGTH}}}\b", re.IGNORECASE)
 _CODE_LINE_RE: Final = re.compile(r"(verification code\W*)([A-Za-z0-9]{8})", re.IGNORECASE)
@@ -218,7 +248,7 @@ def write_run_files(
     lines = [f"{_prop(k)}={_prop(v)}" for k, v in environment.items()]
     (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
     (alluredir / "executor.json").write_text(json.dumps(dict(executor), indent=2) + "\n")
-    (alluredir / "categories.json").write_text(json.dumps(list(CATEGORIES), indent=2) + "\n")
+    (alluredir / "categories.json").write_text(json.dumps(categories(), indent=2) + "\n")
 
 
 def _prop(text: str) -> str:

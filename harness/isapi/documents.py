@@ -22,7 +22,8 @@ from harness.isapi.errors import IsapiError, LoginRejected
 # ------------------------------------------------------------------------------ reading
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """An element's name without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
 
@@ -33,13 +34,13 @@ def parse_xml(text: str) -> ET.Element:
 
 def xml_fields(root: ET.Element) -> dict[str, str]:
     """The direct children of `root` as {local name: text}, whatever the namespace."""
-    return {_local(child.tag): (child.text or "").strip() for child in root}
+    return {local_name(child.tag): (child.text or "").strip() for child in root}
 
 
 def find_text(root: ET.Element, name: str) -> str | None:
     """The text of the first element called `name` anywhere below `root`, or None."""
     for element in root.iter():
-        if _local(element.tag) == name:
+        if local_name(element.tag) == name:
             return (element.text or "").strip()
     return None
 
@@ -258,7 +259,7 @@ def parse_user_check(text: str, url: str) -> LoginRejected | None:
         root = parse_xml(text)
     except ET.ParseError:
         return None
-    if _local(root.tag) != "userCheck":
+    if local_name(root.tag) != "userCheck":
         return None
     fields = xml_fields(root)
     if "retryLoginTime" not in fields and "lockStatus" not in fields:
@@ -289,7 +290,7 @@ def parse_response_status(
             root = parse_xml(stripped)
         except ET.ParseError:
             return None
-        if _local(root.tag) != "ResponseStatus":
+        if local_name(root.tag) != "ResponseStatus":
             return None
         values = xml_fields(root)
     return IsapiError(

@@ -1,26 +1,34 @@
 """What goes wrong when talking to a device, typed: its error answers and the transport's.
 
 `IsapiError` is a ResponseStatus (XML or JSON, docs/device-api.md "General"),
-`LoginRejected` a 401 `userCheck` that judged a password. A transport failure becomes a
-one-line `DeviceError` or `InfrastructureError` naming the address (`connection_error`),
-so that `harness.errors.retry` and the reports classify it without a traceback.
+`LoginRejected` a 401 `userCheck` that judged a password: a device's answers, product
+defects where the spec expects otherwise (harness.errors.FAILURE_TABLE). An answer that is
+not a device's (`NotADeviceAnswer`) and a transport failure become a one-line
+`InfrastructureError` or `DeviceError` naming the address (`connection_error`), so that
+`harness.errors.retry`, the gate and the reports classify it without a traceback.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+from typing import Final
 
 import httpx
 
 from harness.errors import DeviceError, InfrastructureError
 
+# How much of an answer that is not a device's an error message quotes.
+QUOTE_CHARS: Final = 80
+# The longest one-line transport failure (the address and what was seen).
+MESSAGE_CHARS: Final = 240
+
 
 class IsapiError(Exception):
     """A device answered a call with an error ResponseStatus (XML or JSON form, §9).
 
-    Not a failure kind of its own: a suite that expects the error asserts on its fields;
-    one that did not expect it lets it fail the test.
+    A product defect when it fails a test (success was due); a suite that expects the error
+    catches it and asserts on its fields.
     """
 
     def __init__(
@@ -53,6 +61,7 @@ class IsapiError(Exception):
 class LoginRejected(Exception):
     """The device refused the password (401 `userCheck`, §5): wrong, or the client is locked.
 
+    A product defect when it fails a test (the password was the one the lab knows).
     Carries `during_login` so that `harness.errors.retry` never repeats it.
     """
 
@@ -73,10 +82,29 @@ class LoginRejected(Exception):
         super().__init__(f"{url} refused the admin password ({state})")
 
 
+class NotADeviceAnswer(InfrastructureError):
+    """An answer no device gives (§9): an HTTP error without a ResponseStatus, a proxy's
+    page, bytes that are neither XML nor JSON. No verdict on the firmware: something
+    between the lab and the device answered, or the device's web service is broken."""
+
+
+class DeadlineExceeded(InfrastructureError):
+    """A request got no complete answer within its total deadline (e.g. a dripping peer)."""
+
+
+def quote(body: bytes | str) -> str:
+    """The start of an answer, on one line and bounded, for an error message."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    flat = " ".join(text.split())
+    return repr(flat[:QUOTE_CHARS] + ("…" if len(flat) > QUOTE_CHARS else ""))
+
+
 def connection_error(base_url: str, method: str, path: str, exc: httpx.HTTPError) -> Exception:
     """A transport failure as a one-line failure of the right kind, naming the address."""
     error = _classify(f"{method} {base_url}{path}", exc)
-    return type(error)(" ".join(str(error).split()))
+    line = " ".join(str(error).split())
+    # What the socket library says may quote what the peer sent: bounded.
+    return type(error)(line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 1] + "…")
 
 
 def _classify(what: str, exc: httpx.HTTPError) -> Exception:
@@ -95,4 +123,11 @@ def _classify(what: str, exc: httpx.HTTPError) -> Exception:
         return InfrastructureError(f"{what}: no connection within the timeout")
     if isinstance(exc, httpx.TimeoutException):
         return DeviceError(f"{what}: no answer within the timeout")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "disconnected" in str(exc).lower():
+            return InfrastructureError(f"{what}: connection closed without an answer")
+        # Whatever spoke there does not speak HTTP: not a device's answer.
+        return NotADeviceAnswer(f"{what}: answered something that is not HTTP ({exc})")
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return InfrastructureError(f"{what}: connection broken ({exc or type(exc).__name__})")
     return DeviceError(f"{what}: {type(exc).__name__}: {exc}")

@@ -1,15 +1,19 @@
 """The wire under `IsapiClient`: one HTTP(S) connection pool to a device, every exchange
 recorded (masked) as evidence, and error answers turned into typed exceptions.
 
-Every request has a timeout; a transport failure is a one-line `DeviceError` or
-`InfrastructureError` naming the address; a 401 or an error ResponseStatus becomes
-`LoginRejected`, `IsapiError`, or (when the answer is not what §9 describes)
-`ProductDefect`. Nothing is retried here.
+Every request has a total deadline (its timeout, over all of its reads and writes and
+Digest's two round trips: `harness.isapi.deadline`); a transport failure is a one-line
+`DeviceError` or `InfrastructureError` naming the address; a 401 or an error
+ResponseStatus becomes `LoginRejected` or `IsapiError` (a device's answer), and an answer
+no device gives (an HTTP error without a ResponseStatus, a proxy's page, garbage) becomes
+`NotADeviceAnswer` (infrastructure: no verdict). Nothing is retried here.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -19,12 +23,20 @@ import httpx
 from harness.errors import HarnessError, ProductDefect
 from harness.evidence import ExchangeLog, Secrets
 from harness.isapi import documents as doc
+from harness.isapi.deadline import deadline_transport, total_deadline
 from harness.isapi.digest import DeviceDigestAuth
-from harness.isapi.errors import LoginRejected, connection_error
+from harness.isapi.errors import (
+    DeadlineExceeded,
+    LoginRejected,
+    NotADeviceAnswer,
+    connection_error,
+    quote,
+)
 from harness.isapi.session import Session
 from harness.tls import tls_context
 
 # Answers are small; a device that takes longer than this for one call is not healthy.
+# It bounds each call as a whole (every read, write and Digest round trip of it).
 DEFAULT_TIMEOUT_S: Final = 10.0
 
 
@@ -47,7 +59,8 @@ class IsapiTransport:
         self.log = log if log is not None else ExchangeLog(secrets=self.secrets)
         self._http = httpx.Client(
             base_url=self.base_url,
-            verify=tls_context(verify),
+            transport=deadline_transport(tls_context(verify)),
+            trust_env=False,
             timeout=httpx.Timeout(timeout),
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
@@ -88,28 +101,42 @@ class IsapiTransport:
         auth: bool = True,
     ) -> httpx.Response:
         started, t0 = time.time(), time.perf_counter()
-        try:
-            return self._http.request(
-                method,
-                path,
-                content=content.encode("utf-8") if content is not None else None,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                auth=self._digest if auth else None,
+        limit = timeout if timeout is not None else self.timeout
+        with total_deadline(limit) as deadline:
+            try:
+                return self._http.request(
+                    method,
+                    path,
+                    content=content.encode("utf-8") if content is not None else None,
+                    headers=headers,
+                    timeout=limit,
+                    auth=self._digest if auth else None,
+                )
+            except httpx.HTTPError as exc:
+                error = self._failure(method, path, exc, limit, deadline)
+                self.log.record(
+                    method=method,
+                    url=self.base_url + path,
+                    request_headers=tuple((headers or {}).items()),
+                    request_body=content.encode("utf-8") if content else b"",
+                    status=None,
+                    elapsed_s=time.perf_counter() - t0,
+                    started=started,
+                    error=str(error),
+                )
+                raise error from exc
+
+    def _failure(
+        self, method: str, path: str, exc: httpx.HTTPError, limit: float, deadline: float
+    ) -> Exception:
+        """A transport failure as one line; past the deadline, whatever the socket said,
+        the answer was not complete in time."""
+        if time.monotonic() >= deadline:
+            return DeadlineExceeded(
+                f"{method} {self.base_url}{path}: no complete answer within the {limit:g} s "
+                "deadline"
             )
-        except httpx.HTTPError as exc:
-            error = connection_error(self.base_url, method, path, exc)
-            self.log.record(
-                method=method,
-                url=self.base_url + path,
-                request_headers=tuple((headers or {}).items()),
-                request_body=content.encode("utf-8") if content else b"",
-                status=None,
-                elapsed_s=time.perf_counter() - t0,
-                started=started,
-                error=str(error),
-            )
-            raise error from exc
+        return connection_error(self.base_url, method, path, exc)
 
     def _call(
         self,
@@ -123,8 +150,20 @@ class IsapiTransport:
         """Send and turn an error answer into `LoginRejected` or `IsapiError`."""
         response = self._send(method, path, content=content, headers=headers, auth=auth)
         if response.is_success:
+            self._check_document(method, path, response)
             return response
         raise self._error_of(method, path, response)
+
+    def _check_document(self, method: str, path: str, response: httpx.Response) -> None:
+        """A success answer is a device's document (XML or JSON, §9) or empty; anything
+        else (a proxy's page, garbage) came from something that is not the device."""
+        text = response.text.strip()
+        if not text or _is_device_document(text):
+            return
+        raise NotADeviceAnswer(
+            f"{method} {self.base_url}{path} answered {response.status_code} with no XML or "
+            f"JSON document, not a device's answer (proxy or broken service?): {quote(text)}"
+        )
 
     def _error_of(self, method: str, path: str, response: httpx.Response) -> Exception:
         url = self.base_url + path
@@ -151,8 +190,24 @@ class IsapiTransport:
                         f"{method} {url} needs login: call use_digest or login_session first"
                     )
             return LoginRejected(url=url, attempts_left=None, locked=False, unlock_time_s=0)
-        return ProductDefect(
-            f"{method} {url} answered {response.status_code} without a ResponseStatus "
-            f"(spec §9): {text[:200]!r}"
+        # Every error a device gives carries a ResponseStatus (§9): this answer is not one.
+        return NotADeviceAnswer(
+            f"{method} {url} answered HTTP {response.status_code} without a ResponseStatus, "
+            f"not a device's answer (proxy or broken service?): {quote(text)}"
         )
+
+
+def _is_device_document(text: str) -> bool:
+    """Whether `text` parses as the XML or JSON a device answers with (not an HTML page)."""
+    if text[0] in "{[":
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+        return True
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return False
+    return doc.local_name(root.tag).lower() != "html"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import http.server
-import ipaddress
 import re
 import socket
 import ssl
@@ -15,10 +14,7 @@ from typing import Any, Literal
 
 import pytest
 from conftest_clients import SESSION_TIMEOUT_S, EmulatedLab, emulated_lab_fixture  # noqa: F401
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from misbehaving_servers import self_signed
 
 from harness.errors import DeviceError, HarnessError, InfrastructureError, ProductDefect
 from harness.isapi import (
@@ -509,37 +505,6 @@ def test_full_factory_reset_returns_to_inactive(emulated_lab: EmulatedLab) -> No
 # ------------------------------------------------------------------ HTTPS with a lab CA
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "device.pem", tmp_path / "device.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class _ActivateStatus(http.server.BaseHTTPRequestHandler):
     """A real HTTPS server that answers like a device's /SDK/activateStatus."""
 
@@ -556,7 +521,7 @@ class _ActivateStatus(http.server.BaseHTTPRequestHandler):
 
 
 def test_https_with_the_lab_ca_file(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "device")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ActivateStatus)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
