@@ -6,7 +6,14 @@ prints. One clear line on bad input (`error: ...`), with documented exit codes.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
+
+# typer vendors click (0.29+) and exports only some of its exceptions; ClickException is
+# the base of every usage error.
+from typer._click.exceptions import ClickException
 
 from harness.cli.devicescmd import devices_app
 from harness.cli.gatecmd import gate
@@ -14,7 +21,31 @@ from harness.cli.labcmd import lab_app
 from harness.cli.reportcmd import report
 from harness.cli.runcmd import run
 
-app = typer.Typer(
+
+class _Hil(typer.Typer):
+    """The `hil` command, whose usage errors are one line rather than a boxed panel."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Not standalone: click's usage errors come back here instead of being drawn as
+        # rich panels; typer.Exit comes back as its status.
+        try:
+            status = super().__call__(*args, **{**kwargs, "standalone_mode": False})
+        except ClickException as exc:
+            print(f"error: {' '.join(exc.format_message().split())}{_help_hint(exc)}",
+                  file=sys.stderr, flush=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("interrupted", file=sys.stderr, flush=True)
+            sys.exit(130)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _help_hint(exc: ClickException) -> str:
+    context = getattr(exc, "ctx", None)
+    return f" (see {context.command_path} --help)" if context is not None else ""
+
+
+app = _Hil(
     name="hil",
     help="Hardware-in-the-loop tests of the reserved-e-mail password reset.",
     no_args_is_help=True,

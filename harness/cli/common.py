@@ -62,6 +62,24 @@ def inventory_or_fail(path: Path) -> Inventory:
         fail(str(exc))
 
 
+EXIT_USAGE: Final = 4  # pytest's usage error, for what `hil run`/`gate` pass to pytest
+
+
+def check_keyword(keyword: str | None) -> None:
+    """Refuse a `-k` expression pytest could not parse, in one line (exit 4), before a
+    lab or a worker starts (pytest itself would end in an xdist INTERNALERROR)."""
+    if keyword is None:
+        return
+    # pytest's own parser (imported here: the other commands do not pay for pytest).
+    from _pytest.mark.expression import Expression
+
+    try:
+        Expression.compile(keyword)
+    except SyntaxError as exc:
+        where = f"at column {exc.offset}: " if exc.offset else ""
+        fail(f"bad -k expression {keyword[:80]!r}: {where}{exc.msg}", code=EXIT_USAGE)
+
+
 DevicesOption = Annotated[
     Path | None,
     typer.Option(

@@ -183,8 +183,50 @@ def usage_error(paths: RunPaths) -> str | None:
         text = paths.log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    errors = [ln.removeprefix("ERROR: ") for ln in text.splitlines() if ln.startswith("ERROR: ")]
+    return pytest_refusal(text)
+
+
+def pytest_refusal(text: str) -> str | None:
+    """The line of pytest's output that says why it refused to run, if any.
+
+    An unknown option gives `ERROR: usage: ...` first and the reason on the next line
+    (`...: error: unrecognized arguments: --x`): the reason, not the usage line.
+    """
+    lines = text.splitlines()
+    for line in lines:
+        _, marker, reason = line.partition(": error: ")
+        if marker and not line.startswith("ERROR: "):
+            return reason.strip()
+    errors = [ln.removeprefix("ERROR: ") for ln in lines
+              if ln.startswith("ERROR: ") and not ln.startswith("ERROR: usage:")]
     return errors[0] if errors else None
+
+
+PREFLIGHT_TIMEOUT_S: Final = 120.0
+EXIT_NO_TESTS: Final = 5  # pytest's "nothing collected or selected"
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What a collect-only pass says of a selection before any lab starts."""
+
+    status: int
+    refusal: str | None
+
+
+def preflight(selection: Sequence[str], *, devices: Path) -> Preflight:
+    """Collect `selection` (pytest arguments) without running anything or starting the
+    lab: a selection that matches nothing, or arguments pytest refuses, are told in one
+    line before the lab and the workers start for nothing."""
+    command = [sys.executable, "-m", "pytest", *selection, "--devices", str(devices),
+               "--collect-only", "-q", "-p", "no:cacheprovider"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=PREFLIGHT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return Preflight(2, f"collecting the tests took more than {PREFLIGHT_TIMEOUT_S:g} s")
+    refusal = pytest_refusal(done.stdout + "\n" + done.stderr) if done.returncode else None
+    return Preflight(done.returncode, refusal)
 
 
 def _counter_text(counts: dict[str, int]) -> str:

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from harness.cli.common import (
+    EXIT_USAGE,
     DevicesOption,
     OutputOption,
     WorkdirOption,
+    check_keyword,
     console,
     default_devices,
     default_output,
@@ -18,9 +20,11 @@ from harness.cli.common import (
     inventory_or_fail,
 )
 from harness.cli.pytestrun import (
+    EXIT_NO_TESTS,
     RunPaths,
     finished_records,
     log_tail,
+    preflight,
     pytest_command,
     run_with_progress,
     summary_table,
@@ -67,8 +71,20 @@ def run(
         chosen = get_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
+    check_keyword(keyword)
     path = (devices or default_devices()).resolve()
     inventory_or_fail(path)
+    if keyword is not None or ctx.args:
+        # A narrowed selection or pytest's own options: checked by collecting only, so a
+        # typo is one line and no lab starts for nothing.
+        found = preflight([*chosen.pytest_args(keyword=keyword), *ctx.args], devices=path)
+        if found.status == EXIT_NO_TESTS:
+            fail(f"nothing selected: no test of profile {chosen.name} matches "
+                 f"-k {(keyword or '')[:80]!r} {' '.join(ctx.args)[:80]}".rstrip(),
+                 code=EXIT_NO_TESTS)
+        if found.status != 0:
+            fail(f"pytest refused the run: {found.refusal or 'see pytest --help'}",
+                 code=found.status if found.status == EXIT_USAGE else EXIT_USAGE)
     paths = RunPaths((output or default_output()).resolve())
     command = pytest_command(
         chosen.pytest_args(keyword=keyword),
