@@ -152,6 +152,12 @@ def load_config(path: Path) -> FleetConfig:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML's first line is its context ("while parsing a block mapping"): the line
+        # and the problem are what a reader needs.
+        mark = exc.problem_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML: {line}{exc.problem or exc}") from None
     except (ValueError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "

@@ -23,7 +23,12 @@ class Flash:
         self.path = self.dir / f"{device_name}.json"
 
     def load(self) -> dict[str, Any] | None:
-        """The last complete state, or None for a fresh device (or an unreadable file)."""
+        """The last complete state, or None for a fresh device (or an unreadable file).
+
+        Half-written saves a power cut left behind (`.<name>.json.*.tmp`) are removed: the
+        device boots from the last complete state, as firmware discards a torn write.
+        """
+        self._drop_torn_saves()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -50,6 +55,12 @@ class Flash:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    def _drop_torn_saves(self) -> None:
+        # Only this device's own temporary files: other devices share the folder.
+        for torn in self.dir.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                torn.unlink()
 
     def erase(self) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -141,14 +141,34 @@ class FileLeaseBackend:
         return FileLease(device=device, path=path, _fd=fd)
 
     def holder_of(self, device: str) -> str | None:
-        """The holder recorded in the lease file, e.g. `test_x (pid 123)`."""
+        """The holder recorded in the lease file, e.g. `test_x (pid 123)`; None when nobody
+        holds the lock (the record of a holder that died stays in the file)."""
+        path = self._path(device)
+        if not _locked(path):
+            return None
         try:
-            info = json.loads(self._path(device).read_text() or "null")
+            info = json.loads(path.read_text() or "null")
         except (OSError, ValueError):
             return None
         if not isinstance(info, dict):
             return None
         return f"{info.get('holder') or '?'} (pid {info.get('pid')})"
+
+
+def _locked(path: Path) -> bool:
+    """Whether some open file holds the lease lock on `path` now (a shared probe, let go
+    at once: an acquirer racing it fails once and tries again, as it would anyway)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's shared lock
+    return False
 
 
 BackendFactory = Callable[..., LeaseBackend]

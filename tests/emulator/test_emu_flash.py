@@ -12,6 +12,8 @@ from pathlib import Path
 
 from specclient import EMAIL, PASSWORD, SpecClient, activated_client
 
+from emulator.flash import Flash
+
 REPO = Path(__file__).resolve().parents[2]
 
 WRITER = """
@@ -53,6 +55,17 @@ def test_sigkill_during_writes_leaves_one_complete_state(tmp_path: Path) -> None
         if path.exists():
             last = _complete(path)
     assert last > 0, "the writer never completed a state"
+
+
+def test_a_torn_save_is_dropped_at_boot(tmp_path: Path) -> None:
+    # What a cut during a save leaves: the last complete state and a half-written copy.
+    Flash(tmp_path, "dev").save({"n": 1})
+    torn = tmp_path / ".dev.json.k3j2h1.tmp"
+    torn.write_text('{"n": 2, "blo')
+    other = tmp_path / ".cam.json.a1b2c3.tmp"  # another device's save in progress
+    other.write_text("{")
+    assert Flash(tmp_path, "dev").load() == {"n": 1}
+    assert not torn.exists() and other.exists()
 
 
 def test_state_survives_a_fleet_restart(fleet_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
