@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Final
 
 from harness.dut import DeviceUnderTest, masked_matches
-from harness.errors import DeviceError, HarnessError, failure_kind, retry
+from harness.errors import DeviceError, HarnessError, ProductDefect, failure_kind, retry
 from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
+from harness.isapi.documents import DeviceStatus
 
 QUARANTINE_DIR: Final = "quarantine"
 TRANSITIONS_FILE: Final = "transitions.jsonl"
@@ -152,6 +153,41 @@ def _probe_active(
         return None  # e.g. notActivated, or no reserved-address support: ask it all
 
 
+# --- what the harness expects: a state found otherwise is a finding (issue 13 item 3) -----
+
+
+def expected_by_knowledge(dut: DeviceUnderTest) -> State:
+    """The state the harness's own record (password and reserved address it set) says the
+    device is in: what its last transition, a test's or a bring-up's, left behind."""
+    known = dut.known()
+    if known.password is None:
+        return State.INACTIVE
+    if dut.supports_reserved_email_reset and known.email == dut.email:
+        return State.EMAIL_RESERVED
+    return State.ACTIVE
+
+
+def unexpected_state(found: State, expected: State) -> str | None:
+    """What is wrong when a device is `found` where `expected` was left; None if nothing.
+
+    A device never leaves a state by itself: an address gone, a password refused, a lock
+    nobody caused or one kept over a reboot are the firmware's doing.
+    """
+    if found == expected:
+        return None
+    if found == State.LOCKED:
+        return "the harness's client is locked out"
+    if found == State.UNKNOWN_PASSWORD:
+        return "the known admin password is refused (not as locked)"
+    if found == State.INACTIVE:
+        return "the device is inactive (password and address gone)"
+    if found == State.ACTIVE and expected == State.EMAIL_RESERVED:
+        return "the reserved address is gone"
+    if found == State.EMAIL_RESERVED and expected == State.ACTIVE:
+        return None  # an address the harness did not record does no harm (see satisfies)
+    return f"the device is {found.value}, expected {expected.value}"
+
+
 # --- transitions ------------------------------------------------------------------------
 
 
@@ -174,6 +210,21 @@ def wait_until_inactive(client: IsapiClient, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+SETTLED_UP_TIME_S: Final = 3.0  # above harness.isapi.reboot's 2 s boot-instant tolerance
+
+
+def settled_boot_identity(client: IsapiClient) -> DeviceStatus:
+    """The boot identity to give `wait_until_rebooted`, taken once the device has been up a
+    few seconds: a reboot is told by the up time going back or the boot instant moving,
+    which needs a boot older than the clocks' resolution (a device that a bring-up or an
+    earlier test has just reset or rebooted is younger)."""
+    before = client.boot_identity()
+    if before.up_time_s is not None and before.up_time_s < SETTLED_UP_TIME_S:
+        time.sleep(SETTLED_UP_TIME_S - before.up_time_s)
+        before = client.boot_identity()
+    return before
+
+
 def _activate(dut: DeviceUnderTest) -> None:
     password = dut.new_password()
     with dut.isapi(login=False) as client:
@@ -185,7 +236,19 @@ def _activate(dut: DeviceUnderTest) -> None:
 def _reserve_email(dut: DeviceUnderTest) -> None:
     # No login: the request proves itself with the admin password in its body (§10).
     with dut.isapi(login=False) as client:
-        client.set_reserved_email(dut.email, dut.password)
+        try:
+            client.set_reserved_email(dut.email, dut.password)
+        except IsapiError as exc:
+            # Only devices QA expects the feature on are asked (`bring` checks): the
+            # device's own refusal contradicts the catalogue, e.g. a line that lost the
+            # feature at its threshold. The finding, not a setup error of the test.
+            if exc.sub_status_code == "notSupport":
+                raise ProductDefect(
+                    f"{dut.name} ({dut.firmware}) refuses to reserve an address with "
+                    f"notSupport; QA expects the reserved-e-mail reset from "
+                    f"{dut.line.reset_threshold} on its line"
+                ) from exc
+            raise
     dut.remember_email(dut.email)
 
 
@@ -228,8 +291,13 @@ RESET_BUTTON: Final = Transition("reset_button", _reset_button)
 POWER_CYCLE: Final = Transition("power_cycle", _power_cycle)
 
 
-def next_transition(current: State, target: State) -> Transition:
-    """The one transition that brings a device in `current` closer to `target`."""
+def next_transition(current: State, target: State,
+                    last: Transition | None = None) -> Transition:
+    """The one transition that brings a device in `current` closer to `target` (`last`:
+    the transition just run, when one was)."""
+    if current == State.LOCKED and last is POWER_CYCLE:
+        # A lock that outlived a power cycle (a finding): only the reset button helps.
+        return RESET_BUTTON
     if current == State.LOCKED:
         # The reset button needs no login: a device that must become inactive anyway is
         # reset at once instead of being power cycled first and reset after.
@@ -331,7 +399,9 @@ def bring(
     Raises `Quarantined` when an earlier bring-up of this device failed in this run. An
     infrastructure or device failure that outlives its retries quarantines the device and
     is raised; a product defect or harness error is raised as it is (a finding, not a
-    broken device).
+    broken device). A transition that leaves the device where it should not be (an
+    address gone after a power cycle, a lock kept over one) is a finding too: the
+    bring-up repairs the device, then raises `ProductDefect` naming what it found.
     """
     goal = State.parse(target)
     if goal not in TARGETS:
@@ -345,19 +415,29 @@ def bring(
             "expects only from its line's threshold: select it with needs(reset_by_email=True)"
         )
     ran: list[str] = []
+    findings: list[str] = []
+    last: Transition | None = None
     try:
         for _ in range(MAX_STEPS):
+            expected = expected_by_knowledge(dut)
             current = retry(lambda: probe(dut, expect=goal), what=f"probe {dut.name}",
                             attempts=attempts, delay=delay, secrets=dut.secrets)
+            wrong = unexpected_state(current, expected) if last is not None else None
+            if wrong is not None:
+                findings.append(f"after {last.name if last else '?'}: {wrong}")
             if satisfies(current, goal):
+                if findings:
+                    raise ProductDefect(f"{dut.name}: its bring-up to {goal} found "
+                                        + "; ".join(findings) + " (repaired)")
                 return ran
-            transition = next_transition(current, goal)
+            transition = next_transition(current, goal, last)
             started = time.monotonic()
             retry(lambda t=transition: t.run(dut),  # type: ignore[misc]
                   what=f"{transition.name} {dut.name}", attempts=attempts, delay=delay,
                   secrets=dut.secrets)
             log.record(dut.name, transition.name, current, time.monotonic() - started)
             ran.append(transition.name)
+            last = transition
         raise DeviceError(
             f"{dut.name} did not reach {goal} after {MAX_STEPS} transitions ({', '.join(ran)})"
         )

@@ -16,6 +16,9 @@ from harness.states import masked_matches
 
 pytestmark = pytest.mark.flow("activation")
 RISKY = "abcdefgh"  # one character class: level 0, Risky
+# Strong by the formula but one character short of, or over, spec §4's 8-16: only the
+# length is wrong, so only badParameters is right.
+WRONG_LENGTHS = ("Ab1-def", "Abcdefgh-12345678")
 # One of each level of the GUI's formula; test data, never any device's password.
 STRENGTH_SAMPLES = ("abcdefgh", "abcdefg7", "Abcdefgh", "Abcdefg7", "Abc-defg7")
 
@@ -72,6 +75,42 @@ def test_risky_password_refused_by_api(dut: DeviceUnderTest) -> None:
                            sub_status=("riskPassword",))
         finally:
             dut.remember_activation(RISKY, email=None)
+
+
+@pytest.mark.state("inactive")
+def test_password_length_refused_by_api(dut: DeviceUnderTest) -> None:
+    for password in WRONG_LENGTHS:
+        if password_acceptable(password, dut.line, dut.entry.firmware_version):
+            raise HarnessError(f"test data: {len(password)} characters is meant to be "
+                               "outside 8-16, but harness.catalogue accepts it")
+    with dut.isapi(login=False) as device:
+        for password in WRONG_LENGTHS:
+            with allure.step(f"Activate with a {len(password)}-character password"):
+                try:
+                    expect_refusal(lambda p=password: device.activate(p),  # type: ignore[misc]
+                                   what=f"{dut.id}: activate with a {len(password)}-character "
+                                        "password", sub_status=("badParameters",))
+                finally:
+                    dut.remember_activation(password, email=None)
+        _still_inactive(dut, device, "a password of the wrong length was sent")
+
+
+@pytest.mark.state("active")
+def test_activate_again_refused(dut: DeviceUnderTest) -> None:
+    """Spec §3: an active device refuses activation (403 invalidOperation) and keeps its
+    password: anyone on the network could otherwise take it over."""
+    other = dut.new_password()
+    with dut.isapi(login=False) as device:
+        with allure.step("Activate the active device with another password"):
+            try:
+                expect_refusal(lambda: device.activate(other),
+                               what=f"{dut.id}: activate an active device",
+                               sub_status=("invalidOperation",))
+            except BaseException:
+                dut.remember_current_password(dut.password, other)
+                raise
+        with allure.step("The device's password is unchanged"):
+            device.login_digest(dut.password)
 
 
 @pytest.mark.state("inactive")

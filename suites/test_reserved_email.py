@@ -14,6 +14,30 @@ from harness.states import masked_matches
 
 pytestmark = pytest.mark.flow("reserved-email")
 WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those
+MAX_ADDRESS_LENGTH = 32  # spec §6: 1-32 characters
+
+
+def _address_of_length(length: int, domain: str = "example.com") -> str:
+    """A well-formed address of exactly `length` characters."""
+    return "r" * (length - len(domain) - 1) + "@" + domain
+
+
+# Spec §6: each way an address is invalid, each refused with badParameters.
+INVALID_ADDRESSES = {
+    "33 characters": _address_of_length(MAX_ADDRESS_LENGTH + 1),
+    "no @": "reserved.example.com",
+    "two @": "reserved@@example.com",
+    "a space": "res erved@example.com",
+    "no domain": "reserved@",
+    "empty": "",
+}
+
+
+def _shows_harness_address(dut: DeviceUnderTest, shown: str | None, after: str) -> None:
+    assert shown and masked_matches(shown, dut.email), (
+        f"{dut.id}: the reserved address shows {shown!r} after {after}, expected "
+        f"{dut.email} masked"
+    )
 
 
 @pytest.mark.needs(reset_by_email=True)
@@ -93,3 +117,42 @@ def test_reserve_email_api_plain_and_encrypted(dut: DeviceUnderTest) -> None:
                     f"{dut.id}: after saving {dut.email} ({form} fields) the device shows "
                     f"{shown!r}"
                 )
+            with allure.step("The address is shown masked, never in full"):
+                # Spec §6: the GET needs no login, so an unmasked answer gives anyone on
+                # the network the address the reset mail goes to.
+                assert shown.lower() != dut.email.lower() and "*" in shown, (
+                    f"{dut.id}: GET email/parameter shows the reserved address unmasked "
+                    f"({shown!r})"
+                )
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_invalid_reserved_email_refused(dut: DeviceUnderTest) -> None:
+    """Spec §6 both sides: an address of the longest length is taken; every way of being
+    invalid is refused with badParameters and leaves the reserved address as it was."""
+    with dut.isapi(login=False) as device:
+        for why, address in INVALID_ADDRESSES.items():
+            with allure.step(f"An invalid address ({why}) is refused"):
+                try:
+                    expect_refusal(
+                        lambda a=address: device.set_reserved_email(  # type: ignore[misc]
+                            a, dut.password),
+                        what=f"{dut.id}: reserve an invalid address ({why}: {address!r})",
+                        sub_status=("badParameters",))
+                except BaseException:
+                    dut.reserve_email_by_api(device)  # the harness's address back
+                    raise
+                _shows_harness_address(dut, device.reserved_email(),
+                                       f"an invalid address ({why}) was refused")
+        longest = _address_of_length(MAX_ADDRESS_LENGTH)
+        with allure.step(f"An address of {MAX_ADDRESS_LENGTH} characters is taken"):
+            try:
+                device.set_reserved_email(longest, dut.password)
+                shown = device.reserved_email()
+                assert shown and masked_matches(shown, longest), (
+                    f"{dut.id}: after saving a {MAX_ADDRESS_LENGTH}-character address the "
+                    f"device shows {shown!r}"
+                )
+            finally:
+                dut.reserve_email_by_api(device)

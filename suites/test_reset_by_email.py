@@ -10,10 +10,14 @@ import pytest
 from playwright.sync_api import Page
 
 from harness.cloud import export_channel
-from harness.dut import DeviceUnderTest, expect_login_refused
+from harness.dut import DeviceUnderTest, expect_login_refused, masked_matches
+from harness.errors import ProductDefect
+from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.lab import ManualCloud
 
 pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_email=True)]
+WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those
+WRONG_BEFORE_RESET = 2  # below the lock's lowest setting (3), so nothing locks
 
 
 def _old_refused_new_works(dut: DeviceUnderTest, old: str, new: str) -> None:
@@ -66,12 +70,50 @@ def test_reset_by_export_channel(dut: DeviceUnderTest, page: Page, mail_timeout:
 
 @pytest.mark.state("email_reserved")
 def test_reset_by_email_api(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    """The reset at the API, and what it must leave behind (spec §7): the sessions of
+    before are closed, the wrong-password count is cleared, the reserved address stays."""
     old, new = dut.password, dut.new_password()
-    with dut.isapi(login=False) as device:
+    with dut.isapi() as admin:
+        lock = admin.illegal_login_lock()  # a successful login: the count starts at 0
+    with dut.isapi(login=False) as before, dut.isapi(login=False) as device:
+        with allure.step("A GUI-like session is logged in before the reset"):
+            before.login_session(old)
+        with allure.step(f"{WRONG_BEFORE_RESET} wrong passwords are counted before it"):
+            for number in range(1, WRONG_BEFORE_RESET + 1):
+                expect_login_refused(device, WRONG_PASSWORD,
+                                     what=f"{dut.id}: wrong password {number}")
         with allure.step("Ask for a reset QR; the phone app sends it to the cloud"):
             code = dut.request_code(device.qr_code().text, timeout=mail_timeout)
         with allure.step("Enter the code: the device accepts it"):
             device.check_verification_code(code)
         with allure.step("Set the new password with the code"), dut.password_change(new):
             device.reset_password_by_code(code, new)
+        with allure.step("The session from before the reset is closed"):
+            _session_closed(dut, before)
+        with allure.step("The wrong-password count was cleared"):
+            refusal = expect_login_refused(device, WRONG_PASSWORD,
+                                           what=f"{dut.id}: wrong password after the reset")
+            assert refusal.attempts_left == lock.max_attempts - 1, (
+                f"{dut.id}: one wrong password after the reset leaves "
+                f"{refusal.attempts_left} attempts, expected {lock.max_attempts - 1}: the "
+                f"{WRONG_BEFORE_RESET} wrong ones from before the reset still count"
+            )
+        with allure.step("The reserved address stays"):
+            shown = device.reserved_email()
+            assert shown and masked_matches(shown, dut.email), (
+                f"{dut.id}: after a reset by code the reserved address shows {shown!r}, "
+                f"expected {dut.email} masked"
+            )
     _old_refused_new_works(dut, old, new)
+
+
+def _session_closed(dut: DeviceUnderTest, client: IsapiClient) -> None:
+    """A heartbeat of `client`'s session must be refused (401)."""
+    try:
+        client.session_heartbeat()
+    except (LoginRejected, IsapiError) as exc:
+        if isinstance(exc, IsapiError) and exc.http_status != 401:
+            raise
+        return
+    raise ProductDefect(f"{dut.id}: a session logged in before the reset by code still "
+                        "answers its heartbeat after it")

@@ -8,14 +8,27 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness.catalogue import CODE_ALPHABET, CODE_MAX_WRONG_ENTRIES
-from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal
+from harness.catalogue import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    CODE_MAX_WRONG_ENTRIES,
+    LOCKOUT_ATTEMPTS_RANGE,
+    LOCKOUT_MINUTES_RANGE,
+)
+from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal, masked_matches
+from harness.errors import HarnessError, ProductDefect
 from harness.gui.base import LoginResult
 from harness.isapi import IsapiClient, LoginRejected
+from harness.isapi.documents import IllegalLoginLock
+from harness.states import BOOT_MARGIN_S, settled_boot_identity
 
 pytestmark = pytest.mark.flow("security")
 EXPIRED = ("verificationCodeExpired",)
 WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those
+RISKY = "abcdefgh"  # one character class: level 0, Risky
+WRONG = ("verificationCodeError",)
+# A malformed code (wrong length, outside the alphabet) may also be refused as malformed.
+MALFORMED = ("verificationCodeError", "badParameters")
 
 
 def _wrong_code(code: str) -> str:
@@ -31,7 +44,7 @@ def _mailed_code(dut: DeviceUnderTest, device: IsapiClient, mail_timeout: float)
 
 
 @pytest.mark.state("active")
-@pytest.mark.leaves("locked")  # this client, until a reboot
+@pytest.mark.reboots(1)  # a power cycle must clear the lock (spec §5)
 def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Page) -> None:
     with dut.isapi() as device:
         with allure.step("Read the illegal-login lock settings"):
@@ -71,6 +84,56 @@ def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Pa
             f"{dut.id}: the GUI login shows {outcome.result} ({outcome.message!r}), "
             "expected the lock and its remaining time"
         )
+    with allure.step("Power cycle the device: a reboot clears the lock"):
+        with dut.lab_controller() as controller:
+            controller.power(dut.name, "cycle")
+        with dut.isapi(login=False) as device:
+            device.wait_until_up(BOOT_MARGIN_S + float(getattr(dut.entry, "boot_seconds", 0)))
+    with allure.step("The right password logs in again"), dut.isapi(login=False) as device:
+        try:
+            device.login_digest(dut.password)
+        except LoginRejected as exc:
+            raise ProductDefect(
+                f"{dut.id}: the right password is refused after a power cycle "
+                f"({'still locked' if exc.locked else 'not as locked'}): spec §5 says a "
+                "reboot clears locks"
+            ) from exc
+
+
+@pytest.mark.state("active")
+def test_lock_settings_range(dut: DeviceUnderTest) -> None:
+    """Spec §5 both sides: the ends of 3-20 attempts and 1-120 minutes are taken, each
+    way out of them refused with badParameters and the settings left as they were."""
+    lo_times, hi_times = LOCKOUT_ATTEMPTS_RANGE
+    lo_minutes, hi_minutes = LOCKOUT_MINUTES_RANGE
+    with dut.isapi() as device:
+        original = device.illegal_login_lock()
+        try:
+            for times, minutes in ((lo_times, lo_minutes), (hi_times, hi_minutes)):
+                with allure.step(f"{times} attempts and {minutes} minutes are taken"):
+                    wanted = IllegalLoginLock(original.enabled, times, minutes)
+                    device.set_illegal_login_lock(wanted)
+                    assert device.illegal_login_lock() == wanted, (
+                        f"{dut.id}: illegalLoginLock reads {device.illegal_login_lock()} "
+                        f"after setting {wanted}"
+                    )
+            device.set_illegal_login_lock(original)
+            for times, minutes in ((lo_times - 1, original.lock_minutes),
+                                   (hi_times + 1, original.lock_minutes),
+                                   (original.max_attempts, lo_minutes - 1),
+                                   (original.max_attempts, hi_minutes + 1)):
+                with allure.step(f"{times} attempts and {minutes} minutes are refused"):
+                    expect_refusal(
+                        lambda t=times, m=minutes: device.set_illegal_login_lock(  # type: ignore[misc]
+                            IllegalLoginLock(original.enabled, t, m)),
+                        what=f"{dut.id}: illegalLoginLock {times} attempts, {minutes} minutes",
+                        sub_status=("badParameters",))
+                    assert device.illegal_login_lock() == original, (
+                        f"{dut.id}: a refused setting changed illegalLoginLock to "
+                        f"{device.illegal_login_lock()}"
+                    )
+        finally:
+            device.set_illegal_login_lock(original)
 
 
 @pytest.mark.needs(reset_by_email=True)
@@ -134,13 +197,20 @@ def test_code_void_after_reboot(dut: DeviceUnderTest, mail_timeout: float) -> No
     with dut.isapi() as device:
         code = _mailed_code(dut, device, mail_timeout)
         with allure.step("Reboot the device"):
-            before = device.boot_identity()
+            before = settled_boot_identity(device)
             device.reboot()
             device.wait_until_rebooted(before, timeout=60 + float(
                 getattr(dut.entry, "boot_seconds", 0)))
         with allure.step("The code from before the reboot is void"):
             expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code from before a reboot", sub_status=EXPIRED)
+        with allure.step("The reboot kept the password and the reserved address"):
+            device.login_digest(dut.password)
+            shown = device.reserved_email()
+            assert shown and masked_matches(shown, dut.email), (
+                f"{dut.id}: after a reboot the reserved address shows {shown!r}, expected "
+                f"{dut.email} masked (it is kept on flash)"
+            )
 
 
 @pytest.mark.needs(reset_by_email=True)
@@ -176,3 +246,55 @@ def test_code_void_after_new_qr(dut: DeviceUnderTest, mail_timeout: float) -> No
             # Spec §7 / docs/device-api.md: a code voided by a new QR is void, not wrong.
             expect_refusal(lambda: device.check_verification_code(code),
                            what=f"{dut.id}: a code of a replaced QR", sub_status=EXPIRED)
+
+
+def _changed_last(code: str) -> str:
+    """`code` with its last character replaced by another of the alphabet."""
+    return code[:-1] + _wrong_code(code[-1])
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_code_format_rules(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    """Spec §7 every way: the code is taken in lower case; one wrong character, one
+    missing or extra, and characters outside the alphabet are refused; the right code
+    still works after them (fewer than the wrong-entry limit)."""
+    with dut.isapi(login=False) as device:
+        code = _mailed_code(dut, device, mail_timeout).upper()
+        with allure.step("The code keyed in lower case is accepted"):
+            device.check_verification_code(code.lower())
+        wrong = {
+            "its last character changed": (_changed_last(code), WRONG),
+            f"{CODE_LENGTH - 1} characters": (code[:-1], MALFORMED),
+            f"{CODE_LENGTH + 1} characters": (code + code[0], MALFORMED),
+            "characters outside the alphabet": ("0O1I" + code[4:], MALFORMED),
+        }
+        if len(wrong) >= CODE_MAX_WRONG_ENTRIES:
+            raise HarnessError("test data: as many wrong codes as the limit would void it")
+        for why, (entered, answers) in wrong.items():
+            with allure.step(f"A code with {why} is refused"):
+                expect_refusal(lambda e=entered: device.check_verification_code(e),  # type: ignore[misc]
+                               what=f"{dut.id}: a code with {why}", sub_status=answers)
+        with allure.step("The right code is still accepted"):
+            device.check_verification_code(code)
+
+
+@pytest.mark.needs(reset_by_email=True)
+@pytest.mark.state("email_reserved")
+def test_reset_refuses_risky_password(dut: DeviceUnderTest, mail_timeout: float) -> None:
+    """Spec §4 on the reset path: a Risky new password is refused (riskPassword), the
+    code stays usable and the old password keeps working."""
+    old = dut.password
+    with dut.isapi(login=False) as device:
+        code = _mailed_code(dut, device, mail_timeout)
+        with allure.step("Reset with a Risky password: refused"):
+            try:
+                expect_refusal(lambda: device.reset_password_by_code(code, RISKY),
+                               what=f"{dut.id}: reset by code to a Risky password",
+                               sub_status=("riskPassword",))
+            except BaseException:
+                dut.remember_current_password(old, RISKY)
+                raise
+        with allure.step("The code is still valid, the old password still logs in"):
+            device.check_verification_code(code)
+            device.login_digest(old)
