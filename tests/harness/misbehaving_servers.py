@@ -15,10 +15,11 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -70,6 +71,15 @@ class Server:
     def stop(self) -> None:
         self._stopping.set()
         self.listener.close()
+
+
+@pytest.fixture(name="started")
+def started_fixture() -> Iterator[list[Server]]:
+    """Servers a test starts (appends here), stopped after it."""
+    running: list[Server] = []
+    yield running
+    for server in running:
+        server.stop()
 
 
 def _read_request(conn: socket.socket) -> bytes:

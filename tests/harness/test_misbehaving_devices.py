@@ -8,12 +8,13 @@ nothing on stderr and no traceback."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import misbehaving_servers as servers
 import pytest
 from cli_helpers import hil, write_inventory
+from misbehaving_servers import started_fixture  # noqa: F401
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 PASSWORD_ENV = "HIL_MISBEHAVING_PASSWORD"
@@ -63,15 +64,6 @@ def assert_clear_no_verdict(
     return note
 
 
-@pytest.fixture
-def started() -> Iterator[list[servers.Server]]:
-    """Servers a test starts, stopped after it."""
-    running: list[servers.Server] = []
-    yield running
-    for server in running:
-        server.stop()
-
-
 def _serve(started: list[servers.Server], server: servers.Server) -> str:
     started.append(server)
     return server.url()
@@ -98,23 +90,24 @@ def test_slow_drip_is_cut_at_the_deadline(tmp_path: Path, started: list[servers.
     assert "no complete answer within the 5 s deadline" in note
 
 
-def test_http_500_without_response_status(
-    tmp_path: Path, started: list[servers.Server]
+@pytest.mark.parametrize(
+    ("name", "server", "seen"),
+    [
+        ("mis-500", servers.http_500, "answered HTTP 500 without a ResponseStatus"),
+        ("mis-garbage", servers.garbage, "answered something that is not HTTP"),
+        ("mis-captive", servers.captive_page, "answered 200 with no XML or JSON document"),
+    ],
+)
+def test_answer_that_is_not_a_device_answer(
+    tmp_path: Path,
+    started: list[servers.Server],
+    name: str,
+    server: Callable[[], servers.Server],
+    seen: str,
 ) -> None:
-    url = _serve(started, servers.http_500())
-    result = probe(tmp_path, real_device("mis-500", url))
-    note = assert_clear_no_verdict(
-        result, "mis-500", "infrastructure", "answered HTTP 500 without a ResponseStatus"
-    )
-    assert "'Internal Server Error'" in note
-
-
-def test_garbage_bytes(tmp_path: Path, started: list[servers.Server]) -> None:
-    url = _serve(started, servers.garbage())
-    result = probe(tmp_path, real_device("mis-garbage", url))
-    assert_clear_no_verdict(
-        result, "mis-garbage", "infrastructure", "answered something that is not HTTP"
-    )
+    url = _serve(started, server())
+    result = probe(tmp_path, real_device(name, url))
+    assert_clear_no_verdict(result, name, "infrastructure", seen)
 
 
 def test_proxy_error_page(tmp_path: Path, started: list[servers.Server]) -> None:
@@ -125,14 +118,6 @@ def test_proxy_error_page(tmp_path: Path, started: list[servers.Server]) -> None
     )
     # What was seen is quoted, bounded: the page's start, not all of it.
     assert "Bad Gateway" in note and "squid" not in note
-
-
-def test_captive_page_with_200(tmp_path: Path, started: list[servers.Server]) -> None:
-    url = _serve(started, servers.captive_page())
-    result = probe(tmp_path, real_device("mis-captive", url))
-    assert_clear_no_verdict(
-        result, "mis-captive", "infrastructure", "answered 200 with no XML or JSON document"
-    )
 
 
 def test_certificate_not_the_pinned_one(tmp_path: Path, started: list[servers.Server]) -> None:
