@@ -36,7 +36,8 @@ class CloudRefused(Exception):
     """The vendor cloud refused the request (bad QR, unknown device, app too old).
 
     An answer a suite may expect (an old app version, a voided QR); `error` is the
-    cloud's error name, e.g. `badQr`, `unknownDevice`, `appVersionTooOld`.
+    cloud's error name, e.g. `badQr`, `unknownDevice`, `appVersionTooOld`. Unexpected, a
+    product defect (the device's QR was refused: harness.errors.FAILURE_TABLE).
     """
 
     def __init__(self, message: str, *, status: int, error: str) -> None:
@@ -132,7 +133,14 @@ class PhoneApp:
         if response.status_code in (200, 202):
             serial = answer.get("serial")
             return CodeRequest(serial=serial if isinstance(serial, str) else None)
-        error = str(answer.get("error", "")) or f"HTTP {response.status_code}"
+        error = str(answer.get("error", ""))
+        if not error:
+            # No named refusal: not the cloud's answer (a proxy's page, a broken service).
+            text = " ".join(response.text.split())[:80]
+            raise InfrastructureError(
+                f"vendor cloud {self.cloud_url} answered HTTP {response.status_code} without "
+                f"an error name, not the cloud's answer: {text!r}"
+            )
         raise CloudRefused(
             _refusal_message(error, answer, self.app_version),
             status=response.status_code,

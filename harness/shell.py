@@ -37,7 +37,15 @@ _KEY_VALUE = re.compile(r"\s*([^:=]*[^:=\s])\s*[:=](.*)")
 
 
 class ShellLoginRejected(Exception):
-    """The SSH server refused the user name or password. Never retried (`during_login`)."""
+    """A device's SSH server refused the user name or password the lab knows: a product
+    defect (harness.errors.FAILURE_TABLE). Never retried (`during_login`)."""
+
+    during_login = True
+
+
+class LabControllerLoginRejected(InfrastructureError):
+    """The lab controller refused its login: the lab's set-up, not a device's answer.
+    Never retried (`during_login`)."""
 
     during_login = True
 
@@ -117,6 +125,7 @@ class _SshEndpoint:
         known_hosts: KnownHosts | None,
         transcript: ShellTranscript | None,
         unreachable: _Failure,
+        refused: _Failure = ShellLoginRejected,
     ) -> None:
         self.host = host
         self.port = port
@@ -128,6 +137,7 @@ class _SshEndpoint:
         self.transcript.secrets.register(password)
         self._password = password
         self._unreachable = unreachable
+        self._refused = refused
         self._client: paramiko.SSHClient | None = None
 
     @property
@@ -183,7 +193,7 @@ class _SshEndpoint:
             except paramiko.AuthenticationException as exc:
                 client.close()
                 self.transcript.note(self.address, f"login as {self.user} refused")
-                raise ShellLoginRejected(
+                raise self._refused(
                     f"ssh {self.user}@{self.address}: login refused ({exc}); not retried"
                 ) from exc
             except paramiko.BadHostKeyException as exc:
@@ -220,13 +230,16 @@ class _SshEndpoint:
         """Run one command as an exec request; its output, stderr and exit status."""
         limit = timeout if timeout is not None else self.timeout
         started, t0 = time.time(), time.perf_counter()
+        deadline = time.monotonic() + limit
         try:
             channel = self.transport().open_session(timeout=limit)
             channel.settimeout(limit)
             channel.exec_command(command)
-            stdout = channel.makefile("rb").read().decode("utf-8", errors="replace")
-            stderr = channel.makefile_stderr("rb").read().decode("utf-8", errors="replace")
-            if not channel.status_event.wait(limit):
+            # The channel's timeout bounds each read: a peer dripping its output would
+            # hold the command for ever. The whole answer must come within `limit`.
+            stdout = _read_until_eof(channel.recv, channel, deadline)
+            stderr = _read_until_eof(channel.recv_stderr, channel, deadline)
+            if not channel.status_event.wait(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError("no exit status")
             status = channel.recv_exit_status()
             channel.close()
@@ -265,8 +278,10 @@ class _SshEndpoint:
             deadline = time.monotonic() + timeout
             text = ""
             while not text.endswith(PSH_PROMPT):
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise TimeoutError(f"no prompt {PSH_PROMPT!r} within {timeout:.0f} s")
+                channel.settimeout(left)
                 chunk = channel.recv(4096)
                 if not chunk:
                     break
@@ -284,6 +299,22 @@ class _SshEndpoint:
             started=started,
         )
         return text.replace("\r\n", "\n")
+
+
+def _read_until_eof(
+    recv: Callable[[int], bytes], channel: paramiko.Channel, deadline: float
+) -> str:
+    """One stream of an exec channel up to its end, every read bounded by `deadline`."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no complete answer within the deadline")
+        channel.settimeout(left)
+        chunk = recv(32768)
+        if not chunk:
+            return data.decode("utf-8", errors="replace")
+        data += chunk
 
 
 class DeviceShell:
@@ -393,6 +424,7 @@ class LabController:
             known_hosts=known_hosts,
             transcript=transcript,
             unreachable=InfrastructureError,
+            refused=LabControllerLoginRejected,
         )
 
     @property
