@@ -17,12 +17,13 @@ import math
 import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.lab import ImapConfig, SmtpSinkConfig
@@ -318,15 +319,17 @@ class ImapMailbox:
     def __repr__(self) -> str:
         return f"ImapMailbox({self.user}@{self.host}:{self.port}/{self.folder})"
 
-    def _connect(self) -> imaplib.IMAP4:
+    def _connect(self, watchdog: Watchdog) -> imaplib.IMAP4:
         try:
             client: imaplib.IMAP4
             if self.tls == "ssl":
-                client = imaplib.IMAP4_SSL(
+                client = _watched(imaplib.IMAP4_SSL, watchdog)(
                     self.host, self.port, ssl_context=self.context, timeout=self.io_timeout
                 )
             else:
-                client = imaplib.IMAP4(self.host, self.port, timeout=self.io_timeout)
+                client = _watched(imaplib.IMAP4, watchdog)(
+                    self.host, self.port, timeout=self.io_timeout
+                )
                 client.starttls(ssl_context=self.context)
             client.login(self.user, self._password)
             status, _ = client.select(self.folder, readonly=True)
@@ -335,7 +338,8 @@ class ImapMailbox:
             return client
         except (OSError, imaplib.IMAP4.error) as exc:
             raise InfrastructureError(
-                f"IMAP {self.host}:{self.port} unreachable or refused login for {self.user}: {exc}"
+                f"IMAP {self.host}:{self.port} unreachable or refused login for {self.user}"
+                f"{watchdog.reason()}: {exc}"
             ) from None
 
     def _fetch_since(self, client: imaplib.IMAP4, to: str, since: float) -> list[ReceivedMail]:
@@ -366,7 +370,11 @@ class ImapMailbox:
     ) -> ReceivedMail:
         """The first mail to `to` since `since` (see `Mailbox.wait_for`)."""
         deadline = time.monotonic() + timeout
-        client = self._connect()
+        # imaplib's timeout bounds each read: a server dripping its answers would hold the
+        # wait for ever. The watchdog ends the connection once the wait and one more read
+        # timeout have passed.
+        watchdog = Watchdog(timeout + self.io_timeout)
+        client = self._connect(watchdog)
         try:
             while True:
                 client.noop()  # lets the server report new mail in a read-only selection
@@ -379,11 +387,59 @@ class ImapMailbox:
                 time.sleep(self.poll)
         except (OSError, imaplib.IMAP4.error) as exc:
             raise InfrastructureError(
-                f"IMAP {self!r} failed while waiting for mail to {to}: {exc}"
+                f"IMAP {self!r} failed while waiting for mail to {to}{watchdog.reason()}: {exc}"
             ) from None
         finally:
+            watchdog.cancel()
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 client.logout()
+
+
+class Watchdog:
+    """Shuts a connection's socket down once `seconds` have passed, so that a read blocked
+    on a peer that drips its answer (within every per-read timeout) ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """The socket to shut down (now, if the time is already up)."""
+        self._socket = sock
+        if self.fired:
+            self._fire()
+
+    def reason(self) -> str:
+        """Why a read failed, when the watchdog ended it ("" otherwise)."""
+        return f" (no complete answer within {self.seconds:g} s)" if self.fired else ""
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+
+_Imap = TypeVar("_Imap", bound=imaplib.IMAP4)
+
+
+def _watched(base: type[_Imap], watchdog: Watchdog) -> type[_Imap]:
+    """`base` whose socket the watchdog may shut down (imaplib opens it in __init__)."""
+
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def _create_socket(self, timeout: float | None) -> socket.socket:
+            sock: socket.socket = super()._create_socket(timeout)
+            watchdog.watch(sock)
+            return sock
+
+    return Watched
 
 
 def _quote(text: str) -> str:

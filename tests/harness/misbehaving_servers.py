@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,19 +112,26 @@ def _http(status: str, content_type: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
+def _drip_bytes(conn: socket.socket, answer: bytes) -> None:
+    """`answer`, one byte every DRIP_INTERVAL_S: within every per-read timeout."""
+    for byte in answer:
+        conn.sendall(bytes([byte]))
+        time.sleep(DRIP_INTERVAL_S)
+
+
 def _drip(conn: socket.socket) -> None:
-    """A valid answer, one byte every DRIP_INTERVAL_S: within every per-read timeout."""
+    """A valid device answer, dripped."""
     _read_request(conn)
-    answer = _http(
+    _drip_bytes(conn, _http(
         "200 OK",
         "application/xml",
         b"<ActivateStatus><Activated>true</Activated></ActivateStatus>",
-    )
-    stop = threading.Event()
-    for byte in answer:
-        conn.sendall(bytes([byte]))
-        if stop.wait(DRIP_INTERVAL_S):
-            return
+    ))
+
+
+def _drip_greeting(conn: socket.socket) -> None:
+    """A mail server's greeting, dripped before any request."""
+    _drip_bytes(conn, b"* OK IMAP4rev1 server ready\r\n")
 
 
 def _garbage(conn: socket.socket) -> None:
@@ -165,6 +173,10 @@ def dripping() -> Server:
 
 def http_500() -> Server:
     return Server(_serve_requests(HTTP_500))
+
+
+def dripping_greeting() -> Server:
+    return Server(_drip_greeting)
 
 
 def garbage() -> Server:

@@ -8,6 +8,7 @@ nothing on stderr and no traceback."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import misbehaving_servers as servers
 import pytest
 from cli_helpers import hil, write_inventory
 from misbehaving_servers import started_fixture  # noqa: F401
+
+from harness.errors import InfrastructureError
+from harness.mail import ImapMailbox
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 PASSWORD_ENV = "HIL_MISBEHAVING_PASSWORD"
@@ -126,3 +130,28 @@ def test_certificate_not_the_pinned_one(tmp_path: Path, started: list[servers.Se
     device = real_device("mis-tls", url, tls={"ca_file": str(pinned)})
     result = probe(tmp_path, device)
     assert_clear_no_verdict(result, "mis-tls", "infrastructure", "TLS verification failed")
+
+
+def test_imap_server_dripping_its_greeting(started: list[servers.Server]) -> None:
+    # imaplib's timeout bounds each read: without the watchdog this waits for ever.
+    server = servers.dripping_greeting()
+    started.append(server)
+    mailbox = ImapMailbox(
+        "127.0.0.1", server.port, "qa", PASSWORD, tls="starttls", poll=0.1, io_timeout=3
+    )
+    done: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            mailbox.wait_for("qa@example.com", since=0, timeout=1)
+        except BaseException as exc:  # the failure is the result
+            done.append(exc)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(PROBE_LIMIT_S)
+    assert done, "the IMAP wait did not end"
+    assert isinstance(done[0], InfrastructureError), done[0]
+    message = str(done[0])
+    assert f"127.0.0.1:{server.port}" in message and "within 4 s" in message, message
+    assert PASSWORD not in message
