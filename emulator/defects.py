@@ -279,3 +279,9 @@ def _full_reset_keeps_email(policy: FirmwarePolicy) -> None:
 @defect("basic_reset_drops_email", "a basic factory reset clears the reserved address")
 def _basic_reset_drops_email(policy: FirmwarePolicy) -> None:
     policy.basic_reset_keeps_email = False
+
+
+@defect("crash_on_email_save",
+        "saving a reserved address crashes the device before it answers (watchdog restart)")
+def _crash_on_email_save(policy: FirmwarePolicy) -> None:
+    policy.reboot_after_email_save = True

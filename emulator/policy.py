@@ -106,6 +106,9 @@ class FirmwarePolicy:
     email_kept_after_reset: bool = True
     basic_reset_keeps_email: bool = True
     full_reset_clears_email: bool = True
+    # A firmware crash: the address is saved, then the device goes down before answering
+    # and the watchdog restarts it.
+    reboot_after_email_save: bool = False
     # Verification code (spec §7).
     code_validity_s: float = 48 * 3600.0
     code_single_use: bool = True

@@ -32,7 +32,14 @@ from pathlib import Path
 from typing import Final
 
 from harness.dut import DeviceUnderTest, masked_matches
-from harness.errors import DeviceError, HarnessError, ProductDefect, failure_kind, retry
+from harness.errors import (
+    DeviceError,
+    HarnessError,
+    InfrastructureError,
+    ProductDefect,
+    failure_kind,
+    retry,
+)
 from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.isapi.documents import DeviceStatus
@@ -236,8 +243,12 @@ def _activate(dut: DeviceUnderTest) -> None:
 def _reserve_email(dut: DeviceUnderTest) -> None:
     # No login: the request proves itself with the admin password in its body (§10).
     with dut.isapi(login=False) as client:
+        sent_at = time.monotonic()
         try:
             client.set_reserved_email(dut.email, dut.password)
+        except (DeviceError, InfrastructureError) as exc:
+            _crash_is_a_finding(dut, exc, "saving the reserved address", sent_at)
+            raise
         except IsapiError as exc:
             # Only devices QA expects the feature on are asked (`bring` checks): the
             # device's own refusal contradicts the catalogue, e.g. a line that lost the
@@ -250,6 +261,26 @@ def _reserve_email(dut: DeviceUnderTest) -> None:
                 ) from exc
             raise
     dut.remember_email(dut.email)
+
+
+def _crash_is_a_finding(dut: DeviceUnderTest, exc: BaseException, doing: str,
+                        sent_at: float) -> None:
+    """After `exc` (no answer) while `doing`, sent at `sent_at` (monotonic): a device
+    that answers again with an up time shorter than the time since the request booted
+    during it, by itself: a crash, `ProductDefect`. Otherwise nothing (the lab's trouble,
+    which the caller raises and may retry)."""
+    with dut.isapi() as client:
+        try:
+            client.wait_until_up(_boot_timeout(dut))
+            up_time = client.device_status().up_time_s
+        except Exception:  # still gone or not telling: no verdict from here
+            return
+    elapsed = time.monotonic() - sent_at
+    if up_time is not None and up_time <= elapsed:
+        raise ProductDefect(
+            f"{dut.name} went down while {doing} and came back by itself (up {up_time} s, "
+            f"request sent {elapsed:.1f} s ago): a crash ({exc})"
+        ) from exc
 
 
 def _factory_reset(dut: DeviceUnderTest) -> None:

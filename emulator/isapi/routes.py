@@ -183,6 +183,10 @@ async def put_email(request: web.Request, device: Device) -> web.Response:
         fields = opened or {"password": "", "emailAddress": fields["emailAddress"]}
     device.set_reserved_email(fields["password"], fields["emailAddress"],
                               client_address(request))
+    if device.policy.reboot_after_email_save:
+        # The crash of defect crash_on_email_save: saved, then down before answering
+        # (the reboot closes this connection too); the watchdog brings the device back.
+        await device.reboot()
     return ok(request)
 
 

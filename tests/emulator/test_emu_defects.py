@@ -409,3 +409,20 @@ def test_full_reset_keeps_email(pair: Callable[..., Any]) -> None:
 def test_basic_reset_drops_email(pair: Callable[..., Any]) -> None:
     lab = pair("basic_reset_drops_email")
     assert _both(lab, lambda n: _after_reset(lab, n, "basic")) == {"clean": EMAIL, "bad": None}
+
+
+def test_crash_on_email_save(pair: Callable[..., Any]) -> None:
+    lab = pair("crash_on_email_save")
+
+    def answer_and_reboots(name: str) -> tuple[str, int, str | None]:
+        c = activated_client(lab.url(name))
+        try:
+            answer = str(c.set_email(PASSWORD, EMAIL).status_code)
+        except httpx.TransportError:
+            answer = "no answer"
+        lab.call(lab.device(name).wait_booted())
+        device = lab.device(name)
+        return answer, int(device.counters()["reboots"]), device.state.email
+
+    assert _both(lab, answer_and_reboots) == {"clean": ("200", 0, EMAIL),
+                                              "bad": ("no answer", 1, EMAIL)}

@@ -91,6 +91,9 @@ CATCHING: Final[dict[str, tuple[str, ...]]] = {
     "reserved_email_length_unchecked": ("test_invalid_reserved_email_refused",),
     "full_reset_keeps_email": ("test_full_factory_reset_clears_password_and_email",),
     "email_dropped_after_reset": ("test_reset_by_email_api",),
+    "crash_on_email_save": ("test_reserve_email_api_plain_and_encrypted",
+                            "test_invalid_reserved_email_refused",
+                            "test_code_void_after_email_change"),
 }
 
 
