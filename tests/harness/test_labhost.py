@@ -14,6 +14,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+import yaml
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.lab import Inventory, parse_inventory
@@ -132,16 +133,19 @@ def test_stop_ends_the_lab(inventory: Inventory, tmp_path: Path) -> None:
 
 
 def test_a_fleet_that_refuses_its_config_is_one_line(tmp_path: Path) -> None:
-    inventory = parse_inventory(
+    # parse_inventory refuses unknown defects itself; validating the model alone plays an
+    # emulator that refuses what the harness accepted (a harness and emulator of different age).
+    inventory = Inventory.model_validate(yaml.safe_load(
         "devices: [{name: nvr-v4.21.000, kind: emulated, model: DS-7608NI-K2, "
         "firmware: V4.21.000, defects: [no-such-defect]}]"
-    )
+    ))
     with pytest.raises(InfrastructureError) as info:
         start_lab(inventory, tmp_path, timeout=TIMEOUT)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("the emulated lab did not start: the emulator fleet did not start:")
-    assert "no-such-defect" in message
+    # The lab host checks the defects against the emulator before it starts the fleet.
+    assert message.startswith("the emulated lab did not start: ")
+    assert "unknown defect 'no_such_defect'" in message
     assert lab_status(tmp_path) is None
 
 
