@@ -65,9 +65,9 @@ def inventory_or_fail(path: Path) -> Inventory:
 EXIT_USAGE: Final = 4  # pytest's usage error, for what `hil run`/`gate` pass to pytest
 
 
-def check_keyword(keyword: str | None) -> None:
-    """Refuse a `-k` expression pytest could not parse, in one line (exit 4), before a
-    lab or a worker starts (pytest itself would end in an xdist INTERNALERROR)."""
+def check_keyword(keyword: str | None, code: int = EXIT_USAGE) -> None:
+    """Refuse a `-k` expression pytest could not parse, in one line (exit `code`), before
+    a lab or a worker starts (pytest itself would end in an xdist INTERNALERROR)."""
     if keyword is None:
         return
     # pytest's own parser (imported here: the other commands do not pay for pytest).
@@ -77,7 +77,7 @@ def check_keyword(keyword: str | None) -> None:
         Expression.compile(keyword)
     except SyntaxError as exc:
         where = f"at column {exc.offset}: " if exc.offset else ""
-        fail(f"bad -k expression {keyword[:80]!r}: {where}{exc.msg}", code=EXIT_USAGE)
+        fail(f"bad -k expression {keyword[:80]!r}: {where}{exc.msg}", code=code)
 
 
 DevicesOption = Annotated[

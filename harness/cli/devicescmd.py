@@ -76,7 +76,8 @@ def devices_probe(
 
     Activation status needs no login; deviceInfo is read with the password the harness
     knows (lab credential store, or the device's password_env), one attempt, never
-    retried. Exit 0 all agree, 1 a mismatch, 2 a device unreachable or unknown name.
+    retried. Exit 0 all agree, 1 a mismatch, 2 a device unreachable, an unknown name or
+    a device whose password_env is not set.
     """
     path = devices or default_devices()
     inventory = inventory_or_fail(path)
@@ -117,7 +118,7 @@ def devices_probe(
     console.print("[dim]model? firmware?: as devices.yaml claims, not read from the device[/]")
     for note in notes:
         console.print(note, soft_wrap=True, markup=False)
-    if any(r.status == "unreachable" for r in results):
+    if any(r.status in ("unreachable", "no password") for r in results):
         raise typer.Exit(EXIT_ERROR)
     if any(r.status == "mismatch" for r in results):
         raise typer.Exit(EXIT_FINDING)

@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from harness.cli.common import (
+    EXIT_ERROR,
     DevicesOption,
     OutputOption,
     WorkdirOption,
+    check_keyword,
     console,
     default_devices,
     default_output,
@@ -121,6 +123,8 @@ def gate(
     skipped or quarantined devices, an interrupted run, bad input), 3 when no device has
     that firmware. Arguments after `--` go to pytest unchanged.
     """
+    # Bad input is "no verdict" (2) for a gate, before the inventory or a lab is touched.
+    check_keyword(keyword, code=EXIT_ERROR)
     path = (devices or default_devices()).resolve()
     inventory = inventory_or_fail(path)
     try:

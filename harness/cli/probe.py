@@ -33,12 +33,16 @@ class ProbeResult:
     info: DeviceInfo | None = None
     note: str = ""
     mismatches: list[str] = field(default_factory=list)
+    # devices.yaml names a password variable that is not set: bad input, not a device fault.
+    missing_secret: bool = False
 
     @property
     def status(self) -> str:
-        """`unreachable`, `mismatch`, `partial` (no login) or `ok`."""
+        """`unreachable`, `no password`, `mismatch`, `partial` (no login) or `ok`."""
         if not self.reachable:
             return "unreachable"
+        if self.missing_secret:
+            return "no password"
         if self.mismatches:
             return "mismatch"
         if self.info is None:
@@ -94,6 +98,7 @@ def probe_device(lab: Lab, device: AnyDevice) -> ProbeResult:
             password = dut.known().password
         except MissingSecret as exc:
             result.note = f"no login ({exc}); activation status only"
+            result.missing_secret = True
             return result
         if password is None:
             result.note = "the harness knows no password for it; activation status only"

@@ -89,6 +89,9 @@ CASES: Final[dict[str, Case]] = {
                              says=("bad -k expression",)),
     "run -k unclosed": hil_case("run", "--devices", "{inv}", "-k", "(a or b", status=4,
                                 says=("bad -k expression", "right parenthesis")),
+    "gate -k and or (": hil_case("gate", "-f", "V4.21.000", "--devices", "{inv}",
+                                 "--workdir", "{tmp}/lab", "-o", "{tmp}/out", "-k", "and or (",
+                                 status=2, says=("bad -k expression 'and or ('",)),
     # --- item 9: usage errors as one line
     "unknown command": hil_case("deploy", says=("No such command 'deploy'", "hil --help")),
     "unknown subcommand": hil_case("lab", "explode", says=("No such command 'explode'",)),

@@ -173,6 +173,15 @@ def test_lab_up_probe_status_down(tmp_path: Path) -> None:
         assert " ok " in probe.stdout
         assert password not in probe.stdout + probe.stderr
 
+        # A real device whose password variable is not set: bad input (exit 2), saying which.
+        real = write_inventory(tmp_path, "real.yaml", [{
+            "name": "cli-lab-real", "kind": "real", "model": NVR[0], "firmware": NVR[1],
+            "base_url": dut.base_url, "password_env": "HIL_CLI_TEST_UNSET_PASSWORD"}])
+        probe = hil("devices", "probe", "--devices", real, "--workdir", workdir, cwd=tmp_path)
+        assert probe.returncode == 2, probe.stdout + probe.stderr
+        assert "no password" in probe.stdout
+        assert "HIL_CLI_TEST_UNSET_PASSWORD" in probe.stdout
+
         # devices.yaml claiming another firmware and model: both flagged, exit 1.
         claims = write_inventory(
             tmp_path, "claims.yaml", [emulated("cli-lab-nvr", "DS-7616NI-I2", "V4.22.005")]
