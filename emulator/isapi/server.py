@@ -12,7 +12,7 @@ from ..device import Device
 from ..errors import DeviceError, LoginRefused
 from ..interfaces import PowerState
 from . import documents
-from .auth import Unauthorised, add_challenge
+from .auth import Unauthorised
 
 DEVICES: web.AppKey[dict[int, Device]] = web.AppKey("devices_by_port", dict)
 
@@ -50,10 +50,11 @@ def device_handler(handler: DeviceHandlerFn) -> Handler:
             return documents.response_status(request, err.http_status, err.status_code,
                                              err.sub, err.retry_times)
         except LoginRefused as refused:
-            # A refused password (session login, the lock) comes with a fresh challenge.
-            response = documents.user_check(request, refused)
-            add_challenge(response, device)
-            return response
+            # A password judged by the call itself (session login, the admin password of a
+            # no-login call) is refused without a Digest challenge: the call is not one that
+            # Digest opens, and a browser given a challenge would ask for a password of its
+            # own, which no real GUI's user is ever shown (docs/device-api.md, rule 4).
+            return documents.user_check(request, refused)
         except Unauthorised as unauthorised:
             return unauthorised.response
 

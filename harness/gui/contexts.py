@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import (
@@ -68,38 +68,6 @@ def listener_counts(page: Page) -> dict[str, int] | None:
                 for name in emitter.event_names()}  # type: ignore[union-attr]
     except Exception:
         return None
-
-
-# Every ISAPI call: a refused login answers with the challenge, and so may any call once a
-# session has expired (a heartbeat). CDP's pattern syntax: * any characters.
-_ISAPI_CALLS: Final = [{"urlPattern": "*/ISAPI/*", "requestStage": "Request"}]
-
-
-def cancel_password_prompts(page: Page) -> None:
-    """Do what a person does when the browser asks for a password on a device's 401:
-    Cancel. Set on every page of a device's context (`context.on("page", ...)`).
-
-    Why: the GUI's own ISAPI calls carry cookies, and a 401 with the device's Digest
-    challenge (a refused login, DEVICE-SPEC §5) makes Chromium ask for a password, on
-    which headless Chromium waits for ever (measured: the GUI never sees the answer).
-    Cancelling delivers the 401 as it came, status and body, which the GUI reads. Not a
-    Playwright route: routing turns the context's HTTP cache off. Not empty
-    `http_credentials`: they answer the prompt with one more, counted, Digest login.
-    """
-    session = page.context.new_cdp_session(page)
-
-    def go_on(event: dict[str, Any]) -> None:
-        session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
-
-    def cancel(event: dict[str, Any]) -> None:
-        session.send("Fetch.continueWithAuth", {
-            "requestId": event["requestId"],
-            "authChallengeResponse": {"response": "CancelAuth"},
-        })
-
-    session.on("Fetch.requestPaused", go_on)
-    session.on("Fetch.authRequired", cancel)
-    session.send("Fetch.enable", {"patterns": _ISAPI_CALLS, "handleAuthRequests": True})
 
 
 def empty(context: BrowserContext, args: Mapping[str, Any], keep: Page | None = None) -> None:
@@ -174,7 +142,6 @@ class DeviceContexts:
     def _new_context(self, device: str) -> BrowserContext:
         self.close()
         context = self._browser.new_context(**self._args)
-        context.on("page", cancel_password_prompts)
         # Every origin any frame shows, even for a moment, has its storage cleared.
         context.on("page", self._watch)
         self._context, self._device = context, device

@@ -813,7 +813,7 @@ def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab:
                                                             timeout=WAIT_MS)
     finally:
         context.close()
-    # The refused cookie-less try cost no attempt: the right password still logs in.
+    # The GUI refused before calling the device: no attempt spent, the right password logs in.
     gui.login(page, FIRST_PASSWORD)
     gui.wait_logged_in(page)
     gui.logout(page)

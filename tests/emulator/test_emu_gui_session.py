@@ -63,25 +63,26 @@ def test_every_401_has_the_digest_challenge(fleet_factory: Callable[..., Any]) -
 
 
 @pytest.mark.parametrize("generation", ["recorder", "camera-spa"])
-def test_refused_login_with_challenge_neither_hangs_nor_prompts(
+def test_refused_login_has_no_challenge_and_shows_at_once(
         generation: str, gui_browser: Browser, fleet_factory: Callable[..., Any]) -> None:
-    """A wrong password's 401 carries a Digest challenge; the GUI still shows the refusal."""
+    """A wrong password's 401 (sent with the page's cookies, as the real GUI sends it)
+    carries no Digest challenge, so the browser asks nothing and the GUI shows the refusal
+    with its attempts left (docs/device-api.md, rule 4)."""
     model, firmware, _, _ = GENERATIONS[generation]
     base = active_device(fleet_factory, model, firmware)
     context = gui_browser.new_context()
     try:
         page = context.new_page()
         dialogs: list[str] = []
-        challenged: list[str] = []
+        refusals: list[Response] = []
 
         def on_dialog(dialog: Dialog) -> None:
             dialogs.append(dialog.message)
             dialog.dismiss()
 
         def on_response(response: Response) -> None:
-            if response.status == 401 and response.headers.get(
-                    "www-authenticate", "").startswith("Digest "):
-                challenged.append(response.url)
+            if "/ISAPI/Security/sessionLogin?" in response.url:
+                refusals.append(response)
 
         page.on("dialog", on_dialog)
         page.on("response", on_response)
@@ -90,7 +91,8 @@ def test_refused_login_with_challenge_neither_hangs_nor_prompts(
         page.locator("#portal .login-btn").click()
         expect(page.locator("#portal .el-alert--error")).to_contain_text(
             "Incorrect user name or password.", timeout=5_000)  # well before the 15 s abort
-        assert any("/ISAPI/Security/sessionLogin" in url for url in challenged), challenged
+        assert [r.status for r in refusals] == [401], [r.url for r in refusals]
+        assert "www-authenticate" not in refusals[0].headers
         assert not dialogs, dialogs
     finally:
         context.close()

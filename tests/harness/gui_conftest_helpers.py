@@ -29,7 +29,6 @@ from playwright.sync_api import Browser, Page, Playwright
 from harness.catalogue import gui_generation
 from harness.cloud import PhoneApp
 from harness.gui import GuiTarget
-from harness.gui.contexts import cancel_password_prompts
 from harness.isapi import IsapiClient
 from harness.mail import MaildirMailbox, SmtpSink
 from harness.shell import LabController
@@ -184,7 +183,6 @@ def gui_browser_fixture(playwright: Playwright) -> Iterator[Browser]:
 def gui_page_fixture(gui_browser: Browser) -> Iterator[Page]:
     """A fresh browser context (cookies, storage) and page per test."""
     context = gui_browser.new_context(accept_downloads=True)
-    context.on("page", cancel_password_prompts)  # as the harness's own contexts
     try:
         yield context.new_page()
     finally:

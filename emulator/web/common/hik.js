@@ -132,37 +132,14 @@
   }
 
   /*
-   * Calls that need no login (DEVICE-SPEC §10, the URL table's noAuth) go without cookies:
-   * a browser that gets a Digest challenge on a request carrying credentials waits for a
-   * password of its own (Chromium: a dialog, headless: no answer at all), while a request
-   * without credentials gets the 401 back at once. These are the calls whose 401 answers a
-   * password or code the user typed. Everything else carries the session cookie.
-   */
-  var NO_LOGIN = ["/ISAPI/Security/email/parameter", "/ISAPI/Security/email/qrCode",
-    "/ISAPI/Security/emailCertification", "/ISAPI/Security/extern/capabilities",
-    "/ISAPI/Security/capabilities", "/ISAPI/Security/questionCertification",
-    "/ISAPI/Security/questionConfiguration", "/ISAPI/Security/challenge",
-    "/ISAPI/Security/sessionLogin/capabilities", "/ISAPI/System/activate",
-    "/SDK/activateStatus", "/SDK/language", "/ISAPI/System/DeviceLanguage", "/doc/", "/common/"];
-
-  function credentialsFor(url) {
-    var path = url.split("?")[0];
-    for (var i = 0; i < NO_LOGIN.length; i++) {
-      if (path.indexOf(NO_LOGIN[i]) === 0) return "omit";
-    }
-    return "same-origin";
-  }
-
-  /*
-   * One ISAPI call as the real GUI sends it (DEVICE-SPEC §10): cookies, no marker header,
+   * One ISAPI call as the real GUI sends it (DEVICE-SPEC §10): cookies always, no marker header,
    * XML as text with the form content type, JSON as application/json. A 401 (with the
    * device's Digest challenge) comes back as an answer like any other: the page decides.
    */
-  function request(method, url, body, contentType, credentials) {
+  function request(method, url, body, contentType) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
-    var init = { method: method, credentials: credentials || credentialsFor(url), signal: ctrl.signal,
-      headers: {} };
+    var init = { method: method, credentials: "same-origin", signal: ctrl.signal, headers: {} };
     if (body !== undefined && body !== null) {
       init.body = body;
       init.headers["Content-Type"] = contentType || "application/x-www-form-urlencoded; charset=UTF-8";
@@ -356,22 +333,13 @@
   /*
    * Session login. Resolves {ok: true} or {ok: false, locked, attemptsLeft, unlockSeconds,
    * message}; the 401 userCheck carries the lockout counters.
-   *
-   * The password is first tried without credentials: a refusal comes with the device's
-   * Digest challenge, which a browser would hold on a credentialed request (see NO_LOGIN),
-   * so only that try can show the refusal and its attempts left. A cookie-less request
-   * cannot keep the session cookie either, so a password the device accepted logs in again
-   * with cookies (the first session is never used and times out on the device).
    */
   function login(password) {
     if (!global.navigator.cookieEnabled) {
       return Promise.resolve({ ok: false, locked: false, attemptsLeft: null, unlockSeconds: 0,
         cookies: false, message: "Cookies are disabled in this browser. Enable cookies to log in." });
     }
-    return sessionLogin(password, "omit").then(function (a) {
-      if (a.ok) return sessionLogin(password, "same-origin");
-      return a;
-    }).then(function (a) {
+    return sessionLogin(password).then(function (a) {
       if (a.ok) {
         try { global.sessionStorage.setItem(SESSION_FLAG, "1"); } catch (e) { /* no storage */ }
         return { ok: true, locked: false, attemptsLeft: null, unlockSeconds: 0, message: "",
@@ -391,7 +359,7 @@
   }
 
   /* sessionLogin/capabilities, then sessionLogin with the iterated hash; the answer. */
-  function sessionLogin(password, credentials) {
+  function sessionLogin(password) {
     return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
       expectOk(cap);
       var version = (cap.xmlText("sessionIDVersion") || "2").trim();
@@ -401,7 +369,7 @@
         "</password><sessionID>" + (cap.xmlText("sessionID") || "") +
         "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
         "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
-      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body, null, credentials);
+      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body);
     });
   }
 

@@ -82,23 +82,6 @@
     global.location.replace(LOGIN_PAGE);
   }
 
-  /*
-   * Calls that need no login (§10, the URL table's noAuth) go without cookies. Why: a
-   * browser that gets a Digest challenge on a request carrying credentials asks for a
-   * password of its own (headless Chromium waits for ever), while a request without
-   * credentials gets the 401 back at once; these are the calls whose 401 answers what the
-   * user typed (a password, a code).
-   */
-  var NO_LOGIN = ["/ISAPI/Security/email/parameter", "/ISAPI/Security/email/qrCode",
-    "/ISAPI/Security/emailCertification", "/ISAPI/Security/extern/capabilities",
-    "/ISAPI/Security/capabilities", "/ISAPI/Security/challenge",
-    "/ISAPI/Security/sessionLogin/capabilities", "/ISAPI/System/activate", "/SDK/activateStatus"];
-
-  function credentialsFor(url) {
-    var path = url.split("?")[0];
-    return NO_LOGIN.some(function (p) { return path.indexOf(p) === 0; }) ? "omit" : "same-origin";
-  }
-
   /* Whether this tab logged in: a logged-in page without it goes to login at once
      (its first call would otherwise meet the device's challenge with cookies). */
   var SESSION_KEY = "loginState";
@@ -112,11 +95,11 @@
     } catch (e) { /* no storage: every logged-in page goes to login */ }
   }
 
-  function request(method, url, body, json, credentials) {
+  /* One call as the real GUI sends it (§10): cookies always, no marker header. */
+  function request(method, url, body, json) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
-    var init = { method: method, credentials: credentials || credentialsFor(url), signal: ctrl.signal,
-      headers: {} };
+    var init = { method: method, credentials: "same-origin", signal: ctrl.signal, headers: {} };
     if (body !== undefined && body !== null) {
       init.body = body;
       init.headers["Content-Type"] = json ? "application/json; charset=UTF-8" : FORM_TYPE;
@@ -221,17 +204,11 @@
 
   /*
    * Session login. Resolves {ok} or {ok: false, status, lockStatus, unlockTime,
-   * retryLoginTime (string, "" when absent), subStatusCode}.
-   *
-   * The password is tried without cookies first: a refusal carries the device's Digest
-   * challenge, which the browser would hold on a credentialed request (see NO_LOGIN). A
-   * cookie-less answer cannot set the session cookie, so an accepted password logs in
-   * once more with cookies (the first session is never used and times out).
+   * retryLoginTime (string, "" when absent), subStatusCode}; a refusal's 401 userCheck
+   * carries the lockout counters.
    */
   function login(password) {
-    return sessionLogin(password, "omit").then(function (a) {
-      return a.ok ? sessionLogin(password, "same-origin") : a;
-    }).then(function (a) {
+    return sessionLogin(password).then(function (a) {
       if (a.ok) {
         holdSession(true);
         return { ok: true, riskPassword: a.node("isRiskPassword") === "true" };
@@ -244,7 +221,7 @@
     });
   }
 
-  function sessionLogin(password, credentials) {
+  function sessionLogin(password) {
     return request("GET", "/ISAPI/Security/sessionLogin/capabilities?username=" + USER).then(function (cap) {
       expectOk(cap);
       var version = cap.node("sessionIDVersion") || "2";
@@ -254,8 +231,7 @@
         "</password><sessionID>" + (cap.node("sessionID") || "") +
         "</sessionID><isSessionIDValidLongTerm>false</isSessionIDValidLongTerm>" +
         "<sessionIDVersion>" + xmlEscape(version) + "</sessionIDVersion></SessionLogin>";
-      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body, false,
-        credentials);
+      return request("POST", "/ISAPI/Security/sessionLogin?timeStamp=" + Date.now(), body, false);
     });
   }
 
