@@ -164,6 +164,25 @@ def _strength_bar_wrong(policy: FirmwarePolicy) -> None:
     policy.gui.strength_offset = 1
 
 
+@defect("recorder_2020_rules_missing",
+        "recorder firmware from V4.30 accepts passwords with admin, 123, four digits in a run "
+        "or four repeats")
+def _recorder_2020_rules_missing(policy: FirmwarePolicy) -> None:
+    policy.recorder_2020_rules = False
+
+
+@defect("gui_reset_page_before_activation",
+        "the GUI's Forgot Password wizard opens on an inactive device instead of activation")
+def _gui_reset_page_before_activation(policy: FirmwarePolicy) -> None:
+    policy.gui.guard_inactive = False
+
+
+@defect("gui_cookies_unchecked",
+        "the GUI logs in from a browser with cookies disabled instead of showing cookieError")
+def _gui_cookies_unchecked(policy: FirmwarePolicy) -> None:
+    policy.gui.check_cookies = False
+
+
 # ---- rules refused every way, spec defaults, after-states (issue 13) --------------------------
 
 @defect("feature_lost_at_threshold",

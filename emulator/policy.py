@@ -36,6 +36,10 @@ class GuiFlags:
 
     check_confirm: bool = True
     strength_offset: int = 0
+    # Spec §2: every page but activation sends an inactive device's browser to activation.
+    guard_inactive: bool = True
+    # Spec §2: without cookies the GUI refuses to log in (cookieError) before calling.
+    check_cookies: bool = True
 
 
 @dataclass

@@ -22,7 +22,7 @@ from harness.cloud import PhoneAppRole, PhoneAppSettings, phone_app_for
 from harness.credentials import CredentialStore, KnownCredentials, generate_password
 from harness.errors import HarnessError, InfrastructureError, ProductDefect
 from harness.evidence import ExchangeLog, Secret, Secrets, ShellTranscript
-from harness.isapi import IsapiClient, IsapiError, LoginRejected
+from harness.isapi import DeviceStatus, IsapiClient, IsapiError, LoginRejected
 from harness.lab import (
     AnyDevice,
     EmulatedDevice,
@@ -152,6 +152,10 @@ class DeviceUnderTest:
     secrets: Secrets
     log: ExchangeLog = field(init=False)
     transcript: ShellTranscript = field(init=False)
+    # The boot identity the last state probe read with its one authenticated question
+    # (harness.states.probe), None when it read none: what a test starts and ends on,
+    # without asking the device again.
+    boot_seen: DeviceStatus | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.log = ExchangeLog(secrets=self.secrets)

@@ -93,12 +93,13 @@ def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:
     """Where `dut` is now, at the cost of at most three calls and one login.
 
     `expect`: where the device should be (the state the test asks for). An active device
-    with a known password is then asked one authenticated question (deviceInfo: Digest's
+    with a known password is then asked one authenticated question (System/status: Digest's
     challenge and the call) and, where an address matters, the reserved-address GET,
     which needs no login: three requests instead of five, paid before every test; any
     other answer falls back to the full probe.
     """
     client = dut.isapi(login=False)
+    dut.boot_seen = None
     try:
         known = dut.known()
         if expect in (State.ACTIVE, State.EMAIL_RESERVED) and known.password is not None:
@@ -111,7 +112,7 @@ def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:
             return State.UNKNOWN_PASSWORD
         client.use_digest(known.password)
         try:
-            client.device_info()
+            dut.boot_seen = client.device_status()
         except LoginRejected as rejected:
             return State.LOCKED if rejected.locked else State.UNKNOWN_PASSWORD
         return _reserved_or_active(dut, client, known.email)
@@ -141,12 +142,13 @@ def _probe_active(
 ) -> State | None:
     """The expected-active fast path of `probe`; None when only the full probe can tell.
 
-    The password is proven by an authenticated question (deviceInfo): the reserved
-    address needs no login on real firmware, so it proves nothing by itself.
+    The password is proven by an authenticated question (System/status, whose up time
+    and clock also tell the boot: `dut.boot_seen`): the reserved address needs no login
+    on real firmware, so it proves nothing by itself.
     """
     client.use_digest(password)
     try:
-        client.device_info()
+        dut.boot_seen = client.device_status()
         if dut.supports_reserved_email_reset and email is not None:
             return _by_address(dut, email, client.reserved_email())
         return State.ACTIVE

@@ -10,8 +10,8 @@ from playwright.sync_api import Page
 
 from harness.catalogue import password_acceptable, strength_name
 from harness.dut import DeviceUnderTest, expect_refusal
-from harness.errors import HarnessError
-from harness.isapi import IsapiClient
+from harness.errors import HarnessError, ProductDefect
+from harness.isapi import IsapiClient, IsapiError
 from harness.states import masked_matches
 
 pytestmark = pytest.mark.flow("activation")
@@ -21,6 +21,10 @@ RISKY = "abcdefgh"  # one character class: level 0, Risky
 WRONG_LENGTHS = ("Ab1-def", "Abcdefgh-12345678")
 # One of each level of the GUI's formula; test data, never any device's password.
 STRENGTH_SAMPLES = ("abcdefgh", "abcdefg7", "Abcdefgh", "Abcdefg7", "Abc-defg7")
+# Strong by the formula, each breaking one rule recorders add from V4.30 (spec §4): the user
+# name or `admin`, `123`, four digits up, four down, four identical characters.
+RECORDER_2020_BREAKERS = ("Admin#Pass2024", "Xy#123Passwd", "Pw#4567abcd", "Pw#9876abcd",
+                          "Pw#8888abcd")
 
 
 def _still_inactive(dut: DeviceUnderTest, device: IsapiClient, what: str) -> None:
@@ -40,6 +44,19 @@ def test_strength_bar_levels(dut: DeviceUnderTest, page: Page) -> None:
         assert not wrong, (
             f"{dut.id}: strength bar (shown, expected): "
             + ", ".join(f"{s}: {v}" for s, v in wrong.items())
+        )
+
+
+@pytest.mark.state("inactive")
+def test_reset_wizard_leads_to_activation_while_inactive(dut: DeviceUnderTest,
+                                                         page: Page) -> None:
+    # Spec §2: on an inactive device every page but activation sends the browser to it;
+    # the reset wizard's own address (a bookmark) is the one a person would still reach.
+    shown = dut.gui(page).reset_wizard_opened_directly()
+    with allure.step("The GUI shows the activation form, not the reset wizard"):
+        assert shown == "activation", (
+            f"{dut.id}: the Forgot Password wizard opened on an inactive device "
+            f"({page.url}); it must lead to the activation form"
         )
 
 
@@ -75,6 +92,44 @@ def test_risky_password_refused_by_api(dut: DeviceUnderTest) -> None:
                            sub_status=("riskPassword",))
         finally:
             dut.remember_activation(RISKY, email=None)
+
+
+@pytest.mark.needs(recorder=True)
+@pytest.mark.state("inactive")
+@pytest.mark.leaves("active")
+def test_recorder_password_rules_by_firmware(dut: DeviceUnderTest) -> None:
+    """Spec §4: recorders from V4.30 refuse each of RECORDER_2020_BREAKERS (riskPassword);
+    older recorder firmware accepts them (the first one activates the device)."""
+    for sample in RECORDER_2020_BREAKERS:
+        if not password_acceptable(sample, "ipc", "V5.6.0"):
+            raise HarnessError(f"test data: {sample!r} is meant to break only the recorder "
+                               "rules of V4.30, but harness.catalogue refuses it elsewhere")
+    strict = not password_acceptable(RECORDER_2020_BREAKERS[0], dut.line,
+                                     dut.entry.firmware_version)
+    with dut.isapi(login=False) as device:
+        if not strict:
+            sample = RECORDER_2020_BREAKERS[0]
+            with allure.step("Firmware before V4.30 accepts a password with 'admin' in it"):
+                try:
+                    device.activate(sample)
+                except IsapiError as exc:
+                    raise ProductDefect(f"{dut.id}: refused {sample!r} ({exc}); only "
+                                        "recorder firmware from V4.30 refuses it") from exc
+                finally:
+                    dut.remember_activation(sample, email=None)
+            return
+        for sample in RECORDER_2020_BREAKERS:
+            with allure.step(f"Activate with {sample!r}: refused as riskPassword"):
+                try:
+                    expect_refusal(lambda p=sample: device.activate(p),  # type: ignore[misc]
+                                   what=f"{dut.id}: activate with {sample!r}",
+                                   sub_status=("riskPassword",))
+                finally:
+                    dut.remember_activation(sample, email=None)
+        with allure.step("A password within the rules activates the device"):
+            password = dut.new_password()
+            device.activate(password)
+            dut.remember_activation(password, email=None)
 
 
 @pytest.mark.state("inactive")

@@ -4,9 +4,11 @@ new QR. API-level where the GUI adds nothing; the lockout is also checked in the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import allure
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from harness.catalogue import (
     CODE_ALPHABET,
@@ -18,6 +20,7 @@ from harness.catalogue import (
 from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal, masked_matches
 from harness.errors import HarnessError, ProductDefect
 from harness.gui.base import LoginResult
+from harness.gui.contexts import report_cookies_off
 from harness.isapi import IsapiClient, LoginRejected
 from harness.isapi.documents import IllegalLoginLock
 from harness.states import BOOT_MARGIN_S, settled_boot_identity
@@ -98,6 +101,21 @@ def test_lockout_after_configured_wrong_passwords(dut: DeviceUnderTest, page: Pa
                 f"({'still locked' if exc.locked else 'not as locked'}): spec §5 says a "
                 "reboot clears locks"
             ) from exc
+
+
+@pytest.mark.state("active")
+def test_login_refused_without_cookies(dut: DeviceUnderTest,
+                                       new_context: Callable[..., BrowserContext]) -> None:
+    # Spec §2: without cookies the GUI shows cookieError instead of logging in. A context of
+    # the test's own: the device's shared one must never report cookies off.
+    context = new_context()
+    report_cookies_off(context)
+    outcome = dut.gui(context.new_page()).login()
+    with allure.step("The GUI refused the login itself (cookieError)"):
+        assert outcome.result is LoginResult.NO_COOKIES, (
+            f"{dut.id}: a browser without cookies got {outcome.result.value} "
+            f"({outcome.message or 'no message'}); the GUI must refuse it with cookieError"
+        )
 
 
 @pytest.mark.state("active")

@@ -76,7 +76,9 @@ async def gui_config(request: web.Request, device: Device) -> web.Response:
         "generation": device.generation, "deviceType": device.device_type,
         "model": device.model, "firmware": device.version.version,
         "gui": {"checkConfirm": device.policy.gui.check_confirm,
-                "strengthOffset": device.policy.gui.strength_offset},
+                "strengthOffset": device.policy.gui.strength_offset,
+                "guardInactive": device.policy.gui.guard_inactive,
+                "checkCookies": device.policy.gui.check_cookies},
     }
     return web.Response(text=f"window.HIK_DEVICE = {json.dumps(config)};\n",
                         content_type="application/javascript",

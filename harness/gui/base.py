@@ -123,7 +123,8 @@ class LoginResult(StrEnum):
     OK = "ok"
     REJECTED = "rejected"  # wrong password, attempts left shown
     LOCKED = "locked"  # illegal-login lock, remaining time shown
-    ERROR = "error"  # anything else the GUI said (no cookies, device error)
+    NO_COOKIES = "no cookies"  # the GUI's cookieError: refused before asking the device
+    ERROR = "error"  # anything else the GUI said (a device error)
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ class ClassicLogin(LoginPage):
         "forgot": 'role=link[name="{text:forgetPassword}"]',
         "logged_in": _LOGGED_IN,
         "activation": "#active",
+        "cookie_error": ':text("{text:cookieError}")',
         "logout": _LOGGED_IN,
     }
 
@@ -255,4 +256,7 @@ class ClassicForgotPassword(ForgotPasswordPage):
             ':text("{text:operationFailed}"))'
         ),
         "done": ':text("{text:resetPwdSucc}")',
+        # Where a bookmarked wizard lands on an inactive device (spec §2): activation.
+        "activation": "#active",
     }
+    direct_path: ClassVar[str] = "/doc/page/pwdReset.asp"

@@ -58,6 +58,7 @@ TEXTS: Final[Mapping[str, str]] = {
     "strengthWeak": "Weak",
     "strengthMedium": "Medium",
     "strengthStrong": "Strong",
+    "cookieError": "Cookies are disabled in this browser. Enable cookies to log in.",
 }
 
 _METHOD_DIALOG: Final = 'role=dialog[name="{text:accountSecurity}"]'
@@ -101,6 +102,7 @@ class SpaLogin(LoginPage):
         "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
         "logged_in": APP_MENU,
         "activation": '#portal [placeholder="{text:confirmPassword}"]',
+        "cookie_error": PORTAL_ERROR + ':has-text("{text:cookieError}")',
         "logout": '#app >> role=button[name="{text:logout}"]',
     }
 
@@ -134,3 +136,4 @@ class SpaForgotPassword(ForgotPasswordPage):
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = FORGOT_SELECTORS
+    direct_path: ClassVar[str] = "/doc/index.html#/portal/resetPassword"

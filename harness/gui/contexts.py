@@ -225,3 +225,15 @@ class DeviceContexts:
         if context is not None:
             with contextlib.suppress(Exception):
                 context.close()
+
+
+# What a browser whose user turned cookies off tells a page. Real GUIs read it before they
+# log in (spec §2, `cookieError`); Playwright cannot turn Chromium's cookies off for one
+# context, so the page is told so before any of its scripts runs.
+_COOKIES_OFF = "Object.defineProperty(Navigator.prototype, 'cookieEnabled', {get: () => false});"
+
+
+def report_cookies_off(context: BrowserContext) -> None:
+    """Make every page of `context` (a context of the test's own, never a device's shared
+    one: init scripts cannot be undone) report that cookies are disabled."""
+    context.add_init_script(_COOKIES_OFF)

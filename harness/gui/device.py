@@ -16,6 +16,7 @@ from playwright.sync_api import Page
 
 from harness import flows
 from harness.errors import ProductDefect
+from harness.gui import pages_for
 from harness.gui.base import (
     ActivationOutcome,
     EmailOutcome,
@@ -134,6 +135,14 @@ class DeviceGui:
         """From the login page, click *Forgot Password*; the wizard at its first step."""
         wizard = flows.open_forgot_password(self.page, self.target)
         return DeviceForgotPassword(wizard.wizard, self)
+
+    def reset_wizard_opened_directly(self) -> str:
+        """Load the Forgot Password wizard's own address (a bookmark), not through the
+        login page: `wizard` when it shows, `activation` when the GUI sent the browser to
+        the activation form."""
+        with allure.step(f"Open the Forgot Password wizard of {self.target.name} directly"):
+            wizard = pages_for(self.target).forgot_password(self.page, self.target)
+            return wizard.open_directly()
 
     def scan_qr(self, png: bytes) -> str:
         """The phone app reads the QR text from a picture."""

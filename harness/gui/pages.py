@@ -249,6 +249,7 @@ class LoginPage(GuiPage):
     """The login page (spec §5) and the header of the logged-in pages.
 
     Selectors: form, username (optional; filled with admin), password, submit, error,
+    cookie_error (optional: the GUI's own refusal of a browser without cookies),
     lock_alert (optional: the modal a camera shows for a locked account), notice, forgot,
     logged_in (a mark of the first page after login), activation (shown instead on an
     inactive device), logout. Answer: login (session login or userCheck).
@@ -287,7 +288,10 @@ class LoginPage(GuiPage):
         if self.has("username"):
             self.fill("username", ADMIN_USER, "the user name field")
         self.fill("password", password, "password")
-        self.click_for_answer("submit", "submit", "login")
+        # The GUI itself refuses a browser without cookies, before asking the device (§2).
+        refused = self.click_for_answer_or("submit", "submit", "login", ["cookie_error"])
+        if refused is not None:
+            return LoginOutcome(LoginResult.NO_COOKIES, self.text_of(refused))
         shown = self.wait_any(["logged_in", "lock_alert", "error"], "the answer to the login")
         if shown == "logged_in":
             return LoginOutcome(result=LoginResult.OK)
@@ -397,9 +401,23 @@ class ForgotPasswordPage(GuiPage):
     }
     expired_pattern: ClassVar[re.Pattern[str]] = re.compile(r"expired|invalid", re.IGNORECASE)
 
+    # The wizard's own address, as a person's bookmark holds it.
+    direct_path: ClassVar[str] = ""
+
     def wait_ready(self) -> None:
         """Wait for the first step, the choice of reset method."""
         self.wait_visible("method_step", "the reset-method step")
+
+    def open_directly(self) -> str:
+        """Load the wizard's own address, not through the login page's link: `wizard`
+        when its first step shows, `activation` when the GUI sent the browser to the
+        activation form (what spec §2 asks of an inactive device)."""
+        if not self.direct_path:
+            raise HarnessError(f"{self.target.generation}: no address of the reset wizard known")
+        self.page.goto(self.target.url(self.direct_path), timeout=self.timeouts.page_load_ms)
+        shown = self.wait_any(["method_step", "activation"],
+                              "the reset wizard or the activation form")
+        return "wizard" if shown == "method_step" else "activation"
 
     def methods(self) -> list[str]:
         """The reset methods offered, normalised (`reserved_email`, `security_question`, ...)."""

@@ -52,6 +52,7 @@ TEXTS: Final[Mapping[str, str]] = {
     "strengthWeak": "Weak",
     "strengthMedium": "Medium",
     "strengthStrong": "Strong",
+    "cookieError": "Cookies are disabled in this browser. Enable cookies to log in.",
 }
 
 # Shared by the recorder and camera-spa tables: the portal's parts by element-ui class.
@@ -89,6 +90,8 @@ FORGOT_SELECTORS: Final[Mapping[str, str]] = {
     "ok": '#portal >> role=button[name="{text:ok}"]',
     "error": PORTAL_ERROR,
     "done": PORTAL_NOTICE,
+    # Where a bookmarked wizard lands on an inactive device (spec §2): the activation form.
+    "activation": '#portal .el-form:has([placeholder="{text:confirmPassword}"])',
 }
 
 
@@ -126,6 +129,7 @@ class RecorderLogin(LoginPage):
         "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
         "logged_in": APP_MENU,
         "activation": '#portal [placeholder="{text:confirmPassword}"]',
+        "cookie_error": PORTAL_ERROR + ':has-text("{text:cookieError}")',
         "user_menu": '#app >> role=button[name="{text:admin}"]',
         "logout": '.el-dropdown-menu >> role=menuitem[name="{text:logout}"]',
     }
@@ -182,3 +186,4 @@ class RecorderForgotPassword(ForgotPasswordPage):
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = FORGOT_SELECTORS
+    direct_path: ClassVar[str] = "/doc/index.html#/portal/resetPassword"

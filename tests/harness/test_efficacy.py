@@ -30,12 +30,20 @@ from harness.runrecord import read_records
 REPO: Final = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S: Final = 1500
 # Each defect on the device that can show it: the reserved-e-mail gate's off-by-one only
-# shows one minor version below the NVR threshold (V4.21.000), everything else on an NVR
-# at the threshold. A clean twin of each model and firmware runs beside them.
+# shows one minor version below the NVR threshold (V4.21.000), the recorders' stricter
+# password rules only from V4.30, everything else on an NVR at the threshold. A clean twin
+# of each model and firmware runs beside them.
 AT_THRESHOLD: Final = {"model": "DS-7608NI-K2", "firmware": "V4.21.000"}
 BELOW_THRESHOLD: Final = {"model": "DS-7604NI-E1", "firmware": "V4.20.000"}
-BELOW_DEFECTS: Final = frozenset({"gate_off_by_one"})
-TWIN_AT, TWIN_BELOW = "twin-nvr", "twin-old"
+STRICT_RULES: Final = {"model": "DS-7608NI-K2", "firmware": "V4.30.005"}
+TWIN_AT, TWIN_BELOW, TWIN_STRICT = "twin-nvr", "twin-old", "twin-strict"
+TWINS: Final = {TWIN_AT: AT_THRESHOLD, TWIN_BELOW: BELOW_THRESHOLD, TWIN_STRICT: STRICT_RULES}
+PLACED: Final = {"gate_off_by_one": TWIN_BELOW, "recorder_2020_rules_missing": TWIN_STRICT}
+
+
+def twin_of(defect: str) -> str:
+    """The clean twin of the device that carries `defect` (same model and firmware)."""
+    return PLACED.get(defect, TWIN_AT)
 # Defects that share a device. In a group every defect has catching tests of its own, and
 # none breaks the bring-up of the others' tests (a lost feature fails the e-mail tests at
 # their bring-up, so it shares only with defects caught without an address).
@@ -46,7 +54,8 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "g-after-state-a": ("lock_defaults_wrong", "code_case_sensitive",
                         "session_survives_password_reset", "email_lost_on_reboot",
                         "reserved_email_format_unchecked", "email_shown_unmasked",
-                        "code_validity_short"),
+                        "code_validity_short", "gui_reset_page_before_activation",
+                        "gui_cookies_unchecked"),
     "g-after-state-b": ("code_prefix_compared", "lock_count_survives_reset",
                         "basic_reset_drops_email", "reset_skips_password_rules",
                         "reserved_email_length_unchecked", "full_reset_keeps_email"),
@@ -70,6 +79,9 @@ CATCHING: Final[dict[str, tuple[str, ...]]] = {
     "risky_password_accepted": ("test_risky_password_refused_by_api",
                                 "test_risky_password_refused_in_gui"),
     "strength_bar_wrong": ("test_strength_bar_levels",),
+    "gui_reset_page_before_activation": ("test_reset_wizard_leads_to_activation_while_inactive",),
+    "gui_cookies_unchecked": ("test_login_refused_without_cookies",),
+    "recorder_2020_rules_missing": ("test_recorder_password_rules_by_firmware",),
     "wrong_code_limit_missing": ("test_wrong_code_limit",),
     "feature_lost_at_threshold": ("test_at_or_above_threshold_api_offers_reset",
                                   "test_at_or_above_threshold_gui_offers_reserved_email"),
@@ -116,11 +128,10 @@ def efficacy_inventory(defects: list[str], leases: Path) -> dict[str, Any]:
         carried[device_name(d)].append(d)
     devices = [
         {"name": name, "kind": "emulated", "defects": members,
-         **(BELOW_THRESHOLD if BELOW_DEFECTS.intersection(members) else AT_THRESHOLD)}
+         **TWINS[twin_of(members[0])]}
         for name, members in carried.items()
     ]
-    devices += [{"name": TWIN_AT, "kind": "emulated", **AT_THRESHOLD},
-                {"name": TWIN_BELOW, "kind": "emulated", **BELOW_THRESHOLD}]
+    devices += [{"name": twin, "kind": "emulated", **spec} for twin, spec in TWINS.items()]
     return {"devices": devices, "mailbox": {"kind": "smtp-sink"},
             "cloud": {"kind": "emulated"}, "lab_controller": {"kind": "emulated"},
             "leases": {"kind": "file", "directory": str(leases)}}
@@ -191,7 +202,7 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     table: dict[str, list[str]] = defaultdict(list)
     missed = []
     for defect in defects:
-        twin = TWIN_BELOW if defect in BELOW_DEFECTS else TWIN_AT
+        twin = twin_of(defect)
         for test in CATCHING[defect]:
             if caught_by(test, device_name(defect)) and results.get((test, twin)) == "passed":
                 table[defect].append(test)
@@ -209,11 +220,11 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
 
     clean_problems = sorted(f"{test}[{device}]: {status}: {messages.get((test, device))}"
                             for (test, device), status in results.items()
-                            if device in (TWIN_AT, TWIN_BELOW)
+                            if device in TWINS
                             and status in ("failure", "error"))
     # A twin that skips a test its defective siblings ran gives no clean baseline: the
     # defect cannot be told from the model and firmware then.
-    ran_on_defective = {(test, TWIN_BELOW if defect in BELOW_DEFECTS else TWIN_AT)
+    ran_on_defective = {(test, twin_of(defect))
                         for (test, device), status in results.items() if status != "skipped"
                         for defect in defects if device == device_name(defect)}
     clean_problems += sorted(

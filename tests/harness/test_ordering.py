@@ -136,14 +136,17 @@ def test_the_real_suites_collect_in_the_cheapest_order(run_pytest: RunPytest,
     device = [i for i, line in enumerate(ids) if "[nvr-v4.21.000-" in line]
     assert device == list(range(device[0], device[0] + len(device))), "one block per device"
     names = [ids[i].split("::", 1)[1].split("[", 1)[0] for i in device]
-    assert set(names[:5]) == {"test_strength_bar_levels", "test_confirm_mismatch_refused",
+    assert set(names[:6]) == {"test_strength_bar_levels", "test_confirm_mismatch_refused",
                               "test_risky_password_refused_in_gui",
                               "test_risky_password_refused_by_api",
-                              "test_password_length_refused_by_api"}
-    assert names[5:7] == ["test_activate_in_gui_without_email",
+                              "test_password_length_refused_by_api",
+                              "test_reset_wizard_leads_to_activation_while_inactive"}
+    # The three tests that use up an inactive device, one factory reset apart.
+    assert names[6:9] == ["test_activate_in_gui_without_email",
+                          "test_recorder_password_rules_by_firmware",
                           "test_activate_in_gui_with_email"]
     # The tests that leave a lock, a reset or a reboot behind go last.
     assert names[-3:] == ["test_lockout_after_configured_wrong_passwords",
                           "test_basic_factory_reset_keeps_password_and_email",
                           "test_code_void_after_reboot"]
-    assert len(names) == 29  # every suite test of an NVR at its threshold
+    assert len(names) == 32  # every suite test of an NVR at its threshold

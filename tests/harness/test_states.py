@@ -117,15 +117,17 @@ def test_a_probe_expecting_a_state_agrees_with_the_full_probe(
     _bring(dut, State.EMAIL_RESERVED, log, quarantine)
     assert probed() is State.EMAIL_RESERVED
     # What it saves, before every test: activateStatus. The fast path proves the password
-    # with deviceInfo (challenge + answer), then reads the address, which needs no login
-    # on real firmware and so proves nothing alone.
+    # with System/status (challenge + answer; its up time and clock tell the boot too),
+    # then reads the address, which needs no login on real firmware and so proves nothing
+    # alone.
     dut.log.clear()
     probe(dut, expect=State.EMAIL_RESERVED)
     fast = [(e.method, e.url.rsplit("/ISAPI/", 1)[-1], e.status) for e in dut.log]
     dut.log.clear()
     probe(dut)
     assert (len(fast), len(dut.log)) == (3, 4)
-    assert fast[:2] == [("GET", "System/deviceInfo", 401), ("GET", "System/deviceInfo", 200)]
+    assert fast[:2] == [("GET", "System/status", 401), ("GET", "System/status", 200)]
+    assert dut.boot_seen is not None and dut.boot_seen.up_time_s is not None
     password = dut.password
     dut.remember_password("Forgotten-Pass7")
     assert probed() is State.UNKNOWN_PASSWORD  # 3 wrong logins, far below the lock

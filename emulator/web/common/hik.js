@@ -23,7 +23,9 @@
       model: d.model || "",
       firmware: d.firmware || "",
       checkConfirm: gui.checkConfirm !== false,
-      strengthOffset: Number(gui.strengthOffset || 0)
+      strengthOffset: Number(gui.strengthOffset || 0),
+      guardInactive: gui.guardInactive !== false,
+      checkCookies: gui.checkCookies !== false
     };
   }
 
@@ -335,7 +337,7 @@
    * message}; the 401 userCheck carries the lockout counters.
    */
   function login(password) {
-    if (!global.navigator.cookieEnabled) {
+    if (device().checkCookies && !global.navigator.cookieEnabled) {
       return Promise.resolve({ ok: false, locked: false, attemptsLeft: null, unlockSeconds: 0,
         cookies: false, message: "Cookies are disabled in this browser. Enable cookies to log in." });
     }

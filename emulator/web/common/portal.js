@@ -80,7 +80,7 @@
   var routes = {
     "/portal/login": { portal: true, render: renderLogin },
     "/portal/activate": { portal: true, inactiveOnly: true, render: renderActivate },
-    "/portal/resetPassword": { portal: true, render: renderReset },
+    "/portal/resetPassword": { portal: true, reset: true, render: renderReset },
     "/preview": { menu: "preview", render: renderPreview },
     "/playback": { menu: "playback", render: renderPreview },
     "/config/info": { menu: "config", render: renderDeviceInfo },
@@ -92,7 +92,9 @@
     var r = routes[path];
     if (!r) { go("/portal/login"); return; }
     Hik.activated().then(function (active) {
-      if (!active && !r.inactiveOnly) { go("/portal/activate"); return null; }
+      // A GUI defect may leave the reset wizard open on an inactive device.
+      var guarded = !r.reset || Hik.device().guardInactive;
+      if (!active && !r.inactiveOnly && guarded) { go("/portal/activate"); return null; }
       if (active && r.inactiveOnly && !pendingMethodPassword) { go("/portal/login"); return null; }
       if (r.portal) {
         app.hidden = true; app.innerHTML = "";

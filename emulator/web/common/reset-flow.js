@@ -105,7 +105,9 @@
       }, function (err) { $(ids.ok).disabled = false; Hik.say(ids.error, err.message); });
     });
 
-    return Hik.requireActivated(cfg.activationUrl).then(function (ok) {
+    var guarded = Hik.device().guardInactive ? Hik.requireActivated(cfg.activationUrl)
+      : Promise.resolve(true);
+    return guarded.then(function (ok) {
       if (!ok) return false;
       return Hik.externCapabilities().then(function (caps) {
         buildMethods(caps);

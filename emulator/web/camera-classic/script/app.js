@@ -47,7 +47,8 @@
     var d = global.HIK_DEVICE || {};
     var gui = d.gui || {};
     return { model: d.model || "", firmware: d.firmware || "",
-      checkConfirm: gui.checkConfirm !== false, strengthOffset: Number(gui.strengthOffset || 0) };
+      checkConfirm: gui.checkConfirm !== false, strengthOffset: Number(gui.strengthOffset || 0),
+      guardInactive: gui.guardInactive !== false, checkCookies: gui.checkCookies !== false };
   }
 
   /* ---------------------------------------------------------------- popups */

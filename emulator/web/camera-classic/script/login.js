@@ -40,7 +40,9 @@
       notice.hidden = true;
       if (!user.value.trim()) { showTip(t("inputUsername")); user.focus(); return; }
       if (!pass.value) { showTip(t("inputPassword")); pass.focus(); return; }
-      if (!navigator.cookieEnabled) { showTip(t("cookieError")); return; }
+      if (App.device().checkCookies && !navigator.cookieEnabled) {
+        showTip(t("cookieError")); return;
+      }
       if (user.value.trim() !== ISAPI.USER) { refused({ retryLoginTime: "" }); return; }
       busy = true;
       ISAPI.login(pass.value).then(function (r) {

@@ -130,7 +130,7 @@
       h("div", { class: "login-top" }, h("span", { class: "product", text: App.device().model })),
       h("div", { class: "wizard" }, h("div", { class: "wizard-title", text: t("resetPassword") }), body)));
     return ISAPI.activated().then(function (active) {
-      if (!active) { location.replace("login.asp"); return null; }
+      if (!active && App.device().guardInactive) { location.replace("login.asp"); return null; }
       return ISAPI.externCapabilities().then(modeStep);
     });
   });
