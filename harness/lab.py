@@ -505,14 +505,13 @@ def _describe(error: Any) -> tuple[str, str]:
     return "", f"{error['msg']}, got {_short(got)}"
 
 
-def _one_line(source: str, exc: ValidationError) -> str:
+def _one_line(source: str, exc: ValidationError, text: str = "") -> str:
     errors = exc.errors()
     first = errors[0]
     extra_path, message = _describe(first)
     path = _location(tuple(first["loc"])) + extra_path
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    where = f"{source}: {path}: " if path else f"{source}: "
-    return f"{where}{message}{more}"
+    return f"{_where(source, text, path)}{message}{more}"
 
 
 def _where(source: str, text: str, path: str) -> str:
@@ -618,7 +617,7 @@ def parse_inventory(text: str, source: str = "devices.yaml") -> Inventory:
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as exc:
-        raise InventoryError(_one_line(source, exc)) from None
+        raise InventoryError(_one_line(source, exc, text)) from None
     _check_defects(inventory, source, text)
     return inventory
 

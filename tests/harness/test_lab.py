@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import certifi
@@ -202,7 +203,17 @@ def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch)
     ],
 )
 def test_each_mistake_is_one_line(text: str, message: str) -> None:
-    assert error_of(text) == message
+    # A mistake in an entry names its line too: `devices.yaml: line N: devices[...]`.
+    error = error_of(text)
+    if "devices[" in message:
+        assert re.match(r"devices\.yaml: line \d+: ", error), error
+    assert re.sub(r"line \d+: ", "", error, count=1) == message
+
+
+def test_a_mistake_names_its_line() -> None:
+    text = f"devices:\n  - {CAMERA}\n  - {{name: b, kind: emulated, model: DS-2CD2143G2-I,\n" \
+           "      firmware: five}"
+    assert error_of(text).startswith("devices.yaml: line 4: devices[1].firmware: ")
 
 
 def test_yaml_syntax_error_names_the_line() -> None:
@@ -225,7 +236,7 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     path.write_text("devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: x}]")
     with pytest.raises(InventoryError) as info:
         load_inventory(path)
-    assert str(info.value).startswith(f"{path}: devices[0].firmware: ")
+    assert str(info.value).startswith(f"{path}: line 1: devices[0].firmware: ")
 
 
 def test_committed_schema_is_current() -> None:
