@@ -153,6 +153,31 @@ def test_strength_bar_wrong(pair: Callable[..., Any]) -> None:
     assert flags == {"clean": False, "bad": True}
 
 
+def _gui_flags(lab: Any) -> dict[str, str]:
+    return {name: httpx.get(lab.url(name) + "/SDK/guiConfig.js", timeout=10).text
+            for name in ("clean", "bad")}
+
+
+def test_gui_reset_page_before_activation(pair: Callable[..., Any]) -> None:
+    flags = _gui_flags(pair("gui_reset_page_before_activation"))
+    assert {n: '"guardInactive": true' in t for n, t in flags.items()} == {"clean": True,
+                                                                          "bad": False}
+
+
+def test_gui_cookies_unchecked(pair: Callable[..., Any]) -> None:
+    flags = _gui_flags(pair("gui_cookies_unchecked"))
+    assert {n: '"checkCookies": true' in t for n, t in flags.items()} == {"clean": True,
+                                                                         "bad": False}
+
+
+def test_recorder_2020_rules_missing(pair: Callable[..., Any]) -> None:
+    # Only recorder firmware from V4.30 applies the rules (spec §4).
+    lab = pair("recorder_2020_rules_missing", model="DS-7608NI-K2", firmware="V4.30.005")
+    codes = {name: SpecClient(lab.url(name)).activate("Admin#Pass2024").status_code
+             for name in ("clean", "bad")}
+    assert codes == {"clean": 400, "bad": 200}
+
+
 def test_old_password_valid_after_reset(pair: Callable[..., Any]) -> None:
     lab = pair("old_password_valid_after_reset")
     results = {}
