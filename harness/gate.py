@@ -194,6 +194,6 @@ def write_subset_inventory(source: Path, names: Iterable[str], target: Path) -> 
     wanted = set(names)
     data["devices"] = [d for d in data["devices"] if d.get("name") in wanted]
     target.parent.mkdir(parents=True, exist_ok=True)
-    header = f"# Gate subset of {source}: written by `hil gate`, not for editing.\n"
+    header = f"# Subset of {source}: written by `hil run`/`hil gate`, not for editing.\n"
     target.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return target

@@ -7,7 +7,9 @@ prints. One clear line on bad input (`error: ...`), with documented exit codes.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Annotated, Any
 
 import typer
 
@@ -45,14 +47,42 @@ def _help_hint(exc: ClickException) -> str:
     return f" (see {context.command_path} --help)" if context is not None else ""
 
 
+def hil_version() -> str:
+    """The installed harness's version (pyproject.toml's), or `unknown` outside an install."""
+    try:
+        return package_version("hik-reset-hil")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"hil {hil_version()}", flush=True)
+        raise typer.Exit(0)
+
+
 app = _Hil(
     name="hil",
     help="Hardware-in-the-loop tests of the reserved-e-mail password reset.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
-    add_completion=False,
+    # typer's --install-completion / --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version,
+                     help="Print hil's version and exit."),
+    ] = False,
+) -> None:
+    """Hardware-in-the-loop tests of the reserved-e-mail password reset."""
+
+
 app.add_typer(lab_app, name="lab")
 app.add_typer(devices_app, name="devices")
 # Arguments after `--` go to pytest as they are (e.g. `-- --headed --mail-timeout 600`).

@@ -11,13 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.lab import DEFAULT_INVENTORY, Inventory, InventoryError, load_inventory
+from harness.catalogue import LineId
+from harness.lab import DEFAULT_INVENTORY, AnyDevice, Inventory, InventoryError, load_inventory
 from harness.profiles import PROJECT_ROOT
+from harness.selection import DeviceFilter, SelectionError, filter_devices
 
 # Exit codes shared by the commands (typer's own usage errors are 2 as well).
 EXIT_OK: Final = 0
 EXIT_FINDING: Final = 1  # tests failed / a product defect / a mismatch
-EXIT_ERROR: Final = 2  # bad input, or the lab, a device or the run itself failed
+EXIT_ERROR: Final = 2  # bad input (ours or pytest's), or the lab, a device or the run failed
+EXIT_NO_TESTS: Final = 5  # pytest's "nothing collected or selected"
 
 # Not a terminal (CI logs, pipes): wide enough that tables keep one row per device.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -62,10 +65,10 @@ def inventory_or_fail(path: Path) -> Inventory:
         fail(str(exc))
 
 
-EXIT_USAGE: Final = 4  # pytest's usage error, for what `hil run`/`gate` pass to pytest
+PYTEST_USAGE: Final = 4  # pytest's own status for a usage error: `hil` turns it into 2
 
 
-def check_keyword(keyword: str | None, code: int = EXIT_USAGE) -> None:
+def check_keyword(keyword: str | None, code: int = EXIT_ERROR) -> None:
     """Refuse a `-k` expression pytest could not parse, in one line (exit `code`), before
     a lab or a worker starts (pytest itself would end in an xdist INTERNALERROR)."""
     if keyword is None:
@@ -107,3 +110,61 @@ OutputOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+# --- device selection (`hil run`, `hil gate`) ------------------------------------------------
+
+
+def _complete_devices(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of --device: the names in the inventory the command line names."""
+    try:
+        inventory = load_inventory(Path(ctx.params.get("devices") or default_devices()))
+    except InventoryError:
+        return []
+    return [d.name for d in inventory.devices if d.name.startswith(incomplete)]
+
+
+def _complete_lines(incomplete: str) -> list[str]:
+    return [line.value for line in LineId if line.value.startswith(incomplete)]
+
+
+LineOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--line",
+        "-l",
+        help="Only devices of this product line: dvr-k, dvr-hghi-f, nvr, ipc (repeatable).",
+        autocompletion=_complete_lines,
+        show_default=False,
+    ),
+]
+DeviceNameOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--device",
+        help="Only this inventory device, by its exact name (repeatable).",
+        autocompletion=_complete_devices,
+        show_default=False,
+    ),
+]
+
+
+def device_filter(
+    lines: list[str] | None, firmware: list[str] | None, names: list[str] | None
+) -> DeviceFilter:
+    """The selectors of a command line, as given (empty: every device)."""
+    return DeviceFilter(tuple(names or ()), tuple(lines or ()), tuple(firmware or ()))
+
+
+def selected_or_fail(inventory: Inventory, wanted: DeviceFilter, path: Path) -> list[AnyDevice]:
+    """The devices `wanted` selects from the inventory at `path`: a value no device has is
+    one line naming the inventory (exit 2), a selection with no device in common is
+    `nothing selected` (exit 5), both before any lab starts."""
+    try:
+        chosen = filter_devices(inventory, wanted, str(path))
+    except SelectionError as exc:
+        fail(str(exc))
+    if not chosen:
+        fail(f"nothing selected: no device of {path} matches {wanted.describe()}",
+             code=EXIT_NO_TESTS)
+    return chosen

@@ -10,7 +10,11 @@ from rich.table import Table
 
 from harness.cli.common import (
     EXIT_ERROR,
+    EXIT_NO_TESTS,
+    PYTEST_USAGE,
+    DeviceNameOption,
     DevicesOption,
+    LineOption,
     OutputOption,
     WorkdirOption,
     check_keyword,
@@ -24,23 +28,23 @@ from harness.cli.common import (
 )
 from harness.cli.pytestrun import (
     RunPaths,
+    device_matrix,
     finished_records,
     log_tail,
+    preflight,
     pytest_command,
     run_with_progress,
     usage_error,
 )
-from harness.dut import device_id
 from harness.gate import (
     GateInputError,
     GateResult,
     Verdict,
     judge,
     select_devices,
-    write_subset_inventory,
 )
-from harness.labhost import lab_status
 from harness.profiles import GATE_PROFILE, ProfileError, get_profile
+from harness.selection import SelectionError, check_names, parse_lines
 
 VERDICT_TEXT = {
     Verdict.PASS: "[green]PASS[/]",
@@ -100,10 +104,8 @@ def gate(
     firmware: Annotated[
         str, typer.Option("--firmware", "-f", help="Firmware to gate, e.g. V4.21.000.")
     ],
-    line: Annotated[
-        str | None,
-        typer.Option("--line", "-l", help="Only this product line: dvr-k, dvr-hghi-f, nvr, ipc."),
-    ] = None,
+    line: LineOption = None,
+    device: DeviceNameOption = None,
     workers: Annotated[
         int | None, typer.Option("-n", "--workers", min=0, help="xdist workers.")
     ] = None,
@@ -115,13 +117,15 @@ def gate(
     output: OutputOption = None,
     workdir: WorkdirOption = None,
 ) -> None:
-    """Run the gate profile on every device with FIRMWARE (and LINE) and print the verdict.
+    """Run the gate profile on every device with FIRMWARE (and LINE, and DEVICE names) and
+    print the verdict.
 
     Writes Allure results, JUnit XML and gate-verdict.json into --output. Exit 0 when
     every test passed on every matching device, 1 when a product defect was found, 2 when
     infrastructure, a device or the harness prevented a verdict (failures of those kinds,
-    skipped or quarantined devices, an interrupted run, bad input), 3 when no device has
-    that firmware. Arguments after `--` go to pytest unchanged.
+    skipped or quarantined devices, an interrupted run, bad input: an unknown line or
+    device name, pytest refusing its arguments), 3 when no device has that firmware (and
+    line and name). Arguments after `--` go to pytest unchanged.
     """
     # Bad input is "no verdict" (2) for a gate, before the inventory or a lab is touched.
     check_keyword(keyword, code=EXIT_ERROR)
@@ -129,43 +133,56 @@ def gate(
     inventory = inventory_or_fail(path)
     try:
         profile = get_profile(GATE_PROFILE)
-        chosen = select_devices(inventory, firmware, line)
-    except (GateInputError, ProfileError) as exc:
+        check_names(inventory, device or [], str(path))
+        lines = parse_lines(line or [])
+        at_firmware = select_devices(inventory, firmware)
+    except (GateInputError, ProfileError, SelectionError) as exc:
         fail(str(exc))
+    chosen = [d for d in at_firmware
+              if (not lines or d.line.id in lines) and (not device or d.name in device)]
+    scope_line = ", ".join(line or []) or None
     if not chosen:
-        scope = f"firmware {firmware}" + (f" and line {line}" if line else "")
+        scope = f"firmware {firmware}" + (f" and line {scope_line}" if scope_line else "")
+        scope += f" and name {', '.join(device)}" if device else ""
         print(f"no device with {scope} in {path}", flush=True)
         raise typer.Exit(int(Verdict.NO_MATCH))
     paths = RunPaths((output or default_output()).resolve())
     folder = (workdir or default_workdir()).resolve()
-    running = lab_status(folder)
-    by_id: str | None = None
-    if running is not None and running.inventory_digest == inventory.digest():
-        # `hil lab up` runs this inventory: reuse it (and the credentials it knows), and
-        # select the matching devices by their test ids.
-        devices_file, by_id = path, " or ".join(device_id(d) for d in chosen)
-    else:
-        # Otherwise the matrix is an inventory of just the matching devices.
-        subset = paths.output / "gate-devices.yaml"
-        devices_file = write_subset_inventory(path, [d.name for d in chosen], subset)
+    selection = profile.pytest_args(keyword=keyword)
+    narrow = [arg for d in chosen for arg in ("--lab-device", d.name)]
+    if keyword is not None or ctx.args:
+        # pytest's own options, or a narrowed selection: a refusal is one line (no verdict)
+        # and a selection matching nothing is said before a lab starts.
+        found = preflight([*selection, *narrow, *ctx.args], devices=path)
+        if found.status != 0:
+            what = ("nothing selected: no gate test matches "
+                    f"-k {(keyword or '')[:80]!r} {' '.join(ctx.args)[:80]}".rstrip()
+                    if found.status == EXIT_NO_TESTS
+                    else f"pytest refused the run: {found.refusal or 'see pytest --help'}")
+            fail(what)
+    # A lab of this inventory already running (`hil lab up`) is reused, with its
+    # credentials; otherwise the run's inventory is just the matching devices.
+    devices_file, narrow = device_matrix(
+        inventory, path, chosen, workdir=folder, subset=paths.output / "gate-devices.yaml"
+    )
     command = pytest_command(
-        profile.pytest_args(keyword=" and ".join(f"({e})" for e in (by_id, keyword) if e) or None),
+        selection,
         paths,
         devices=devices_file,
         workdir=folder,
         workers=min(profile.workers, len(chosen)) if workers is None else workers,
-    ) + list(ctx.args)
+    ) + narrow + list(ctx.args)
     names = ", ".join(d.name for d in chosen)
     console.print(f"gating {firmware} on {names}", soft_wrap=True)
     status = run_with_progress(command, paths, console, f"hil gate --firmware {firmware}")
     result = judge(
-        chosen, finished_records(paths), firmware=firmware, line=line, pytest_exit=status
+        chosen, finished_records(paths), firmware=firmware, line=scope_line, pytest_exit=status
     )
     _write_verdict(result, paths)
     console.print(verdict_table(result))
     for problem in ([result.run_problem] if result.run_problem else []) + result.stray:
         console.print(f"[yellow]no verdict:[/] {problem}", soft_wrap=True)
-    refusal = usage_error(paths) if status == 4 else None
+    refusal = usage_error(paths) if status == PYTEST_USAGE else None
     if refusal is not None:
         console.print(f"[yellow]no verdict:[/] {refusal}", soft_wrap=True)
     elif result.run_problem:

@@ -28,6 +28,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness.gate import write_subset_inventory
+from harness.lab import AnyDevice, Inventory
+from harness.labhost import lab_status
 from harness.runrecord import (
     OutcomeRecord,
     clear_records,
@@ -203,7 +206,6 @@ def pytest_refusal(text: str) -> str | None:
 
 
 PREFLIGHT_TIMEOUT_S: Final = 120.0
-EXIT_NO_TESTS: Final = 5  # pytest's "nothing collected or selected"
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ class Preflight:
 
     status: int
     refusal: str | None
+    tests: tuple[str, ...] = ()
 
 
 def preflight(selection: Sequence[str], *, devices: Path) -> Preflight:
@@ -226,7 +229,8 @@ def preflight(selection: Sequence[str], *, devices: Path) -> Preflight:
     except subprocess.TimeoutExpired:
         return Preflight(2, f"collecting the tests took more than {PREFLIGHT_TIMEOUT_S:g} s")
     refusal = pytest_refusal(done.stdout + "\n" + done.stderr) if done.returncode else None
-    return Preflight(done.returncode, refusal)
+    tests = tuple(ln for ln in done.stdout.splitlines() if "::" in ln and ln[:1].isalnum())
+    return Preflight(done.returncode, refusal, tests)
 
 
 def _counter_text(counts: dict[str, int]) -> str:
@@ -252,6 +256,28 @@ def summary_table(records: list[OutcomeRecord]) -> Table:
             _counter_text(dict(row.skipped)),
         )
     return table
+
+
+def device_matrix(
+    inventory: Inventory,
+    path: Path,
+    chosen: Sequence[AnyDevice],
+    *,
+    workdir: Path,
+    subset: Path,
+) -> tuple[Path, list[str]]:
+    """The inventory file and the pytest arguments that run the matrix on `chosen` only.
+
+    A lab of this inventory already running in `workdir` (`hil lab up`) is reused, its
+    matrix narrowed by `--lab-device` (exact names); otherwise the run gets an inventory of
+    just those devices (`subset`), so the lab starts nothing else.
+    """
+    names = [d.name for d in chosen]
+    narrow = [arg for name in names for arg in ("--lab-device", name)]
+    running = lab_status(workdir)
+    if running is not None and running.inventory_digest == inventory.digest():
+        return path, narrow
+    return write_subset_inventory(path, names, subset), narrow
 
 
 def finished_records(paths: RunPaths) -> list[OutcomeRecord]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
 from harness.cli.common import (
-    EXIT_USAGE,
+    EXIT_ERROR,
+    EXIT_NO_TESTS,
+    DeviceNameOption,
     DevicesOption,
+    LineOption,
     OutputOption,
     WorkdirOption,
     check_keyword,
@@ -16,12 +20,14 @@ from harness.cli.common import (
     default_devices,
     default_output,
     default_workdir,
+    device_filter,
     fail,
     inventory_or_fail,
+    selected_or_fail,
 )
 from harness.cli.pytestrun import (
-    EXIT_NO_TESTS,
     RunPaths,
+    device_matrix,
     finished_records,
     log_tail,
     preflight,
@@ -30,12 +36,23 @@ from harness.cli.pytestrun import (
     summary_table,
     usage_error,
 )
-from harness.profiles import ProfileError, get_profile
+from harness.profiles import ProfileError, get_profile, load_profiles
+
+
+def _complete_profiles(incomplete: str) -> list[str]:
+    try:
+        return [name for name in load_profiles() if name.startswith(incomplete)]
+    except ProfileError:
+        return []
+
 
 ProfileOption = Annotated[
     str,
     typer.Option(
-        "--profile", "-p", help="Run profile from profiles.yaml: regression, nightly, gate."
+        "--profile",
+        "-p",
+        help="Run profile from profiles.yaml: regression, nightly, gate.",
+        autocompletion=_complete_profiles,
     ),
 ]
 WorkersOption = Annotated[
@@ -47,6 +64,36 @@ WorkersOption = Annotated[
 KeywordOption = Annotated[
     str | None, typer.Option("-k", help="pytest -k expression, and-ed with the profile's.")
 ]
+FirmwareOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--firmware",
+        "-f",
+        help="Only devices with this firmware, compared as a version: V5.6 is V5.6.0 "
+        "(repeatable).",
+        show_default=False,
+    ),
+]
+CollectOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--collect-only",
+        help="List the tests the selection would run, one per line, and exit; "
+        "no lab starts.",
+    ),
+]
+
+
+def _list_tests(tests: tuple[str, ...], profile: str, inventory: Path) -> NoReturn:
+    """`--collect-only`: the tests that would run, then one line of what they are."""
+    # Tests no selected device can run are collected by pytest as `[NOTSET]` (skipped).
+    runnable = [t for t in tests if "[NOTSET" not in t]
+    for test in runnable:
+        print(test)
+    skipped = len(tests) - len(runnable)
+    print(f"{len(runnable)} tests of profile {profile} on {inventory}"
+          + (f" ({skipped} more apply to no selected device)" if skipped else ""), flush=True)
+    raise typer.Exit(0)
 
 
 def run(
@@ -54,55 +101,74 @@ def run(
     profile: ProfileOption = "regression",
     workers: WorkersOption = None,
     devices: DevicesOption = None,
+    line: LineOption = None,
+    firmware: FirmwareOption = None,
+    device: DeviceNameOption = None,
     keyword: KeywordOption = None,
+    collect_only: CollectOnlyOption = False,
     output: OutputOption = None,
     workdir: WorkdirOption = None,
 ) -> None:
     """Run the suites of a profile over the inventory (pytest in a subprocess, in parallel),
     writing Allure results, JUnit XML and outcome records into --output.
 
-    Ends with outcomes per product line and firmware: passed, failed by kind
-    (product-defect, infrastructure, device, harness), skipped with reason.
-    Arguments after `--` go to pytest unchanged (e.g. `-- --headed --mail-timeout 600`).
-    Exit status is pytest's: 0 all passed, 1 some failed, 2 interrupted or bad input,
-    3 internal error, 4 usage error, 5 nothing selected.
+    `--line`, `--firmware` and `--device` choose devices (any value of one option, all
+    options together; a value the inventory lacks is refused). Ends with outcomes per
+    product line and firmware: passed, failed by kind (product-defect, infrastructure,
+    device, harness), skipped with reason. Arguments after `--` go to pytest unchanged
+    (e.g. `-- --headed --mail-timeout 600`). Exit status: 0 all passed, 1 some failed,
+    2 bad input (ours or pytest's) or the run was interrupted, 3 pytest's internal
+    error, 5 nothing selected.
     """
     try:
-        chosen = get_profile(profile)
+        chosen_profile = get_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
     check_keyword(keyword)
     path = (devices or default_devices()).resolve()
-    inventory_or_fail(path)
-    if keyword is not None or ctx.args:
+    inventory = inventory_or_fail(path)
+    wanted = device_filter(line, firmware, device)
+    selection = chosen_profile.pytest_args(keyword=keyword)
+    folder = (workdir or default_workdir()).resolve()
+    paths = RunPaths((output or default_output()).resolve())
+    chosen = selected_or_fail(inventory, wanted, path) if wanted.narrowed else []
+    narrow = [arg for d in chosen for arg in ("--lab-device", d.name)]
+    if keyword is not None or ctx.args or collect_only:
         # A narrowed selection or pytest's own options: checked by collecting only, so a
         # typo is one line and no lab starts for nothing.
-        found = preflight([*chosen.pytest_args(keyword=keyword), *ctx.args], devices=path)
+        found = preflight([*selection, *narrow, *ctx.args], devices=path)
         if found.status == EXIT_NO_TESTS:
-            fail(f"nothing selected: no test of profile {chosen.name} matches "
-                 f"-k {(keyword or '')[:80]!r} {' '.join(ctx.args)[:80]}".rstrip(),
-                 code=EXIT_NO_TESTS)
+            told = " ".join(filter(None, (
+                wanted.describe(), f"-k {keyword[:80]!r}" if keyword else "",
+                " ".join(ctx.args)[:80])))
+            fail(f"nothing selected: no test of profile {chosen_profile.name} matches "
+                 f"{told}", code=EXIT_NO_TESTS)
         if found.status != 0:
-            fail(f"pytest refused the run: {found.refusal or 'see pytest --help'}",
-                 code=found.status if found.status == EXIT_USAGE else EXIT_USAGE)
-    paths = RunPaths((output or default_output()).resolve())
+            fail(f"pytest refused the run: {found.refusal or 'see pytest --help'}")
+        if collect_only:
+            _list_tests(found.tests, chosen_profile.name, path)
+    devices_file = path
+    if chosen:
+        devices_file, narrow = device_matrix(
+            inventory, path, chosen, workdir=folder, subset=paths.output / "run-devices.yaml"
+        )
     command = pytest_command(
-        chosen.pytest_args(keyword=keyword),
+        selection,
         paths,
-        devices=path,
-        workdir=(workdir or default_workdir()).resolve(),
-        workers=chosen.workers if workers is None else workers,
-    ) + list(ctx.args)
-    status = run_with_progress(command, paths, console, f"hil run --profile {chosen.name}")
+        devices=devices_file,
+        workdir=folder,
+        workers=chosen_profile.workers if workers is None else workers,
+    ) + narrow + list(ctx.args)
+    status = run_with_progress(command, paths, console, f"hil run --profile {chosen_profile.name}")
     refusal = usage_error(paths) if status == 4 else None
     if refusal is not None:
-        # pytest refused to start (e.g. the lab cannot start): its one line, its status.
-        fail(f"{refusal} (pytest log: {paths.log})", code=status)
+        # pytest refused to start (e.g. a lab of another inventory runs): its one line.
+        fail(f"{refusal} (pytest log: {paths.log})", code=EXIT_ERROR)
     records = finished_records(paths)
     console.print(summary_table(records))
     if status not in (0, 1) or not records:
-        for line in log_tail(paths):
-            console.print(f"  {line}", soft_wrap=True, markup=False)
+        for text in log_tail(paths):
+            console.print(f"  {text}", soft_wrap=True, markup=False)
     console.print(
         f"Allure results: {paths.results}\nJUnit XML: {paths.junit}\n"
         f"records: {paths.records / 'records.jsonl'}\npytest log: {paths.log}",

@@ -191,7 +191,8 @@ def test_lab_up_probe_status_down(tmp_path: Path) -> None:
         assert "firmware: devices.yaml says V4.22.005, device says V4.21.000" in probe.stdout
         assert "model: devices.yaml says DS-7616NI-I2, device says DS-7608NI-K2" in probe.stdout
 
-        # A run of another inventory in the same workdir: pytest refuses, in one line.
+        # A run of another inventory in the same workdir: pytest refuses, in one line, and
+        # `hil run` says so as bad input (exit 2, issue 17), not with pytest's 4.
         other = write_inventory(tmp_path, "other.yaml", [emulated("cli-lab-other", *NVR)])
         refused = hil(
             "run",
@@ -205,7 +206,7 @@ def test_lab_up_probe_status_down(tmp_path: Path) -> None:
             "risky_password_refused_by_api",
             cwd=tmp_path,
         )
-        assert refused.returncode == 4, refused.stdout + refused.stderr
+        assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "a lab built from another inventory is running" in one_line_error(refused)
 
         status = hil("lab", "status", "--workdir", workdir, cwd=tmp_path)
