@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,9 +20,9 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
-from harness.cli.probe import probe_lab
-from harness.lab import EmulatedDevice, RealDevice
-from harness.labhost import lab_status
+from harness.cli.probe import ProbeResult, probe_lab
+from harness.lab import AnyDevice, EmulatedDevice, RealDevice
+from harness.labhost import LabEndpoints, lab_status
 
 devices_app = typer.Typer(
     help="List the lab inventory and probe its devices.",
@@ -29,24 +31,65 @@ devices_app = typer.Typer(
 )
 
 
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="One JSON document on stdout, for scripts (no secrets)."),
+]
+
+
+def _address(device: AnyDevice, endpoints: LabEndpoints | None) -> str | None:
+    """Where the device answers: a real one's URL, an emulated one's while the lab runs."""
+    if isinstance(device, RealDevice):
+        return device.base_url
+    if endpoints is not None and device.name in {d.name for d in endpoints.devices}:
+        return endpoints.device(device.name).http
+    return None
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
+
+
+def device_json(device: AnyDevice, endpoints: LabEndpoints | None) -> dict[str, object]:
+    """One inventory device for `--json`: what devices.yaml says and where it answers;
+    never a password nor the variable holding one."""
+    return {
+        "name": device.name,
+        "kind": device.kind,
+        "line": device.line.id.value,
+        "line_title": device.line.title,
+        "model": device.model,
+        "firmware": device.firmware,
+        "firmware_version": device.firmware_version.version,
+        "gui_generation": device.gui_generation.value,
+        "reset_by_email": device.supports_reserved_email_reset,
+        "address": _address(device, endpoints),
+        "defects": list(device.defects) if isinstance(device, EmulatedDevice) else [],
+    }
+
+
 @devices_app.command("list")
-def devices_list(devices: DevicesOption = None, workdir: WorkdirOption = None) -> None:
+def devices_list(
+    devices: DevicesOption = None, workdir: WorkdirOption = None, as_json: JsonOption = False
+) -> None:
     """List the devices of the inventory: line, model, firmware, GUI generation, whether QA
     expects the reserved-e-mail reset, and where each answers."""
     path = devices or default_devices()
     inventory = inventory_or_fail(path)
     endpoints = lab_status(workdir or default_workdir())
+    if as_json:
+        _print_json({
+            "inventory": str(Path(path).resolve()),
+            "lab_running": endpoints is not None,
+            "devices": [device_json(d, endpoints) for d in inventory.devices],
+        })
+        return
     table = new_table(
         f"Devices of {path}",
         *("name", "kind", "line", "model", "firmware", "GUI", "reset by e-mail", "address"),
     )
     for device in inventory.devices:
-        if isinstance(device, RealDevice):
-            address = device.base_url
-        elif endpoints is not None and device.name in {d.name for d in endpoints.devices}:
-            address = endpoints.device(device.name).http
-        else:
-            address = "(lab not running)"
+        address = _address(device, endpoints) or "(lab not running)"
         kind: str = device.kind
         if isinstance(device, EmulatedDevice) and device.defects:
             kind += f" [red]defects: {', '.join(device.defects)}[/]"
@@ -70,6 +113,7 @@ def devices_probe(
     ] = None,
     devices: DevicesOption = None,
     workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Read model, firmware, serial and activation status from each device over ISAPI and
     show them beside devices.yaml's claims, flagging every mismatch.
@@ -87,6 +131,43 @@ def devices_probe(
         fail(f"no device {', '.join(unknown)} in {path} (known: {', '.join(sorted(known))})")
     folder = (workdir or default_workdir()).resolve()
     results = probe_lab(inventory, folder, lab_status(folder), list(names or []))
+    if as_json:
+        _print_json({
+            "inventory": str(Path(path).resolve()),
+            "devices": [probe_json(result) for result in results],
+        })
+    else:
+        _print_probe(path, results)
+    if any(r.status in ("unreachable", "no password") for r in results):
+        raise typer.Exit(EXIT_ERROR)
+    if any(r.status == "mismatch" for r in results):
+        raise typer.Exit(EXIT_FINDING)
+
+
+def probe_json(result: ProbeResult) -> dict[str, object]:
+    """One probed device for `--json`: the claims, what it answered, every disagreement."""
+    info = result.info
+    return {
+        "name": result.device.name,
+        "address": result.address,
+        "status": result.status,
+        "reachable": result.reachable,
+        "activated": result.activated,
+        "claimed": {"model": result.device.model, "firmware": result.device.firmware,
+                    "line": result.device.line.id.value},
+        "answered": None if info is None else {
+            "model": info.model,
+            "firmware": info.firmware_version,
+            "firmware_released_date": info.firmware_released_date,
+            "serial_number": info.serial_number,
+            "device_type": info.device_type,
+        },
+        "mismatches": list(result.mismatches),
+        "note": result.note or None,
+    }
+
+
+def _print_probe(path: Path, results: list[ProbeResult]) -> None:
     table = new_table(
         f"Probe of {path}", "name", "activated", "model", "firmware", "serial", "status"
     )
@@ -118,7 +199,3 @@ def devices_probe(
     console.print("[dim]model? firmware?: as devices.yaml claims, not read from the device[/]")
     for note in notes:
         console.print(note, soft_wrap=True, markup=False)
-    if any(r.status in ("unreachable", "no password") for r in results):
-        raise typer.Exit(EXIT_ERROR)
-    if any(r.status == "mismatch" for r in results):
-        raise typer.Exit(EXIT_FINDING)
