@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from harness.gui.base import GuiTarget
     from harness.gui.device import DeviceGui
+    from harness.leases import Lease
     from harness.shell import DeviceShell, LabController
 
 MAX_ADDRESS_LENGTH: Final = 32  # spec §6: 1-32 characters
@@ -156,6 +157,8 @@ class DeviceUnderTest:
     # (harness.states.probe), None when it read none: what a test starts and ends on,
     # without asking the device again.
     boot_seen: DeviceStatus | None = field(default=None, init=False)
+    # The test's lease of the device; every client it hands out is fenced by it first.
+    lease: Lease | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.log = ExchangeLog(secrets=self.secrets)
@@ -239,6 +242,7 @@ class DeviceUnderTest:
     def isapi(self, *, login: bool = True) -> IsapiClient:
         """An ISAPI client recording into this device's exchange log, Digest with the known
         password when `login` (nothing is sent until the first call)."""
+        self.check_lease()
         client = IsapiClient(self.base_url, verify=self.verify, log=self.log,
                              secrets=self.secrets)
         if login:
@@ -249,11 +253,19 @@ class DeviceUnderTest:
         """The device's psh over SSH (turn SSH on over ISAPI first)."""
         from harness.shell import DeviceShell
 
+        self.check_lease()
         return DeviceShell(self.host, self.ssh_port, self.password, transcript=self.transcript)
 
     def lab_controller(self) -> LabController:
         """The lab controller, recording into this device's SSH transcript."""
+        self.check_lease()
         return self.lab.lab_controller(self.transcript)
+
+    def check_lease(self) -> None:
+        """The fencing check before anything reaches the device: `LeaseLost` (infrastructure)
+        when the test's lease expired or another runner took the device."""
+        if self.lease is not None:
+            self.lease.verify()
 
     def phone_app(self) -> PhoneAppRole:
         """The phone app, recording its cloud exchanges into this device's log."""
@@ -387,6 +399,10 @@ def masked_matches(shown: str, address: str) -> bool:
     shown_local, _, shown_domain = shown.partition("@")
     return (shown_domain.lower() == domain.lower() and bool(shown_local)
             and shown_local[0].lower() == local[:1].lower())
+
+
+# The id of a test no device of the run can take (instead of pytest's `[NOTSET]`).
+NO_DEVICE_ID: Final = "no-device"
 
 
 def device_id(entry: AnyDevice | RealDevice) -> str:

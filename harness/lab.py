@@ -352,7 +352,26 @@ class FileLeases(_Model):
     directory: Path = Path(".lab/leases")
 
 
-Leases = Annotated[FileLeases, Field(discriminator="kind")]
+class RedisLeases(_Model):
+    """Leases as Redis keys with a TTL, renewed by a heartbeat and fenced by a token: runners
+    on several machines share one lab (harness/redisleases.py)."""
+
+    kind: Literal["redis"]
+    url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        pattern=r"^rediss?://[^\s@/]+(:\d+)?(/\d+)?$",
+        description="redis:// or rediss:// address of the lab's Redis (no credentials in it)",
+    )
+    password_env: EnvName | None = Field(
+        default=None, description="Environment variable holding the Redis password"
+    )
+    ttl_s: float = Field(default=30.0, gt=1, le=3600,
+                         description="A lease expires this long after its holder stops")
+    prefix: str = Field(default="hil", pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+                        description="Key prefix, one per lab sharing a Redis")
+
+
+Leases = Annotated[FileLeases | RedisLeases, Field(discriminator="kind")]
 
 
 class Inventory(_Model):

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Protocol
 
 from harness.errors import HarnessError, InfrastructureError
-from harness.lab import FileLeases
+from harness.lab import FileLeases, RedisLeases, read_secret
 
 
 class LeaseTimeout(InfrastructureError):
@@ -38,6 +38,11 @@ class Lease(Protocol):
     def held(self) -> bool: ...
 
     def release(self) -> None: ...
+
+    def verify(self) -> None:
+        """Raise (an InfrastructureError) unless this lease still holds its device: the
+        fencing check before every device transition and after every test."""
+        ...
 
     def __enter__(self) -> Lease: ...
 
@@ -88,6 +93,11 @@ class FileLease:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    def verify(self) -> None:
+        """A file lock cannot be taken from a live process: held until released."""
+        if self._fd is None:
+            raise HarnessError(f"lease of {self.device} used after its release")
 
     def __enter__(self) -> FileLease:
         return self
@@ -180,22 +190,34 @@ def register_backend(name: str, factory: BackendFactory) -> None:
     _BACKENDS[name] = factory
 
 
-def backend_for(config: FileLeases, base: Path | None = None) -> LeaseBackend:
+def backend_for(config: FileLeases | RedisLeases, base: Path | None = None) -> LeaseBackend:
     """The backend an inventory's `leases:` entry asks for, built from its other fields.
 
-    A relative `directory` is taken relative to `base` (the working directory by default).
+    A relative `directory` is taken relative to `base` (the working directory by default);
+    a `password_env` is read from the environment.
     """
     factory = _BACKENDS.get(config.kind)
     if factory is None:
         known = ", ".join(sorted(_BACKENDS))
         raise HarnessError(f"no lease backend {config.kind!r} (known: {known})")
     options = config.model_dump(exclude={"kind"})
+    variable = options.pop("password_env", None)
+    if variable is not None:
+        options["password"] = read_secret(variable, "the lease server's password").reveal()
     if base is not None and isinstance(options.get("directory"), Path):
         options["directory"] = base / options["directory"]
     return factory(**options)
 
 
+def _redis_backend(**options: object) -> LeaseBackend:
+    # Imported when a lab asks for it: the file backend's users do not pay for redis-py.
+    from harness.redisleases import RedisLeaseBackend
+
+    return RedisLeaseBackend(**options)  # type: ignore[arg-type]
+
+
 register_backend("file", FileLeaseBackend)
+register_backend("redis", _redis_backend)
 
 
 def acquire(
