@@ -153,6 +153,25 @@ def address_of(base_url: str) -> tuple[str, int]:
     return (parts.hostname or "").lower(), port
 
 
+def _check_redis_url(value: str) -> str:
+    shown = _masked_url(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"expected redis://host[:port][/db] or rediss://..., got {shown!r}")
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"credentials in the address ({shown!r}): give the password by password_env, "
+            "never in the URL"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or not re.fullmatch(r"/?\d*", parts.path) or parts.query or parts.fragment:
+        raise ValueError(f"expected redis://host[:port][/db] with a port 1-65535, got {shown!r}")
+    return value
+
+
 DeviceName = Annotated[str, AfterValidator(_check_name)]
 FirmwareText = Annotated[str, AfterValidator(_check_firmware)]
 ModelName = Annotated[str, AfterValidator(_check_model)]
@@ -357,9 +376,8 @@ class RedisLeases(_Model):
     on several machines share one lab (harness/redisleases.py)."""
 
     kind: Literal["redis"]
-    url: str = Field(
+    url: Annotated[str, AfterValidator(_check_redis_url)] = Field(
         default="redis://127.0.0.1:6379/0",
-        pattern=r"^rediss?://[^\s@/]+(:\d+)?(/\d+)?$",
         description="redis:// or rediss:// address of the lab's Redis (no credentials in it)",
     )
     password_env: EnvName | None = Field(
@@ -444,7 +462,7 @@ class Inventory(_Model):
 
 # --- loading ----------------------------------------------------------------------------
 
-_TAGS: Final = frozenset({"real", "emulated", "smtp-sink", "imap", "manual", "file"})
+_TAGS: Final = frozenset({"real", "emulated", "smtp-sink", "imap", "manual", "file", "redis"})
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
