@@ -37,7 +37,8 @@ class Profile(BaseModel):
 
     def pytest_args(self, *, keyword: str | None = None, root: Path = PROJECT_ROOT) -> list[str]:
         """The pytest arguments selecting this profile's tests; `keyword` is and-ed with
-        the profile's own -k expression."""
+        the profile's own -k expression. The run is told its profile (`--hil-profile`), so
+        that its report keeps the profile's trend (harness.runinfo)."""
         args = [str(root / suite) for suite in self.suites]
         if self.markers:
             args += ["-m", self.markers]
@@ -46,6 +47,8 @@ class Profile(BaseModel):
             args += ["-k", " and ".join(expressions)]
         if self.timeout is not None:
             args.append(f"--timeout={self.timeout}")
+        if self.name:
+            args.append(f"--hil-profile={self.name}")
         return args + list(self.args)
 
 

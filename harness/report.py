@@ -1,11 +1,14 @@
 """Allure reporting without per-test code: identity, evidence on failure, run files.
 
 - `describe_device`: device, model and firmware as Allure parameters (so runs on different
-  devices keep separate histories), flow / product line / GUI generation as labels.
+  devices keep separate histories), and as labels with flow, product line and GUI
+  generation (the report's tree groups by line, firmware and device).
 - `attach_*`: evidence of a failed test (screenshot, masked Playwright trace, ISAPI
   exchange log, SSH transcript, mails with bodies masked).
 - `write_run_files`: environment.properties, executor.json and categories.json (one
   category per failure kind) in the alluredir, at the end of a run.
+- `prune_fixtures`: the fixture entries that say nothing (plumbing, pytest's finalizer
+  lambdas) dropped from the alluredir's containers, the device bring-up kept.
 - `find_secrets`: every file of an alluredir (and every member of a zip in it) searched for
   a run's secrets; the harness's own tests assert it finds none.
 """
@@ -34,8 +37,10 @@ if TYPE_CHECKING:
 # Allure matches categories by status and by the message, which allure-pytest starts with
 # the exception's qualified class name ("harness.isapi.errors.IsapiError: ..."). The class
 # names come from the failure table (harness.errors.FAILURE_TABLE), the one the gate reads.
-# Allure files a result under every category it matches: the regexes are anchored at the
-# class name so that each failure lands in exactly one.
+# Allure 2 files a result under every category it matches, Allure 3 under the first: the
+# regexes are anchored at the class name so that each failure lands in exactly one either
+# way. They are written so that Java (Allure 2, full match), JavaScript (Allure 3, search)
+# and Python read them alike: `[\s\S]` rather than a DOTALL flag JavaScript lacks.
 _DESCRIPTIONS: Final[dict[FailureKind, tuple[str, str]]] = {
     "infrastructure": (
         "Infrastructure",
@@ -52,6 +57,8 @@ _DESCRIPTIONS: Final[dict[FailureKind, tuple[str, str]]] = {
         "success is due, the known password refused, the cloud refusing its QR.",
     ),
 }
+# Labels a product defect is grouped by in the Allure 3 report: where it was found.
+_DEFECT_GROUPS: Final = ("product_line", "firmware")
 
 
 def _name_regex(names: Iterable[str]) -> str:
@@ -59,7 +66,8 @@ def _name_regex(names: Iterable[str]) -> str:
 
 
 def categories() -> list[dict[str, Any]]:
-    """The Allure categories, one per failure kind, from the failure table.
+    """The Allure categories, one per failure kind, from the failure table, in the Allure 2
+    form of categories.json (`allure3_categories` gives the same for an allurerc).
 
     Product defects that are AssertionErrors are the failed tests; every other failure is
     broken and filed by its class's kind; a broken test of no listed class is ours.
@@ -77,15 +85,39 @@ def categories() -> list[dict[str, Any]]:
             "name": name,
             "description": description,
             "matchedStatuses": ["broken"],
-            "messageRegex": rf"(?s){_name_regex(names)}:.*",
+            "messageRegex": rf"^{_name_regex(names)}:[\s\S]*",
         })
     found.append({
         "name": "Harness",
         "description": "Our own bug or a misuse of the harness.",
         "matchedStatuses": ["broken"],
-        "messageRegex": rf"(?s)(?!{_name_regex(claimed)}:).*",
+        "messageRegex": rf"^(?!{_name_regex(claimed)}:)[\s\S]*",
     })
     return found
+
+
+def allure3_categories(allure2: Iterable[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The categories in the form of Allure 3's `categories` setting (an allurerc):
+    `matchers` of statuses and message, product defects grouped by line and firmware.
+
+    `allure2`: categories.json as a run wrote it (its process had every exception class
+    of the suites loaded); the categories of this process otherwise.
+    """
+    rules = []
+    for category in categories() if allure2 is None else allure2:
+        matcher: dict[str, Any] = {"statuses": list(category["matchedStatuses"])}
+        if "messageRegex" in category:
+            matcher["message"] = category["messageRegex"]
+        rule: dict[str, Any] = {"id": _category_id(category["name"]),
+                                "name": category["name"], "matchers": matcher}
+        if category["name"].startswith("Product defect"):
+            rule["groupBy"] = [{"label": label} for label in _DEFECT_GROUPS]
+        rules.append(rule)
+    return rules
+
+
+def _category_id(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def __getattr__(name: str) -> Any:
@@ -113,16 +145,28 @@ _COOKIE_VALUE_RE: Final = re.compile(r'("value"\s*:\s*)' + _JSON_STRING)
 
 
 def describe_device(dut: DeviceUnderTest, *, flow: str) -> None:
-    """Allure identity of the running test: parameters and labels of its device."""
+    """Allure identity of the running test: parameters and labels of its device.
+
+    Device, model and firmware are parameters, so that runs on different devices keep
+    separate histories; product line, firmware, device, model and GUI generation are also
+    labels, which the report's tree groups by (allurerc.mjs: line, firmware, device) and
+    its filters and categories read.
+    """
     allure.dynamic.parameter("device", dut.name)
     allure.dynamic.parameter("model", dut.model)
     allure.dynamic.parameter("firmware", dut.firmware)
+    labels = {
+        "flow": flow,
+        "product_line": dut.line.id.value,
+        "firmware": dut.firmware,
+        "device": dut.name,
+        "model": dut.model,
+        "gui_generation": dut.generation.value,
+    }
     # allure's label functions are untyped; the calls are plain.
-    allure.dynamic.label("flow", flow)  # type: ignore[no-untyped-call]
+    for name, value in labels.items():
+        allure.dynamic.label(name, value)  # type: ignore[no-untyped-call]
     allure.dynamic.feature(flow)  # type: ignore[no-untyped-call]
-    allure.dynamic.label("product_line", dut.line.id.value)  # type: ignore[no-untyped-call]
-    allure.dynamic.label(  # type: ignore[no-untyped-call]
-        "gui_generation", dut.generation.value)
 
 
 # --- masking -------------------------------------------------------------------------------
@@ -249,6 +293,46 @@ def write_run_files(
     (alluredir / "environment.properties").write_text("\n".join(lines) + "\n")
     (alluredir / "executor.json").write_text(json.dumps(dict(executor), indent=2) + "\n")
     (alluredir / "categories.json").write_text(json.dumps(categories(), indent=2) + "\n")
+
+
+# A fixture entry worth a reader's eye: it did something observable (steps such as the
+# device bring-up, attachments) or it did not pass. The rest is plumbing: pytest-playwright's
+# and our own helper fixtures, and the finalizers pytest >= 9.1 registers as lambdas, which
+# allure-pytest reports without a status ("unknown").
+_TELLING_STATUSES: Final = frozenset({"failed", "broken", "skipped"})
+
+
+def _telling(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("steps") or entry.get("attachments")
+                or entry.get("status") in _TELLING_STATUSES)
+
+
+def prune_fixtures(alluredir: Path) -> tuple[int, int]:
+    """Drop the fixture entries of every `*-container.json` in `alluredir` that say nothing
+    (no step, no attachment, passed or without a status), and containers left empty;
+    (entries kept, entries dropped). Idempotent: a pruned folder is left as it is."""
+    kept = dropped = 0
+    for path in sorted(Path(alluredir).glob("*-container.json")):
+        try:
+            container = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not ours to judge: Allure reports a malformed file itself
+        changed = False
+        for key in ("befores", "afters"):
+            entries = container.get(key) or []
+            telling = [entry for entry in entries if _telling(entry)]
+            kept += len(telling)
+            dropped += len(entries) - len(telling)
+            if len(telling) != len(entries):
+                container[key] = telling
+                changed = True
+        if not (container.get("befores") or container.get("afters")):
+            path.unlink()
+        elif changed:
+            partial = path.with_name(path.name + ".pruning")
+            partial.write_text(json.dumps(container), encoding="utf-8")
+            partial.replace(path)
+    return kept, dropped
 
 
 def _prop(text: str) -> str:
