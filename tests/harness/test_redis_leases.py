@@ -180,3 +180,91 @@ def test_the_inventory_chooses_redis(redis_url: str) -> None:
             "leases: {kind: redis, url: 'redis://user:secret@127.0.0.1:6379/0'}\n")
     assert str(info.value).startswith("devices.yaml: line 2: leases.url: credentials in the ")
     assert "secret" not in str(info.value)
+
+
+# --- through pytest: a suite's test holds its device by a Redis lease ------------------------
+
+LEASED_SUITE = '''
+import pytest
+from harness.leases import backend_for
+
+
+@pytest.mark.state("active")
+def test_holds_its_device(dut):
+    held = backend_for(dut.lab.inventory.leases).held()
+    assert [(r.device, r.holder.split("::")[-1]) for r in held] == [
+        (dut.name, "test_holds_its_device[" + dut.id + "]")]
+
+
+@pytest.mark.state("active")
+def test_loses_its_device(dut):
+    backend_for(dut.lab.inventory.leases).force_release(dut.name, by="an admin")
+    with dut.isapi() as device:  # fenced: never reaches the device
+        device.device_info()
+'''
+
+
+def test_a_suite_leases_by_redis_and_a_lost_lease_is_no_pass(
+        redis_url: str, tmp_path: Path) -> None:
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "devices: [{name: nvr, kind: emulated, model: DS-7608NI-K2, firmware: V4.21.000}]\n"
+        f"leases: {{kind: redis, url: '{redis_url}', ttl_s: 5, prefix: e2e}}\n")
+    suite = tmp_path / "test_leased.py"
+    suite.write_text(LEASED_SUITE)
+    records = tmp_path / "records"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:playwright",
+         "-p", "pytest_playwright.pytest_playwright", "-p", "fixtures.lab",
+         "-p", "fixtures.matrix", "-p", "fixtures.devices", "-p", "fixtures.browser",
+         "-p", "fixtures.reporting", "-p", "harness.runrecord", "--run-records", str(records),
+         str(suite), "-q", "--devices", str(devices), "--lab-workdir", str(tmp_path / "lab")],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
+    from harness.runrecord import read_records
+
+    outcomes = {r.nodeid.split("::")[-1].split("[")[0]: (r.outcome, r.kind)
+                for r in read_records(records)}
+    assert outcomes["test_holds_its_device"] == ("passed", None)
+    assert outcomes["test_loses_its_device"] == ("failed", "infrastructure"), run.stdout[-3000:]
+    assert "this runner lost its lease" in run.stdout
+    backend = RedisLeaseBackend(redis_url, ttl_s=5, prefix="e2e")
+    assert backend.held() == [], "every lease released at the end"
+
+
+# --- device health shared by every runner ----------------------------------------------------
+
+def test_a_bad_mark_reaches_every_runner_and_outlives_a_run(redis_url: str,
+                                                            tmp_path: Path) -> None:
+    from harness.devicehealth import RedisHealth, SharedQuarantine
+
+    store = RedisHealth(redis_url, prefix="health1")
+    runner_a = SharedQuarantine(tmp_path / "a", store)
+    runner_b = SharedQuarantine(tmp_path / "b", RedisHealth(redis_url, prefix="health1"))
+    runner_a.mark("nvr", "bring-up to active failed (device): no answer from 127.0.0.1:9")
+    assert runner_b.reason("nvr") is not None
+    assert (runner_b.reason("nvr") or "").startswith("bring-up to active failed (device)")
+    runner_b.clear()  # a new run on B forgets its own quarantine only
+    assert runner_b.reason("nvr") is not None
+    assert list(store.bad()) == ["nvr"]
+    assert store.clear("nvr") and runner_b.reason("nvr") is None
+
+
+def test_a_run_skips_a_device_another_runner_marked_bad(redis_url: str, tmp_path: Path) -> None:
+    from harness.devicehealth import RedisHealth
+
+    RedisHealth(redis_url, prefix="health2").mark_bad("nvr", "lab controller: outlet 3 dead")
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "devices: [{name: nvr, kind: emulated, model: DS-7608NI-K2, firmware: V4.21.000}]\n"
+        f"leases: {{kind: redis, url: '{redis_url}', ttl_s: 5, prefix: health2}}\n")
+    suite = tmp_path / "test_skipped.py"
+    suite.write_text("def test_needs_the_nvr(dut):\n    raise AssertionError('ran')\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "fixtures.lab",
+         "-p", "fixtures.matrix", "-p", "fixtures.devices", str(suite), "-q", "-rs",
+         "--devices", str(devices), "--lab-workdir", str(tmp_path / "lab")],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 skipped" in run.stdout
+    assert "lab controller: outlet 3 dead (marked bad by" in run.stdout
