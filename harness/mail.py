@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from harness.errors import HarnessError, InfrastructureError
 from harness.lab import ImapConfig, SmtpSinkConfig
+from harness.waits import waiting
 
 if TYPE_CHECKING:
     # aiosmtpd is only needed where the sink runs (the lab host): every pytest process
@@ -181,16 +182,17 @@ class MaildirMailbox:
     ) -> ReceivedMail:
         """The first mail to `to` since `since` (see `Mailbox.wait_for`)."""
         deadline = time.monotonic() + timeout
-        while True:
-            mails = self.messages(since)
-            for mail in mails:
-                if _matches(mail, to, since, subject_contains):
-                    return mail
-            if time.monotonic() >= deadline:
-                raise _not_received(
-                    to, subject_contains, f"Maildir {self.path}", timeout, len(mails)
-                )
-            time.sleep(self.poll)
+        with waiting(f"a mail to {to}", timeout):
+            while True:
+                mails = self.messages(since)
+                for mail in mails:
+                    if _matches(mail, to, since, subject_contains):
+                        return mail
+                if time.monotonic() >= deadline:
+                    raise _not_received(
+                        to, subject_contains, f"Maildir {self.path}", timeout, len(mails)
+                    )
+                time.sleep(self.poll)
 
 
 class _MaildirHandler:
@@ -369,6 +371,12 @@ class ImapMailbox:
         timeout: float = DEFAULT_WAIT,
     ) -> ReceivedMail:
         """The first mail to `to` since `since` (see `Mailbox.wait_for`)."""
+        with waiting(f"a mail to {to}", timeout):
+            return self._wait_for(to, since, subject_contains, timeout)
+
+    def _wait_for(
+        self, to: str, since: float, subject_contains: str | None, timeout: float
+    ) -> ReceivedMail:
         deadline = time.monotonic() + timeout
         # imaplib's timeout bounds each read: a server dripping its answers would hold the
         # wait for ever. The watchdog ends the connection once the wait and one more read

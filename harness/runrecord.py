@@ -26,10 +26,13 @@ import pytest
 
 from harness.errors import FailureKind, failure_kind
 from harness.lab import DEFAULT_INVENTORY, AnyDevice, Inventory, InventoryError, load_inventory
+from harness.waits import Wait, add_listener, remove_listener
 
 RECORDS_FILE: Final = "records.jsonl"
 COLLECTED_FILE: Final = "collected.json"
 PART_PREFIX: Final = "records-"
+# What each worker is doing now (its test, and the wait it is in), rewritten as it changes.
+ACTIVITY_PREFIX: Final = "now-"
 REASON_LIMIT: Final = 300
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
@@ -68,7 +71,38 @@ class OutcomeRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What one worker does now: its test (None between tests) and the wait it is in."""
+
+    worker: str
+    nodeid: str | None = None
+    device: str | None = None
+    started: float = 0.0
+    wait: str | None = None
+    wait_started: float | None = None
+    wait_deadline: float | None = None
+
+    def to_json(self) -> str:
+        """The activity as one JSON document."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+
 # --- reading ---------------------------------------------------------------------------------
+
+
+def read_activity(directory: Path | str) -> list[Activity]:
+    """What every worker of a run under way does now, by worker name."""
+    found: list[Activity] = []
+    known = set(Activity.__dataclass_fields__)
+    for path in sorted(Path(directory).glob(f"{ACTIVITY_PREFIX}*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # gone between glob and read, or replaced under us: next poll
+        if isinstance(data, dict):
+            found.append(Activity(**{k: v for k, v in data.items() if k in known}))
+    return found
 
 
 def _part_files(directory: Path) -> list[Path]:
@@ -134,7 +168,8 @@ def clear_records(directory: Path | str) -> None:
     """Remove the records of an earlier run from `directory` (creating it if needed)."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    for old in [*_part_files(folder), folder / RECORDS_FILE, folder / COLLECTED_FILE]:
+    activity = list(folder.glob(f"{ACTIVITY_PREFIX}*.json"))
+    for old in [*_part_files(folder), *activity, folder / RECORDS_FILE, folder / COLLECTED_FILE]:
         old.unlink(missing_ok=True)
 
 
@@ -266,10 +301,44 @@ class RunRecorder:
         # Opened at the first record: an xdist controller runs no test and writes no file.
         self._file: TextIO | None = None
         self._pending: dict[str, _Pending] = {}
+        self._activity = Activity(worker=self.worker)
+        self._activity_file = self.directory / f"{ACTIVITY_PREFIX}{self.worker}.json"
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+        self._activity_file.unlink(missing_ok=True)
+
+    def test_started(self, item: pytest.Item) -> None:
+        """Note the test this worker runs now (for the progress view)."""
+        device = _device_of(item, self.inventory)
+        name = device if isinstance(device, str) or device is None else device.name
+        self._set_activity(Activity(worker=self.worker, nodeid=item.nodeid, device=name,
+                                    started=time.time()))
+
+    def test_finished(self) -> None:
+        """Note that this worker is between tests."""
+        self._set_activity(Activity(worker=self.worker))
+
+    def on_wait(self, wait: Wait | None) -> None:
+        """`harness.waits` listener: the wait the current test is in, or none."""
+        current = self._activity
+        self._set_activity(Activity(
+            worker=current.worker, nodeid=current.nodeid, device=current.device,
+            started=current.started, wait=wait.what if wait else None,
+            wait_started=wait.started if wait else None,
+            wait_deadline=wait.deadline if wait else None,
+        ))
+
+    def _set_activity(self, activity: Activity) -> None:
+        self._activity = activity
+        # Replaced whole, so a reader never sees half a document.
+        tmp = self._activity_file.with_name(f".{self._activity_file.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(activity.to_json(), encoding="utf-8")
+            os.replace(tmp, self._activity_file)
+        except OSError:
+            pass  # progress is a courtesy: never fail a test over it
 
     def observe(
         self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
@@ -353,7 +422,19 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if _is_controller(config):
         clear_records(directory)
-    config.stash[_RECORDER_KEY] = RunRecorder(config, directory)
+    recorder = RunRecorder(config, directory)
+    config.stash[_RECORDER_KEY] = recorder
+    add_listener(recorder.on_wait)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    recorder = item.config.stash.get(_RECORDER_KEY, None)
+    if recorder is not None:
+        recorder.test_started(item)
+    yield
+    if recorder is not None:
+        recorder.test_finished()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -386,6 +467,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER_KEY, None)
     if recorder is None:
         return
+    remove_listener(recorder.on_wait)
     recorder.close()
     if _is_controller(config):
         merge_records(recorder.directory)

@@ -43,6 +43,7 @@ from harness.errors import (
 from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.isapi.documents import DeviceStatus
+from harness.waits import waiting
 
 QUARANTINE_DIR: Final = "quarantine"
 TRANSITIONS_FILE: Final = "transitions.jsonl"
@@ -207,16 +208,17 @@ def _boot_timeout(dut: DeviceUnderTest) -> float:
 def wait_until_inactive(client: IsapiClient, timeout: float, what: str) -> None:
     """Poll until the device answers and reports itself inactive (after a full reset)."""
     deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DeviceError(
-                f"{client.base_url} was not back inactive within {timeout:.0f} s after {what} "
-                "(waited for /SDK/activateStatus to say Activated false)"
-            )
-        if not client.wait_until_up(remaining):
-            return
-        time.sleep(0.2)
+    with waiting(f"{client.base_url} to come back inactive after {what}", timeout):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceError(
+                    f"{client.base_url} was not back inactive within {timeout:.0f} s after "
+                    f"{what} (waited for /SDK/activateStatus to say Activated false)"
+                )
+            if not client.wait_until_up(remaining):
+                return
+            time.sleep(0.2)
 
 
 SETTLED_UP_TIME_S: Final = 3.0  # above harness.isapi.reboot's 2 s boot-instant tolerance

@@ -8,6 +8,7 @@ and the summary, so the summary shows failure kinds derived from the exceptions.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,6 +30,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness.cli.progress import (
+    FAILED,
+    HEARTBEAT_S,
+    LiveView,
+    PlainProgress,
+    counts,
+    describe,
+)
 from harness.gate import write_subset_inventory
 from harness.lab import AnyDevice, Inventory
 from harness.labhost import lab_status
@@ -36,6 +46,7 @@ from harness.runrecord import (
     clear_records,
     collected_count,
     merge_records,
+    read_activity,
     read_partial,
     read_records,
     summarize,
@@ -109,55 +120,27 @@ def pytest_command(
 
 
 def _status_text(records: list[OutcomeRecord]) -> str:
-    passed = sum(r.passed for r in records)
-    failed = sum(r.outcome in ("failed", "error", "xpassed") for r in records)
-    skipped = len(records) - passed - failed
+    passed, failed, skipped = counts(records)
     return f"[green]{passed} passed[/] [red]{failed} failed[/] [yellow]{skipped} skipped[/]"
 
 
-def _describe(record: OutcomeRecord) -> str:
-    where = f" on {record.device}" if record.device else ""
-    kind = f" ({record.kind})" if record.kind else ""
-    reason = f": {record.reason}" if record.reason else ""
-    return f"{record.outcome.upper()}{kind}{where}: {record.nodeid}{reason}"
-
-
 def run_with_progress(command: list[str], paths: RunPaths, console: Console, title: str) -> int:
-    """Run `command`, showing progress from the records; pytest's exit status."""
+    """Run `command`, showing progress from the records; pytest's exit status.
+
+    A terminal gets the live view (bar, failures as they happen, each worker's test and
+    the wait it is in, counted down); a log gets a line per finished test and a line at
+    least every `HEARTBEAT_S` seconds (`harness.cli.progress`).
+    """
     paths.output.mkdir(parents=True, exist_ok=True)
     clear_records(paths.records)
     paths.junit.unlink(missing_ok=True)
-    seen = 0
     with paths.log.open("wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
-                task = progress.add_task(title, total=None, status="collecting")
-                while True:
-                    finished = proc.poll() is not None
-                    records = read_partial(paths.records)
-                    for record in records[seen:]:
-                        # Failures as they happen; skips are in the summary at the end.
-                        if record.outcome in ("failed", "error", "xpassed"):
-                            progress.console.print(_describe(record), soft_wrap=True)
-                    seen = len(records)
-                    progress.update(
-                        task,
-                        total=collected_count(paths.records),
-                        completed=len(records),
-                        status=_status_text(records),
-                    )
-                    if finished:
-                        break
-                    time.sleep(POLL_S)
+            if console.is_terminal:
+                _live(proc, paths, console, title)
+            else:
+                _plain(proc, paths, title)
         except KeyboardInterrupt:
             # Let pytest finish its teardown (leases, lab) rather than killing it.
             proc.send_signal(signal.SIGINT)
@@ -169,6 +152,64 @@ def run_with_progress(command: list[str], paths: RunPaths, console: Console, tit
             console.print("interrupted: pytest stopped")
     merge_records(paths.records)
     return proc.returncode if proc.returncode is not None else 2
+
+
+def _live(proc: subprocess.Popen[bytes], paths: RunPaths, console: Console, title: str) -> None:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    view = LiveView(progress)
+    task = progress.add_task(title, total=None, status="collecting")
+    seen: set[tuple[str, str, float]] = set()
+    with Live(view, console=console, refresh_per_second=4):
+        while True:
+            finished = proc.poll() is not None
+            records = read_partial(paths.records)
+            for record in records:
+                key = (record.worker, record.nodeid, record.finished)
+                if key in seen:
+                    continue
+                seen.add(key)
+                # Failures as they happen; skips are in the summary at the end.
+                if record.outcome in FAILED:
+                    console.print(describe(record), soft_wrap=True, markup=False)
+            view.activity = read_activity(paths.records)
+            progress.update(task, total=collected_count(paths.records),
+                            completed=len(records), status=_status_text(records))
+            if finished:
+                view.activity = []
+                break
+            time.sleep(POLL_S)
+
+
+def heartbeat_seconds() -> float:
+    """`$HIL_HEARTBEAT_S` (a log's longest silence while tests run), else 60 s."""
+    try:
+        value = float(os.environ.get("HIL_HEARTBEAT_S") or HEARTBEAT_S)
+    except ValueError:
+        return HEARTBEAT_S
+    return value if 0 < value <= HEARTBEAT_S else HEARTBEAT_S
+
+
+def _plain(proc: subprocess.Popen[bytes], paths: RunPaths, title: str) -> None:
+    # print, flushed: a log (or a pipe) sees each line as it comes, never a rich re-draw.
+    print(f"{title}: pytest started (its log: {paths.log})", flush=True)
+    plain = PlainProgress(title, started=time.time(), every=heartbeat_seconds())
+    while True:
+        finished = proc.poll() is not None
+        lines = plain.update(time.time(), read_partial(paths.records),
+                             collected_count(paths.records), read_activity(paths.records))
+        for line in lines:
+            print(line, flush=True)
+        if finished:
+            break
+        time.sleep(POLL_S)
 
 
 def log_tail(paths: RunPaths, lines: int = 15) -> list[str]:

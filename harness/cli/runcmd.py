@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -36,6 +37,8 @@ from harness.cli.pytestrun import (
     summary_table,
     usage_error,
 )
+from harness.dut import device_id
+from harness.lab import AnyDevice
 from harness.profiles import ProfileError, get_profile, load_profiles
 
 
@@ -84,10 +87,14 @@ CollectOnlyOption = Annotated[
 ]
 
 
-def _list_tests(tests: tuple[str, ...], profile: str, inventory: Path) -> NoReturn:
-    """`--collect-only`: the tests that would run, then one line of what they are."""
-    # Tests no selected device can run are collected by pytest as `[NOTSET]` (skipped).
-    runnable = [t for t in tests if "[NOTSET" not in t]
+def _list_tests(
+    tests: tuple[str, ...], devices: list[AnyDevice], profile: str, inventory: Path
+) -> NoReturn:
+    """`--collect-only`: the tests that would run on `devices`, then one line of what
+    they are (tests no such device can run are collected as skipped: counted apart)."""
+    ids = [re.escape(device_id(d)) for d in devices]
+    on_device = re.compile(rf"[\[-](?:{'|'.join(ids)})[-\]]")
+    runnable = [t for t in tests if on_device.search(t)]
     for test in runnable:
         print(test)
     skipped = len(tests) - len(runnable)
@@ -146,7 +153,8 @@ def run(
         if found.status != 0:
             fail(f"pytest refused the run: {found.refusal or 'see pytest --help'}")
         if collect_only:
-            _list_tests(found.tests, chosen_profile.name, path)
+            _list_tests(found.tests, chosen or list(inventory.devices), chosen_profile.name,
+                        path)
     devices_file = path
     if chosen:
         devices_file, narrow = device_matrix(

@@ -22,6 +22,7 @@ from harness.isapi.documents import (
 )
 from harness.isapi.errors import IsapiError
 from harness.isapi.transport import IsapiTransport
+from harness.waits import waiting
 
 # Both the clock and the up time are read to the second: a boot instant that moved by
 # less than this is the same boot.
@@ -61,6 +62,10 @@ class RebootWaits(IsapiTransport):
         (after a full factory reset, which needs no login to tell). Needs the login used
         for `before`.
         """
+        with waiting(f"{self.base_url} to reboot", timeout):
+            return self._wait_until_rebooted(before, timeout, interval)
+
+    def _wait_until_rebooted(self, before: DeviceStatus, timeout: float, interval: float) -> bool:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         went_down: list[bool] = []
@@ -91,6 +96,11 @@ class RebootWaits(IsapiTransport):
         polled through (and noted in `went_down`, when given). Gives up after `timeout`
         seconds with a one-line `DeviceError`.
         """
+        with waiting(f"{self.base_url} to answer (booting)", timeout):
+            return self._wait_until_up(timeout, interval, went_down)
+
+    def _wait_until_up(self, timeout: float, interval: float,
+                       went_down: list[bool] | None) -> bool:
         deadline = time.monotonic() + timeout
         last = "no attempt"
         while True:
