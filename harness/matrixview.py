@@ -228,11 +228,12 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d2430; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .meta { color: #5b6472; margin: 0 0 16px; }
 .meta a { color: #2456c2; }
-table.matrix { border-collapse: collapse; margin: 8px 0 20px; }
+table.matrix { border-collapse: collapse; margin: 8px 0 20px; table-layout: fixed;
+               width: 100%; }
+.matrix th:first-child { width: 110px; }
 .matrix th, .matrix td { border: 1px solid #d5dae1; padding: 8px 10px; vertical-align: top; }
 .matrix th { background: #f3f5f8; text-align: left; }
 .matrix td.empty { background: #fafbfc; }
-.cell { min-width: 150px; }
 .verdict { font-weight: 600; display: inline-block; padding: 1px 8px; border-radius: 10px; }
 .PASS .verdict { background: #d6f5dd; color: #146c2e; }
 .DEFECT .verdict { background: #fbd9d9; color: #a11b1b; }
@@ -256,8 +257,9 @@ def _cell_html(cell: Cell) -> str:
     devices = ", ".join(f"{d.device} ({d.model})" for d in cell.devices)
     items = []
     for test in cell.failing:
-        label = f"{test.test.rsplit('::', 1)[-1]}: {test.kind or test.outcome}"
-        title = _e(test.reason)
+        name = test.test.rsplit("::", 1)[-1].split("[", 1)[0]
+        label = f"{name} on {test.device}: {test.kind or test.outcome}"
+        title = _e(f"{test.test}\n{test.reason}")
         target = (f'<a href="{_e(test.link)}" title="{title}">{_e(label)}</a>'
                   if test.link else f'<span title="{title}">{_e(label)}</span>')
         items.append(f"<li>{target}</li>")
@@ -301,8 +303,9 @@ def render_html(data_matrix: Matrix, *, report: str | None = None,
 <style>{_STYLE}</style></head>
 <body>
 <h1>Verdict per product line and firmware</h1>
-<p class="meta">run {_e(info.run_id or "-")} · profile {_e(info.profile or "-")} (trend
-{_e(info.trend)}) · inventory {_e(info.inventory or "-")}{report_link}</p>
+<p class="meta">run {_e(info.run_id or "-")} · profile {_e(info.profile or "-")} · trend
+{_e(info.trend)}{_e(f" ({info.narrowed})" if info.narrowed else "")} · inventory
+{_e(info.inventory or "-")}{report_link}</p>
 <p class="meta">Judged by the release gate's rules: <b>pass</b> when every test of every
 device passed, <b>product defect</b> when the firmware did the wrong thing, <b>no verdict</b>
 when the lab, a device or the harness kept a test from telling (or none ran).

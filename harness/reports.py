@@ -225,6 +225,12 @@ def _checked_results(results: Path | str) -> Path:
     return results_dir
 
 
+def _failed_rule(line: str) -> str:
+    # "<message>    <rule id>": the message padded to the longest, then the rule.
+    message, _, rule = line.strip().rpartition("    ")
+    return f"{rule.strip()}: {' '.join(message.split())}" if message else " ".join(rule.split())
+
+
 def generate_report(
     results: Path | str,
     output: Path | str,
@@ -277,7 +283,7 @@ def check_quality_gate(
     if done.returncode == 0:
         return QualityGate(passed=True)
     text = _ANSI.sub("", done.stderr + done.stdout)
-    failures = tuple(" ".join(ln.strip().removeprefix(_FAILED_RULE).split())
+    failures = tuple(_failed_rule(ln.strip().removeprefix(_FAILED_RULE))
                      for ln in text.splitlines() if ln.strip().startswith(_FAILED_RULE))
     if not failures:
         raise ReportError(f"allure could not check the quality gate: {_last_line(done)}")
