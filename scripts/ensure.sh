@@ -14,9 +14,14 @@ fi
 
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-    echo "ensure: installing Python packages into .venv" >&2
+    echo "ensure: installing the pinned Python packages of pyproject.toml (with [dev]) into .venv" >&2
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+    # A machine's pip configuration may add local indexes (file:///...) that hold only some
+    # packages: pip then warns "Location '...' is ignored" for every other package, about
+    # 80 lines that say nothing. Only those lines are dropped; every other warning and
+    # every error still shows, and pip's exit status is kept (pipefail).
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+        | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
