@@ -11,6 +11,7 @@ import typer
 from harness.cli.common import (
     EXIT_ERROR,
     EXIT_NO_TESTS,
+    PYTEST_USAGE,
     DeviceNameOption,
     DevicesOption,
     LineOption,
@@ -168,10 +169,12 @@ def run(
         workers=chosen_profile.workers if workers is None else workers,
     ) + narrow + list(ctx.args)
     status = run_with_progress(command, paths, console, f"hil run --profile {chosen_profile.name}")
-    refusal = usage_error(paths) if status == 4 else None
+    refusal = usage_error(paths) if status == PYTEST_USAGE else None
     if refusal is not None:
         # pytest refused to start (e.g. a lab of another inventory runs): its one line.
         fail(f"{refusal} (pytest log: {paths.log})", code=EXIT_ERROR)
+    if status == PYTEST_USAGE:
+        status = EXIT_ERROR  # a refusal without its line: still bad input, still 2
     records = finished_records(paths)
     console.print(summary_table(records))
     if status not in (0, 1) or not records:
