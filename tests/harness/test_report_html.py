@@ -1,5 +1,6 @@
 """`hil report`: the offline Allure report of real runs, its trend history, and the
-single-file page opened in Chromium listing the run's tests with their device parameters."""
+single-file page opened in Chromium, its tree walked line > firmware > device to each
+test and its device parameters."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from playwright.sync_api import Page, Playwright, Route
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 DEVICES = {
-    # name: (model, firmware, line)
+    # name: (model, firmware)
     "report-nvr": ("DS-7608NI-K2", "V4.21.000"),
     "report-ipc": ("DS-2CD2043G2-I", "V5.5.82"),
 }
+LINES = {"report-nvr": "nvr", "report-ipc": "ipc"}
 
 
 @dataclass
@@ -42,7 +44,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
         folder, "report.yaml", [emulated(name, *spec) for name, spec in DEVICES.items()]
     )
     output = folder / "out"
-    history = output / "history" / "history.jsonl"
+    # Runs narrowed by -k keep the dev trend (harness.runinfo).
+    history = output / "history" / "dev.jsonl"
     history_lines: list[int] = []
     outputs: list[str] = []
     for step in ("run", "report", "run", "report", "report"):
@@ -72,10 +75,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
 def test_history_keeps_one_point_per_run(reports: Reports) -> None:
     # Run 1 → 1 point; run 2 → 2 points; rebuilding run 2's report adds none.
     assert reports.history_lines == [1, 2, 2]
-    assert "(1 run in" in reports.outputs[1]
-    assert "(2 runs in" in reports.outputs[3]
+    assert "(1 run of trend dev in" in reports.outputs[1]
+    assert "(2 runs of trend dev in" in reports.outputs[3]
     index = reports.output / "allure-report" / "index.html"
-    assert index.exists() and len(list(index.parent.iterdir())) <= 3
+    assert index.exists() and len(list(index.parent.iterdir())) <= 4
     assert "googletagmanager" not in index.read_text()
 
 
@@ -109,9 +112,10 @@ def test_single_file_report_lists_the_tests_with_their_devices(
 ) -> None:
     page, off_loopback = report_page
     page.get_by_text("HIL password reset").first.wait_for(timeout=15_000)
-    page.get_by_text("suites", exact=True).first.click(timeout=15_000)
-    page.get_by_text("test_activation", exact=True).first.click(timeout=15_000)
     for name, (model, firmware) in DEVICES.items():
+        page.get_by_text(f'Environment: "{LINES[name]} {firmware}"').wait_for(timeout=15_000)
+        for group in (LINES[name], firmware, name):
+            page.get_by_text(group, exact=True).first.click(timeout=15_000)
         title = f"test_risky_password_refused_by_api[{name}-{model}-{firmware}]"
         page.get_by_text(title, exact=True).first.click(timeout=15_000)
         page.get_by_text("Parameters").first.wait_for(timeout=15_000)
@@ -121,7 +125,6 @@ def test_single_file_report_lists_the_tests_with_their_devices(
         assert re.search(rf"model\s+'{model}'", parameters), parameters[:300]
         assert re.search(rf"firmware\s+'{firmware}'", parameters), parameters[:300]
         page.go_back()
-        page.get_by_text("test_activation", exact=True).first.wait_for(timeout=15_000)
     assert off_loopback == []
 
 
