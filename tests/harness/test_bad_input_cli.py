@@ -147,8 +147,8 @@ CASES: Final[dict[str, Case]] = {
         "devices[0].password_env", "environment variable"),
     "missing CA file": listed(f"devices:\n  - {REAL}, tls: {{ca_file: /nonexistent.pem}}}}\n",
                               "devices[0].tls.ca_file", "/nonexistent.pem"),
-    "leases of an unknown kind": listed(OK_INVENTORY + "leases: {kind: redis}\n",
-                                        "leases", "'redis'"),
+    "leases of an unknown kind": listed(OK_INVENTORY + "leases: {kind: etcd}\n",
+                                        "leases", "'etcd'"),
     "mailbox of an unknown kind": listed(OK_INVENTORY + "mailbox: {kind: pigeon}\n",
                                          "mailbox", "'pigeon'"),
     "a slash in a name": listed("devices:\n  - {name: nvr/1, kind: emulated, model: "
