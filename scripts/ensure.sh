@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: Debian's Chromium, a virtualenv with the
-# pinned Python packages, and the npm Allure report generator. Quick when all is there.
+# Installs what the project needs and is missing: Debian's Chromium and redis-server, a
+# virtualenv with the pinned Python packages, and the npm Allure report generator. Quick
+# when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages: Chromium for the GUIs, redis-server for the shared-lab tests (leases
+# and device health in Redis).
+missing=""
 if ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/lib/chromium/chromium ]; then
-    echo "ensure: installing Debian's chromium" >&2
+    missing="chromium"
+fi
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+if [ -n "$missing" ]; then
+    missing="${missing# }"
+    echo "ensure: installing Debian's $missing" >&2
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086  # one word per package
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
 fi
 
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
