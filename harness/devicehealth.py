@@ -89,6 +89,10 @@ class SharedQuarantine(Quarantine):
     def reason(self, device: str) -> str | None:
         return super().reason(device) or self.shared.reason(device)
 
+    def lift(self, device: str) -> None:
+        super().lift(device)
+        self.shared.clear(device)
+
 
 def shared_health(leases: FileLeases | RedisLeases) -> RedisHealth | None:
     """The lab's shared health store: its Redis when leases are there, else None."""

@@ -34,6 +34,7 @@ from harness.errors import HarnessError, InfrastructureError
 
 LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S: Final = 5.0
+AUDIT_KEPT: Final = 1000  # force-releases remembered in <prefix>:audit
 # The value of the key must still be this lease's for a renewal or a release to act.
 _RENEW: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -247,11 +248,23 @@ class RedisLeaseBackend:
         records = [LeaseRecord.parse(k[len(prefix):], self._redis.get(k)) for k in keys]
         return [r for r in records if r is not None]
 
+    def audit(self) -> list[dict[str, object]]:
+        """The force-releases, newest first."""
+        raw: list[str] = self._call("audit", lambda: self._redis.lrange(
+            f"{self.prefix}:audit", 0, -1))
+        return [json.loads(line) for line in raw]
+
     def force_release(self, device: str, by: str) -> LeaseRecord | None:
         """Delete `device`'s lease whoever holds it (an admin's act, logged); what it held.
         The holder's next fencing check fails: its test ends as infrastructure."""
         record: LeaseRecord | None = self._call("read", lambda: self.record_of(device))
         self._call("release", lambda: self._redis.delete(self._key(device)))
+        # The lab's audit trail, readable by every runner: who ended whose lease, when.
+        entry = json.dumps({"device": device, "by": by, "at": time.time(),
+                            "was": record.describe() if record else None})
+        audit = f"{self.prefix}:audit"
+        self._call("audit", lambda: self._redis.lpush(audit, entry))
+        self._call("audit", lambda: self._redis.ltrim(audit, 0, AUDIT_KEPT - 1))
         LOG.warning("lease of %s force-released by %s (was %s)", device, by,
                     record.describe() if record else "free")
         return record

@@ -406,6 +406,10 @@ class Quarantine:
         finally:
             os.close(fd)
 
+    def lift(self, device: str) -> None:
+        """Forget `device`'s quarantine (a health probe passed)."""
+        (self.directory / device).unlink(missing_ok=True)
+
     def reason(self, device: str) -> str | None:
         """Why `device` is quarantined, or None."""
         try:

@@ -21,6 +21,7 @@ from harness.cli.common import (
     new_table,
 )
 from harness.cli.probe import ProbeResult, probe_lab
+from harness.cli.sharedcmd import register as register_shared_commands
 from harness.lab import AnyDevice, EmulatedDevice, RealDevice
 from harness.labhost import LabEndpoints, lab_status
 
@@ -199,3 +200,7 @@ def _print_probe(path: Path, results: list[ProbeResult]) -> None:
     console.print("[dim]model? firmware?: as devices.yaml claims, not read from the device[/]")
     for note in notes:
         console.print(note, soft_wrap=True, markup=False)
+
+
+# `hil devices leases|release|health`: the shared-lab commands, in their own module.
+register_shared_commands(devices_app)

@@ -4,6 +4,7 @@ holder refused, force-release, and an unreachable server as one infrastructure l
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -268,3 +269,54 @@ def test_a_run_skips_a_device_another_runner_marked_bad(redis_url: str, tmp_path
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 skipped" in run.stdout
     assert "lab controller: outlet 3 dead (marked bad by" in run.stdout
+
+
+# --- the admin's commands: hil devices leases | release --force | health ---------------------
+
+def test_hil_lists_releases_and_heals(redis_url: str, tmp_path: Path) -> None:
+    from cli_helpers import hil
+
+    from harness.devicehealth import RedisHealth
+
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(
+        "devices:\n"
+        "  - {name: nvr, kind: emulated, model: DS-7608NI-K2, firmware: V4.21.000}\n"
+        "  - {name: gone, kind: real, model: DS-7608NI-K2, firmware: V4.21.000,\n"
+        f"     base_url: 'http://127.0.0.1:{free_port()}', password_env: HIL_GONE_PASSWORD}}\n"
+        f"leases: {{kind: redis, url: '{redis_url}', ttl_s: 5, prefix: admin}}\n")
+    where = ("--devices", devices)
+    backend = RedisLeaseBackend(redis_url, ttl_s=5, prefix="admin", run="nightly-7")
+    lease = backend.try_acquire("nvr", "test_x")
+    assert lease is not None
+    listed = hil("devices", "leases", *where, "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)["leases"]
+    assert (row["device"], row["holder"], row["run"]) == ("nvr", "test_x", "nightly-7")
+
+    refused = hil("devices", "release", "nvr", *where, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "say --force" in refused.stderr
+    lease.verify()  # still held
+    done = hil("devices", "release", "nvr", "--force", *where, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "released the lease of nvr (held by test_x on" in done.stdout
+    with pytest.raises(LeaseLost):
+        lease.verify()
+    lease.release()
+    assert backend.audit()[0]["device"] == "nvr"
+
+    # Health: the emulated NVR answers (its bad mark goes), the real one's port is closed
+    # (marked bad for every runner).
+    store = RedisHealth(redis_url, prefix="admin")
+    store.mark_bad("nvr", "bring-up failed yesterday")
+    workdir = tmp_path / "lab"
+    up = hil("lab", "up", *where, "--workdir", workdir, cwd=tmp_path)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        healed = hil("devices", "health", *where, "--workdir", workdir, cwd=tmp_path)
+    finally:
+        hil("lab", "down", "--workdir", workdir, cwd=tmp_path)
+    assert healed.returncode == 2, healed.stdout + healed.stderr
+    assert store.reason("nvr") is None
+    assert (store.reason("gone") or "").startswith("health probe failed: ")
