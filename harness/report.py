@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+import socket
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -162,6 +164,8 @@ def describe_device(dut: DeviceUnderTest, *, flow: str) -> None:
         "device": dut.name,
         "model": dut.model,
         "gui_generation": dut.generation.value,
+        # Which runner of a shared lab ran it (merged reports: hil report --merge).
+        "runner": os.environ.get("HIL_RUNNER") or socket.gethostname(),
     }
     # allure's label functions are untyped; the calls are plain.
     for name, value in labels.items():

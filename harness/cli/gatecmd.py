@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,7 +44,9 @@ from harness.gate import (
     judge,
     select_devices,
 )
-from harness.profiles import GATE_PROFILE, ProfileError, get_profile
+from harness.lab import AnyDevice, Inventory
+from harness.merge import MergeError, merge_runs
+from harness.profiles import GATE_PROFILE, Profile, ProfileError, get_profile
 from harness.selection import SelectionError, check_names, parse_lines
 
 VERDICT_TEXT = {
@@ -116,9 +119,15 @@ def gate(
     devices: DevicesOption = None,
     output: OutputOption = None,
     workdir: WorkdirOption = None,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option("--merge", help="Judge the runs of several runners (their output "
+                     "folders, repeated) instead of running: one verdict for all."),
+    ] = None,
 ) -> None:
     """Run the gate profile on every device with FIRMWARE (and LINE, and DEVICE names) and
-    print the verdict.
+    print the verdict. With --merge DIR (twice or more), judge the runs several runners of
+    a shared lab made, merged into --output, without running anything.
 
     Writes Allure results, JUnit XML and gate-verdict.json into --output. Exit 0 when
     every test passed on every matching device, 1 when a product defect was found, 2 when
@@ -147,7 +156,26 @@ def gate(
         print(f"no device with {scope} in {path}", flush=True)
         raise typer.Exit(int(Verdict.NO_MATCH))
     paths = RunPaths((output or default_output()).resolve())
-    folder = (workdir or default_workdir()).resolve()
+    if merge:
+        try:
+            status = merge_runs(list(merge), paths.output).exit_status or 0
+        except MergeError as exc:
+            fail(str(exc))
+        console.print(f"gating {firmware} on the runs of {', '.join(str(m) for m in merge)}",
+                      soft_wrap=True)
+    else:
+        status = _run_gate(ctx, firmware, chosen, profile, keyword, workers, path, inventory,
+                           paths, (workdir or default_workdir()).resolve())
+    result = judge(
+        chosen, finished_records(paths), firmware=firmware, line=scope_line, pytest_exit=status
+    )
+    _report_verdict(result, paths, firmware, status)
+
+
+def _run_gate(ctx: typer.Context, firmware: str, chosen: list[AnyDevice], profile: Profile,
+              keyword: str | None, workers: int | None, path: Path, inventory: Inventory,
+              paths: RunPaths, folder: Path) -> int:
+    """Run the gate profile on `chosen`; pytest's exit status."""
     selection = profile.pytest_args(keyword=keyword)
     narrow = [arg for d in chosen for arg in ("--lab-device", d.name)]
     if keyword is not None or ctx.args:
@@ -174,10 +202,10 @@ def gate(
     ) + narrow + list(ctx.args)
     names = ", ".join(d.name for d in chosen)
     console.print(f"gating {firmware} on {names}", soft_wrap=True)
-    status = run_with_progress(command, paths, console, f"hil gate --firmware {firmware}")
-    result = judge(
-        chosen, finished_records(paths), firmware=firmware, line=scope_line, pytest_exit=status
-    )
+    return run_with_progress(command, paths, console, f"hil gate --firmware {firmware}")
+
+
+def _report_verdict(result: GateResult, paths: RunPaths, firmware: str, status: int) -> None:
     _write_verdict(result, paths)
     console.print(verdict_table(result))
     for problem in ([result.run_problem] if result.run_problem else []) + result.stray:

@@ -23,6 +23,7 @@ from harness.matrixview import (
     write_html,
     write_summary,
 )
+from harness.merge import MergeError, merge_runs
 from harness.reports import (
     QualityGate,
     ReportError,
@@ -59,6 +60,11 @@ def report(
         typer.Option("--quality-gate", help="Exit 1 when the allurerc's quality gate fails."),
     ] = False,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port for --open.")] = 0,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option("--merge", help="The output folders of several runners (repeated): "
+                     "merged into --output, then one report, matrix and summary of them all."),
+    ] = None,
 ) -> None:
     """Build the Allure report of the last run offline (allurerc.mjs; npm allure pinned in
     package.json), appending the run to its trend's history (nightly, gate, regression;
@@ -73,6 +79,13 @@ def report(
     or served.
     """
     paths = RunPaths((output or default_output()).resolve())
+    if merge:
+        try:
+            merged = merge_runs(list(merge), paths.output)
+        except MergeError as exc:
+            fail(str(exc))
+        console.print(f"merged {len(merge)} runners' results into {paths.output} "
+                      f"({len(merged.devices)} devices)", soft_wrap=True)
     results_dir = (results or paths.results).resolve()
     info = read_run_info(results_dir)
     trend = info.trend if info is not None else DEV_TREND
