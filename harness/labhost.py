@@ -43,7 +43,14 @@ from harness.lab import (
 )
 from harness.mail import SmtpSink
 
-HOST: Final = "127.0.0.1"
+HOST_ENV: Final = "HIL_LAB_HOST"
+
+
+def lab_host() -> str:
+    """The address the emulated lab listens on: loopback, or $HIL_LAB_HOST (the lab's own
+    address in a network namespace that a shared-lab test made, where runners in other
+    namespaces reach it over a bridge)."""
+    return os.environ.get(HOST_ENV) or "127.0.0.1"
 LAB_JSON: Final = "lab.json"
 SECRETS_FILE: Final = "secrets.json"
 PID_FILE: Final = "labhost.pid"
@@ -147,9 +154,9 @@ def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[st
     cloud = inventory.cloud
     controller = inventory.lab_controller
     return {
-        "host": HOST,
+        "host": lab_host(),
         "state_dir": str(workdir / "state"),
-        "mail_relay": {"host": HOST, "port": smtp_port},
+        "mail_relay": {"host": lab_host(), "port": smtp_port},
         "cloud": {
             "http_port": 0,
             "smtp_port": 0,
@@ -255,7 +262,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
 
     mail_config = inventory.mailbox
     port = mail_config.port if isinstance(mail_config, SmtpSinkConfig) else None
-    sink = SmtpSink(workdir / "maildir", host=HOST, port=port).start()
+    sink = SmtpSink(workdir / "maildir", host=lab_host(), port=port).start()
     proc: subprocess.Popen[bytes] | None = None
     try:
         password = secrets.token_urlsafe(18)
@@ -335,7 +342,7 @@ def _endpoints(
         inventory_digest=inventory.digest(),
         host_pid=os.getpid(),
         fleet_pid=fleet_pid,
-        smtp_host=HOST,
+        smtp_host=lab_host(),
         smtp_port=sink.port,
         maildir=str(sink.maildir),
         cloud_http=cloud.get("http"),

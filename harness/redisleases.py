@@ -35,6 +35,7 @@ from harness.errors import HarnessError, InfrastructureError
 LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S: Final = 5.0
 AUDIT_KEPT: Final = 1000  # force-releases remembered in <prefix>:audit
+JOURNAL_KEPT: Final = 100_000  # lease events remembered in <prefix>:journal
 # The value of the key must still be this lease's for a renewal or a release to act.
 _RENEW: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -187,6 +188,8 @@ class RedisLeaseBackend:
             raise HarnessError(f"a Redis lease TTL must be more than 1 s, got {ttl_s!r}")
         self.url, self.ttl_s, self.prefix = url, ttl_s, prefix
         self.run = run or os.environ.get("HIL_RUN_ID") or f"{socket.gethostname()}-{os.getpid()}"
+        # The runner of a shared lab (a CI runner's name); the host's name by default.
+        self.runner = os.environ.get("HIL_RUNNER") or socket.gethostname()
         self._redis = redis.Redis.from_url(
             url, password=password, decode_responses=True,
             socket_timeout=CONNECT_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S)
@@ -220,15 +223,41 @@ class RedisLeaseBackend:
         if not taken:
             return None
         lease = RedisLease(device=device, record=record, _backend=self, _value=value)
+        self._journal("acquire", record)
         lease.start_heartbeat()
         return lease
+
+    def _journal(self, event: str, record: LeaseRecord) -> None:
+        """Note a lease event in `<prefix>:journal` (who had which device when: the lab's
+        history, and what a double-booking check holds the devices' own logs against).
+        Best effort: the lease itself does not depend on it."""
+        entry = json.dumps({"event": event, "t": time.time(), "device": record.device,
+                            "holder": record.holder, "runner": self.runner,
+                            "host": record.host, "pid": record.pid, "token": record.token})
+        journal = f"{self.prefix}:journal"
+        try:
+            self._redis.rpush(journal, entry)
+            self._redis.ltrim(journal, -JOURNAL_KEPT, -1)
+        except redis.RedisError as exc:
+            LOG.warning("lease journal of %s: %s", record.device, exc)
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Every lease event kept, oldest first."""
+        raw: list[str] = self._call("journal", lambda: self._redis.lrange(
+            f"{self.prefix}:journal", 0, -1))
+        return [json.loads(line) for line in raw]
 
     def renew(self, device: str, value: str) -> bool:
         return bool(self._renew(keys=[self._key(device)],
                                 args=[value, int(self.ttl_s * 1000)]))
 
     def release(self, device: str, value: str) -> bool:
-        return bool(self._release(keys=[self._key(device)], args=[value]))
+        released = bool(self._release(keys=[self._key(device)], args=[value]))
+        if released:
+            record = LeaseRecord.parse(device, value)
+            if record is not None:
+                self._journal("release", record)
+        return released
 
     def record_of(self, device: str) -> LeaseRecord | None:
         return LeaseRecord.parse(device, self._redis.get(self._key(device)))

@@ -28,7 +28,7 @@ from .documents import (
     query,
     xml_response,
 )
-from .server import DEVICES, device_handler, server_header
+from .server import DEVICES, device_handler, open_access_log, server_header
 
 _IV_RE = re.compile(r"[0-9a-fA-F]{32}")
 
@@ -417,6 +417,7 @@ def build_app() -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     app[DEVICES] = {}
     app.on_response_prepare.append(server_header)
+    open_access_log(app)
     r = app.router
     # No login (docs/device-api.md: the GUI's noAuth table).
     r.add_get("/SDK/activateStatus", device_handler(activate_status))

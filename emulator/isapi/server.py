@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
+from typing import TextIO
 
 from aiohttp import web
 
@@ -67,6 +71,32 @@ SERVER_HEADER = "App-webs/"
 async def server_header(_request: web.Request, response: web.StreamResponse) -> None:
     """Every answer (401s, 404s and GUI files included) names the real firmware's server."""
     response.headers["Server"] = SERVER_HEADER
+
+
+# The fleet's access log, when $HIL_EMULATOR_ACCESS_LOG names a file: one JSON line per
+# answer (when, device, client address, method, path, status). Tests of a lab shared by
+# several runners judge double bookings from it: it is the devices' own account.
+ACCESS_LOG_ENV = "HIL_EMULATOR_ACCESS_LOG"
+ACCESS_LOG: web.AppKey[TextIO] = web.AppKey("access_log", TextIO)
+
+
+def open_access_log(app: web.Application) -> None:
+    """Log every answer of `app` to the file $HIL_EMULATOR_ACCESS_LOG names, if it does."""
+    path = os.environ.get(ACCESS_LOG_ENV)
+    if not path:
+        return
+    app[ACCESS_LOG] = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    app.on_response_prepare.append(_log_access)
+
+
+async def _log_access(request: web.Request, response: web.StreamResponse) -> None:
+    transport = request.transport
+    port = transport.get_extra_info("sockname")[1] if transport is not None else -1
+    device = request.app[DEVICES].get(port)
+    line = {"t": time.time(), "device": device.name if device is not None else None,
+            "client": request.remote, "method": request.method, "path": request.path,
+            "status": response.status}
+    request.app[ACCESS_LOG].write(json.dumps(line) + "\n")
 
 
 def bind_socket(host: str, port: int, *, listen: bool) -> socket.socket:
