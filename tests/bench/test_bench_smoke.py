@@ -20,6 +20,8 @@ TINY = {
     "device_work": ["--workers", "1", "--select", "suites/test_gating.py",
                     "--devices", DEVICE],
     "evidence": ["--rounds", "1", "--select", "suites/test_gating.py", "--devices", DEVICE],
+    "runners": ["--runners", "1", "--devices", DEVICE, "--latency-ms", "0", "--boot-seconds",
+                "0", "--select", "test_at_or_above_threshold_api_offers_reset"],
 }
 KEYS = {
     "overhead": ("ratio_process_wall", "ratio_process_cpu", "ratio_test_wall", "figures"),
@@ -28,6 +30,7 @@ KEYS = {
                     "measured_reboots", "minimum_reboots", "measured_power_cycles",
                     "minimum_power_cycles"),
     "evidence": ("wall_s", "extra_wall", "evidence_kept_on_pass"),
+    "runners": ("wall_s", "ratio", "double_bookings"),
 }
 
 
@@ -56,5 +59,5 @@ def test_benchmark_runs_and_ends_with_json(benchmark: str) -> None:
         assert key in result, f"bench/{benchmark}: no {key!r} in {sorted(result)}"
     if benchmark == "overhead":
         assert result["failed_runs"] == 0, f"a flow failed: {result}"
-    if benchmark in ("scaling", "evidence"):
+    if benchmark in ("scaling", "evidence", "runners"):
         assert result["all_passed"], f"the suite run under bench/{benchmark} failed: {result}"
