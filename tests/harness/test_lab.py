@@ -164,8 +164,8 @@ def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch)
             "devices.yaml: mailbox.port: expected a number at most 65535, got 99999",
         ),
         (
-            f"devices: [{CAMERA}]\nleases: {{kind: redis}}",
-            "devices.yaml: leases: expected kind to be one of 'file', got 'redis'",
+            f"devices: [{CAMERA}]\nleases: {{kind: etcd}}",
+            "devices.yaml: leases: expected kind to be one of 'file', 'redis', got 'etcd'",
         ),
         (
             "devices: [{name: a, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0, "
