@@ -15,16 +15,16 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import redis
 
 from harness.errors import InfrastructureError
 from harness.evidence import Secrets, mask_text
 from harness.lab import FileLeases, RedisLeases, read_secret
+from harness.redisleases import redis_client
 from harness.states import Quarantine
 
-CONNECT_TIMEOUT_S: Final = 5.0
 T = TypeVar("T")
 
 
@@ -34,9 +34,7 @@ class RedisHealth:
 
     def __init__(self, url: str, prefix: str = "hil", password: str | None = None) -> None:
         self.url, self.prefix = url, prefix
-        self._redis = redis.Redis.from_url(
-            url, password=password, decode_responses=True,
-            socket_timeout=CONNECT_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        self._redis = redis_client(url, password)
 
     def _key(self, device: str) -> str:
         return f"{self.prefix}:health:{device}"

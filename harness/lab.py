@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from pydantic import (
@@ -117,12 +117,10 @@ def _masked_url(value: str) -> str:
     return masked if len(masked) <= 80 else masked[:77] + "..."
 
 
-def _check_url(value: str) -> str:
+def _without_credentials(value: str) -> tuple[SplitResult, str, int | None]:
+    """(parts, the value as it may be echoed, its port or 0 when invalid) of an address that
+    carries no credentials: a ValueError otherwise, which does not echo them."""
     shown = _masked_url(value)
-    if not _URL_RE.match(value):
-        raise ValueError(
-            f"expected a base URL like https://192.0.2.10 or http://host:8080, got {shown!r}"
-        )
     parts = urlsplit(value)
     if "@" in parts.netloc:
         # The address would be printed by `hil devices list` and in probe errors.
@@ -133,8 +131,18 @@ def _check_url(value: str) -> str:
     try:
         port = parts.port
     except ValueError:
-        port = -1
-    if port == -1 or port == 0:
+        port = 0
+    return parts, shown, port
+
+
+def _check_url(value: str) -> str:
+    shown = _masked_url(value)
+    if not _URL_RE.match(value):
+        raise ValueError(
+            f"expected a base URL like https://192.0.2.10 or http://host:8080, got {shown!r}"
+        )
+    parts, shown, port = _without_credentials(value)
+    if port == 0:
         raise ValueError(f"the port of {shown!r} is not between 1 and 65535")
     if not parts.hostname:
         raise ValueError(f"no host in {shown!r}")
@@ -154,19 +162,12 @@ def address_of(base_url: str) -> tuple[str, int]:
 
 
 def _check_redis_url(value: str) -> str:
-    shown = _masked_url(value)
     parts = urlsplit(value)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError(f"expected redis://host[:port][/db] or rediss://..., got {shown!r}")
-    if "@" in parts.netloc:
         raise ValueError(
-            f"credentials in the address ({shown!r}): give the password by password_env, "
-            "never in the URL"
+            f"expected redis://host[:port][/db] or rediss://..., got {_masked_url(value)!r}"
         )
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
+    _, shown, port = _without_credentials(value)
     if port == 0 or not re.fullmatch(r"/?\d*", parts.path) or parts.query or parts.fragment:
         raise ValueError(f"expected redis://host[:port][/db] with a port 1-65535, got {shown!r}")
     return value

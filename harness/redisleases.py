@@ -51,6 +51,13 @@ return 0
 """
 
 
+def redis_client(url: str, password: str | None = None) -> redis.Redis:
+    """A client of the lab's Redis, text in and out, every call bounded."""
+    return redis.Redis.from_url(url, password=password, decode_responses=True,
+                                socket_timeout=CONNECT_TIMEOUT_S,
+                                socket_connect_timeout=CONNECT_TIMEOUT_S)
+
+
 class LeaseLost(InfrastructureError):
     """This runner no longer holds a device it leased (expired, taken, or force-released)."""
 
@@ -190,9 +197,7 @@ class RedisLeaseBackend:
         self.run = run or os.environ.get("HIL_RUN_ID") or f"{socket.gethostname()}-{os.getpid()}"
         # The runner of a shared lab (a CI runner's name); the host's name by default.
         self.runner = os.environ.get("HIL_RUNNER") or socket.gethostname()
-        self._redis = redis.Redis.from_url(
-            url, password=password, decode_responses=True,
-            socket_timeout=CONNECT_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        self._redis = redis_client(url, password)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
 

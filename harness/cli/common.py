@@ -83,6 +83,10 @@ def check_keyword(keyword: str | None, code: int = EXIT_ERROR) -> None:
         fail(f"bad -k expression {keyword[:80]!r}: {where}{exc.msg}", code=code)
 
 
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="One JSON document on stdout, for scripts (no secrets)."),
+]
 DevicesOption = Annotated[
     Path | None,
     typer.Option(

@@ -12,6 +12,7 @@ from harness.cli.common import (
     EXIT_ERROR,
     EXIT_FINDING,
     DevicesOption,
+    JsonOption,
     WorkdirOption,
     console,
     default_devices,
@@ -31,11 +32,6 @@ devices_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-
-JsonOption = Annotated[
-    bool,
-    typer.Option("--json", help="One JSON document on stdout, for scripts (no secrets)."),
-]
 
 
 def _address(device: AnyDevice, endpoints: LabEndpoints | None) -> str | None:

@@ -18,6 +18,7 @@ import typer
 from harness.cli.common import (
     EXIT_ERROR,
     DevicesOption,
+    JsonOption,
     WorkdirOption,
     console,
     default_devices,
@@ -32,8 +33,6 @@ from harness.errors import HarnessError, InfrastructureError, failure_kind
 from harness.isapi import IsapiClient
 from harness.labhost import lab_status
 from harness.leases import FileLeaseBackend, backend_for
-
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
 def leases(devices: DevicesOption = None, as_json: JsonOption = False) -> None:
