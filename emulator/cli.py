@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cloud HTTP port (default: any free port)")
     serve.add_argument("--cloud-smtp-port", type=int, default=0,
                        help="cloud SMTP port for the recovery address (default: any free port)")
+    serve.add_argument("--tls-dir", type=Path, default=None, metavar="DIR",
+                       help="serve HTTPS with DIR/<name>.crt/.key (made once, self-signed); "
+                            "prints the certificate's SPKI pin")
+    serve.add_argument("--tls-ca", action="store_true",
+                       help="with --tls-dir: sign the certificate by DIR/lab-ca.crt (made once)")
 
     fleet = sub.add_parser(
         "fleet", help="run the devices, cloud and lab controller of a config file",
@@ -99,16 +104,17 @@ def _load_modules(modules: list[str]) -> None:
             _fail(str(exc))
 
 
-def _ensure_state_folder(path: Path) -> None:
+def _ensure_state_folder(path: Path, option: str = "--state") -> None:
     """Create `path` if needed and prove it takes files; otherwise a usage error naming
-    --state, before any port is opened (an OSError from flash would read as a port error)."""
+    the option, before any port is opened (an OSError from flash would read as a port
+    error)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         # A real write, not os.access: permission bits say nothing when run as root.
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        _fail(f"--state {path}: not a writable folder ({exc.strerror or exc})")
+        _fail(f"{option} {path}: not a writable folder ({exc.strerror or exc})")
 
 
 def _serve_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -121,6 +127,7 @@ def _serve_config(args: argparse.Namespace) -> dict[str, Any]:
         "mail_relay": {"host": host, "port": int(port)},
         "cloud": {"http_port": args.cloud_http_port, "smtp_port": args.cloud_smtp_port},
         "lab_controller": None,
+        "tls": {"dir": str(args.tls_dir), "ca": args.tls_ca} if args.tls_dir else None,
         "defect_modules": list(args.defect_module),
         "devices": [{"name": name, "model": args.model, "firmware": args.firmware,
                      "http_port": args.http_port, "ssh_port": args.ssh_port,
@@ -146,7 +153,12 @@ def _print_serve(info: dict[str, Any]) -> None:
     dev = info["devices"][0]
     lines = [f"{dev['name']}: {dev['model']} firmware {dev['firmware']} ({dev['generation']} GUI)",
              f"  browser: {dev['http']}/", f"  serial:  {dev['serial']}",
-             f"  ssh:     port {dev['ssh_port']} (listening once SSH is enabled)"]
+             f"  ssh:     port {dev['ssh_port']} (listening once SSH is enabled), "
+             f"host key {dev['ssh_host_key']}"]
+    tls = dev.get("tls")
+    if tls:
+        lines.append(f"  tls:     {tls['cert']}, SPKI pin {tls['spki_sha256']}"
+                     + (f", CA {tls['ca_file']}" if tls["ca_file"] else " (self-signed)"))
     if info.get("cloud"):
         cloud = info["cloud"]
         lines.append(f"  cloud:   {cloud['http']}  smtp {cloud['smtp_host']}:{cloud['smtp_port']}")
@@ -178,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             if not 0 <= getattr(args, port_arg) <= 65535:
                 _fail(f"--{port_arg.replace('_', '-')}: expected a port 0-65535")
         _ensure_state_folder(args.state)
+        if args.tls_ca and args.tls_dir is None:
+            _fail("--tls-ca: needs --tls-dir (where the CA and certificate are kept)")
+        if args.tls_dir is not None:
+            _ensure_state_folder(args.tls_dir, "--tls-dir")
         try:
             config = validate_config(_serve_config(args), "command line")
         except ConfigError as exc:
@@ -190,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         _fail(str(exc))
+    if config.tls is not None:
+        _ensure_state_folder(config.tls.dir, f"{args.config}: tls.dir")
     from .fleet import Fleet
 
     fleet_obj = Fleet(config)

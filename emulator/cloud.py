@@ -15,25 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
+import hmac
 import io
 import logging
 import re
+import ssl
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
 
 import aiohttp.web
 import aiosmtplib
 import zxingcpp
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography.exceptions import InvalidTag
 from PIL import Image, UnidentifiedImageError
 
 from emulator.cloudcrypto import QrFormatError, QrPayload, derive_code, open_address, parse_qr_text
+from emulator.cloudtls import server_context
 from emulator.interfaces import FleetHandle
 
 log = logging.getLogger(__name__)
@@ -134,11 +138,21 @@ class ResetRequest:
     cloud_key: bytes
 
 
+@dataclass(frozen=True)
+class Submission:
+    """Opt-in guard of the recovery SMTP, as a lab's submission server: STARTTLS required,
+    then AUTH (PLAIN or LOGIN) as `user` with `password`; the certificate's PEM in `tls_dir`."""
+
+    user: str
+    password: str
+    tls_dir: Path
+
+
 class CloudService:
     """The running cloud: HTTP API, recovery inbox and the mails it sends."""
 
     def __init__(self, fleet: FleetHandle, *, relay_host: str, relay_port: int,
-                 min_app_version: str) -> None:
+                 min_app_version: str, submission: Submission | None = None) -> None:
         if parse_app_version(min_app_version) is None:
             raise ValueError(f"minimum app version {min_app_version!r} is not a version")
         self._fleet = fleet
@@ -152,6 +166,9 @@ class CloudService:
         self._smtp_server: asyncio.Server | None = None
         self._smtp_sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self._sends: set[asyncio.Task[None]] = set()
+        self.submission = submission
+        self._tls: ssl.SSLContext | None = None
+        self.smtp_ca_file: Path | None = None
 
     # -- the shared path -------------------------------------------------------------------
 
@@ -246,7 +263,23 @@ class CloudService:
 
     # -- life cycle -------------------------------------------------------------------------
 
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
+                      mechanism: str, auth_data: Any) -> AuthResult:
+        """aiosmtpd authenticator: the one user of the submission settings (PLAIN, LOGIN)."""
+        wanted = self.submission
+        if wanted is None or not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = (hmac.compare_digest(auth_data.login, wanted.user.encode())
+              and hmac.compare_digest(auth_data.password, wanted.password.encode()))
+        if not ok:
+            log.warning("cloud: SMTP AUTH %s refused for %r", mechanism,
+                        auth_data.login.decode(errors="replace"))
+        return AuthResult(success=ok, handled=False)
+
     async def start(self, host: str, http_port: int, smtp_port: int) -> None:
+        if self.submission is not None:
+            self._tls, self.smtp_ca_file = server_context(self.submission.tls_dir, host,
+                                                          CLOUD_DOMAIN)
         app = aiohttp.web.Application()
         app.router.add_post(RESET_PATH, self._handle_reset)
         self._runner = aiohttp.web.AppRunner(app, access_log=None)
@@ -271,8 +304,12 @@ class CloudService:
                                f"{self._relay_host}:{self._relay_port} after {timeout} s")
 
     def _smtp_session(self) -> SMTP:
+        guard: dict[str, Any] = {}
+        if self.submission is not None:
+            guard = {"tls_context": self._tls, "require_starttls": True, "auth_required": True,
+                     "auth_require_tls": True, "authenticator": self._authenticate}
         session = SMTP(self, hostname=CLOUD_DOMAIN, ident="hik-emulator cloud",
-                       data_size_limit=MAX_RECOVERY_MAIL_BYTES, timeout=60)
+                       data_size_limit=MAX_RECOVERY_MAIL_BYTES, timeout=60, **guard)
         self._smtp_sessions.add(session)
         return session
 
@@ -302,11 +339,13 @@ def _bound_port(server: Any) -> int:
 
 
 async def start_cloud(fleet: FleetHandle, *, host: str, http_port: int, smtp_port: int,
-                      relay_host: str, relay_port: int, min_app_version: str) -> CloudService:
+                      relay_host: str, relay_port: int, min_app_version: str,
+                      submission: Submission | None = None) -> CloudService:
     """Start the vendor cloud on `host`: HTTP API and recovery SMTP (port 0 = any free port;
-    the real ports are on the result). Code mails go out through `relay_host:relay_port`."""
+    the real ports are on the result). Code mails go out through `relay_host:relay_port`.
+    With `submission` the SMTP wants STARTTLS and AUTH first."""
     cloud = CloudService(fleet, relay_host=relay_host, relay_port=relay_port,
-                         min_app_version=min_app_version)
+                         min_app_version=min_app_version, submission=submission)
     try:
         await cloud.start(host, http_port, smtp_port)
     except BaseException:

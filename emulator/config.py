@@ -33,16 +33,35 @@ class MailRelay(_Strict):
     port: int = Field(default=2525, ge=1, le=65535)
 
 
+class SubmissionSettings(_Strict):
+    """Opt-in: the cloud's SMTP wants STARTTLS, then AUTH (PLAIN/LOGIN) as `user` with the
+    password in the environment variable `password_env`, as a lab's submission server does.
+    The certificate is made at start; its PEM goes to `tls_dir`."""
+
+    user: str = Field(min_length=1)
+    password_env: str = Field(min_length=1)
+    tls_dir: str
+
+
 class CloudSettings(_Strict):
     http_port: int = Field(default=0, ge=0, le=65535)
     smtp_port: int = Field(default=0, ge=0, le=65535)
     min_app_version: str = "3.5.4"
+    submission: SubmissionSettings | None = None
 
 
 class LabControllerSettings(_Strict):
     ssh_port: int = Field(default=0, ge=0, le=65535)
     username: str = "lab"
     password_env: str = "HIL_LABCTL_PASSWORD"
+
+
+class TlsSettings(_Strict):
+    """HTTPS for every device: a certificate per device in `dir` (made once, then kept)."""
+
+    dir: Path
+    # Signed by the folder's lab CA (lab-ca.crt) instead of self-signed.
+    ca: bool = False
 
 
 class DeviceEntry(_Strict):
@@ -102,6 +121,8 @@ class FleetConfig(_Strict):
     lab_controller: LabControllerSettings | None = Field(
         default_factory=lambda: LabControllerSettings())
     defect_modules: list[str] = Field(default_factory=list)
+    # HTTPS for the devices' GUI and ISAPI; absent: plain HTTP, as the default lab.
+    tls: TlsSettings | None = None
     devices: list[DeviceEntry] = Field(default_factory=list)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -73,8 +74,10 @@ class DeviceNet:
 
     async def open_http(self) -> None:
         if not self._http_open:
-            self.http_port = await self.fleet.front.open(self.device, self.fleet.host,
-                                                         self.http_port)
+            cert = self.fleet.certs.get(self.device.name)
+            self.http_port = await self.fleet.front.open(
+                self.device, self.fleet.host, self.http_port,
+                cert.server_context() if cert is not None else None)
             self._http_open = True
 
     async def close_http(self) -> None:
@@ -127,6 +130,8 @@ class Fleet:
         self.lab_controller: Any = None
         self.devices_up_seconds = 0.0
         self.start_seconds = 0.0
+        # Device name -> its HTTPS certificate (emulator.tlscerts.DeviceCert) when TLS is on.
+        self.certs: dict[str, Any] = {}
 
     # ---- FleetHandle -------------------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class Fleet:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         await self.front.setup()
+        self._make_certs()
         specs = [DeviceSpec(entry.name, entry.model, entry.firmware, entry.http_port,
                             entry.ssh_port, list(entry.defects), entry.boot_seconds,
                             entry.latency_ms, entry.digest_algorithm,
@@ -177,6 +183,20 @@ class Fleet:
         await self._start_lab_controller()
         self.start_seconds = time.perf_counter() - started
         return self.ready_info()
+
+    def _make_certs(self) -> None:
+        tls = self.config.tls
+        if tls is None:
+            return
+        from .tlscerts import device_cert
+
+        for entry in self.config.devices:
+            self.certs[entry.name] = device_cert(tls.dir, entry.name, self.host,
+                                                 signed_by_ca=tls.ca)
+
+    def host_key_fingerprint(self) -> str:
+        """`SHA256:...` of the SSH host key every shell here presents (ssh-keygen's form)."""
+        return str(self.host_key().get_fingerprint("sha256"))
 
     async def add_device(self, spec: DeviceSpec) -> Device:
         device = Device(spec, self.state_dir)
@@ -198,10 +218,19 @@ class Fleet:
         settings = self.config.cloud
         if cloud_mod is None or settings is None:
             return
+        submission = None
+        if settings.submission is not None:
+            wanted = settings.submission
+            password = os.environ.get(wanted.password_env)
+            if not password:
+                raise ValueError(f"cloud.submission: {wanted.password_env} is not set "
+                                 "(the SMTP AUTH password)")
+            submission = cloud_mod.Submission(user=wanted.user, password=password,
+                                              tls_dir=Path(wanted.tls_dir))
         self.cloud = await cloud_mod.start_cloud(
             self, host=self.host, http_port=settings.http_port, smtp_port=settings.smtp_port,
             relay_host=self.config.mail_relay.host, relay_port=self.config.mail_relay.port,
-            min_app_version=settings.min_app_version)
+            min_app_version=settings.min_app_version, submission=submission)
 
     async def _start_lab_controller(self) -> None:
         labctl = _optional("emulator.labctl")
@@ -224,20 +253,48 @@ class Fleet:
         if self.cloud is not None:
             cloud = {"http": f"http://{self._url_host()}:{self.cloud.http_port}",
                      "smtp_host": self.host, "smtp_port": self.cloud.smtp_port,
-                     "recovery_address": self.cloud.recovery_address}
+                     "recovery_address": self.cloud.recovery_address,
+                     **({"smtp_user": self.cloud.submission.user,
+                         "smtp_ca_file": str(self.cloud.smtp_ca_file)}
+                        if self.cloud.submission is not None else {})}
         lab = None
+        fingerprint = self.host_key_fingerprint() if self.psh is not None else None
         if self.lab_controller is not None:
-            lab = {"host": self.host, "ssh_port": self.lab_controller.port}
+            lab = {"host": self.host, "ssh_port": self.lab_controller.port,
+                   "ssh_host_key": fingerprint}
         devices = []
         for name, device in self._devices.items():
             net = self._nets[name]
-            devices.append({
-                "name": name, "http": f"http://{self._url_host()}:{net.http_port}",
+            cert = self.certs.get(name)
+            scheme = "https" if cert is not None else "http"
+            entry: dict[str, Any] = {
+                "name": name, "http": f"{scheme}://{self._url_host()}:{net.http_port}",
                 "http_port": net.http_port, "ssh_port": net.ssh_port, "model": device.model,
                 "firmware": device.firmware, "serial": device.serial,
-                "device_type": device.device_type, "generation": device.generation})
-        return {"ready": True, "pid": os.getpid(), "cloud": cloud, "lab_controller": lab,
+                "device_type": device.device_type, "generation": device.generation,
+                "ssh_host_key": fingerprint}
+            if cert is not None:
+                entry["tls"] = {"cert": str(cert.cert), "spki_sha256": cert.spki_sha256,
+                                "ca_file": str(cert.ca_file) if cert.ca_file else None}
+            devices.append(entry)
+        info = {"ready": True, "pid": os.getpid(), "cloud": cloud, "lab_controller": lab,
                 "devices": devices}
+        if self.config.tls is not None:
+            self._write_pins(info)
+        return info
+
+    def _write_pins(self, info: dict[str, Any]) -> None:
+        """`<tls dir>/pins.json`: what a lab file declaring these devices as real ones
+        needs (address, certificate pin or CA, SSH host key), written once they listen."""
+        assert self.config.tls is not None
+        pins = {"lab_controller": info["lab_controller"],
+                "devices": [{key: d[key] for key in ("name", "http", "ssh_port",
+                                                     "ssh_host_key", "tls")}
+                            for d in info["devices"]]}
+        path = self.config.tls.dir / "pins.json"
+        temp = path.with_name(f".pins-{os.getpid()}.json")
+        temp.write_text(json.dumps(pins, indent=2) + "\n", encoding="utf-8")
+        os.replace(temp, path)
 
     def _url_host(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host

@@ -17,12 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import redis
-
 from harness.errors import InfrastructureError
 from harness.evidence import Secrets, mask_text
 from harness.lab import FileLeases, RedisLeases, read_secret
-from harness.redisleases import redis_client
 from harness.states import Quarantine
 
 T = TypeVar("T")
@@ -33,8 +30,15 @@ class RedisHealth:
     passes), each `{"reason", "by", "since"}`."""
 
     def __init__(self, url: str, prefix: str = "hil", password: str | None = None) -> None:
+        # Imported here: a lab without Redis (every emulated run) never loads redis-py,
+        # 50 ms of every pytest process's start-up.
+        import redis
+
+        from harness.redisleases import redis_client
+
         self.url, self.prefix = url, prefix
         self._redis = redis_client(url, password)
+        self._failure: type[Exception] = redis.RedisError
 
     def _key(self, device: str) -> str:
         return f"{self.prefix}:health:{device}"
@@ -42,7 +46,7 @@ class RedisHealth:
     def _do(self, what: str, action: Callable[[], T]) -> T:
         try:
             return action()
-        except redis.RedisError as exc:
+        except self._failure as exc:
             raise InfrastructureError(f"health store {self.url}: {what}: {exc}") from None
 
     def mark_bad(self, device: str, reason: str) -> None:

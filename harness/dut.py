@@ -12,20 +12,22 @@ import contextlib
 import hashlib
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from harness.catalogue import GuiGeneration, ProductLine, find_verification_code
-from harness.cloud import PhoneAppRole, PhoneAppSettings, phone_app_for
+from harness.cloud import PhoneAppRole, PhoneAppSettings, SubmissionServer, phone_app_for
 from harness.credentials import CredentialStore, KnownCredentials, generate_password
 from harness.errors import HarnessError, InfrastructureError, ProductDefect
 from harness.evidence import ExchangeLog, Secret, Secrets, ShellTranscript
-from harness.isapi import DeviceStatus, IsapiClient, IsapiError, LoginRejected
+from harness.isapi import DeviceStatus, IsapiClient, IsapiError, LoginRejected, ResetQr
 from harness.lab import (
     AnyDevice,
+    AttendedCloud,
     EmulatedDevice,
+    ExportCloud,
     ImapConfig,
     Inventory,
     RealDevice,
@@ -34,6 +36,7 @@ from harness.lab import (
 )
 from harness.labhost import LabEndpoints
 from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail, mailbox_for
+from harness.statedir import lab_state_dir
 
 if TYPE_CHECKING:
     # paramiko (through harness.shell) takes about 1 s to import: only the tests that
@@ -59,10 +62,16 @@ class Lab:
     run_id: str = ""
     secrets: Secrets = field(default_factory=Secrets)
     store: CredentialStore = field(init=False)
+    # Where state that outlives a checkout goes (real devices' passwords, the transition
+    # log): harness/statedir.py; the workdir for a lab of emulated devices only.
+    state_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir).resolve()
-        self.store = CredentialStore(self.workdir, self.secrets)
+        self.state_dir = lab_state_dir(self.inventory, self.workdir)
+        self.store = CredentialStore(self.workdir, self.secrets, state_dir=self.state_dir,
+                                     persistent={d.name for d in self.inventory.real_devices},
+                                     run_id=self.run_id)
         for password in self.store.all_passwords():
             self.secrets.register(password)
         if self.endpoints is not None:
@@ -122,11 +131,49 @@ class Lab:
                              transcript=transcript)
 
     def phone_app(self, log: ExchangeLog | None = None) -> PhoneAppRole:
-        """The phone-app role for the inventory's cloud (emulated HTTP API, or a person)."""
-        cloud_url = self.endpoints.cloud_http if self.endpoints is not None else None
-        return phone_app_for(self.inventory.cloud.kind,
-                             PhoneAppSettings(cloud_url=cloud_url, log=log,
-                                              qr_dir=self.workdir / "qr"))
+        """The phone-app role for the inventory's cloud: the emulated HTTP API, the Export
+        channel, a person, or none."""
+        cloud = self.inventory.cloud
+        ep = self.endpoints
+        settings = PhoneAppSettings(cloud_url=ep.cloud_http if ep is not None else None,
+                                    log=log, qr_dir=self.workdir / "qr")
+        if isinstance(cloud, AttendedCloud):
+            settings = replace(settings, attended_timeout_s=cloud.timeout_s)
+        elif isinstance(cloud, ExportCloud):
+            settings = replace(settings, submission=self.submission_server(cloud),
+                               recovery_address=cloud.recovery_address,
+                               sender=cloud.sender or self._sender())
+        return phone_app_for(cloud.kind, settings)
+
+    def _sender(self) -> str:
+        """The Export mail's From: the lab's mailbox address (a real lab's server accepts
+        mail from its own users), or the harness's report address in an emulated lab."""
+        config = self.inventory.mailbox
+        if isinstance(config, ImapConfig):
+            return config.address or config.user
+        return REPORT_SENDER
+
+    def submission_server(self, cloud: ExportCloud) -> SubmissionServer:
+        """The SMTP server the Export channel mails through: the inventory's, or the
+        emulated cloud's own (AUTH + STARTTLS, credentials from the running lab)."""
+        if cloud.smtp is not None:
+            smtp = cloud.smtp
+            password = smtp.secret()
+            self.secrets.register(password)
+            return SubmissionServer(host=smtp.host, port=smtp.port, starttls=smtp.starttls,
+                                    user=smtp.user, password=password,
+                                    ca_file=str(smtp.ca_file) if smtp.ca_file else None)
+        ep = self.endpoints
+        if ep is None or ep.cloud_smtp_port is None or ep.cloud_smtp_user is None:
+            raise InfrastructureError(
+                "cloud: {kind: export} without smtp needs the emulated cloud's submission "
+                "server, and no emulated lab with one is running (give cloud.smtp for a real lab)"
+            )
+        password = Secret(ep.cloud_smtp_password())
+        self.secrets.register(password)
+        return SubmissionServer(host=ep.cloud_smtp_host or ep.smtp_host,
+                                port=ep.cloud_smtp_port, starttls=True, user=ep.cloud_smtp_user,
+                                password=password, ca_file=ep.cloud_smtp_ca_file)
 
     def smtp_sink_healthy(self) -> bool:
         """True when the lab's mailbox is a local sink that is accepting mail right now."""
@@ -381,11 +428,17 @@ class DeviceUnderTest:
         self.secrets.register(code)
         return Secret(code)
 
-    def request_code(self, qr_text: str, *, timeout: float) -> Secret:
-        """The phone app sends `qr_text` to the vendor cloud; the code mailed back."""
+    def request_code(self, qr: str | ResetQr, *, timeout: float) -> Secret:
+        """The phone step for a QR the device gave at the API (its text, or the `ResetQr`
+        with the picture the device would show): the code mailed back. In a lab without
+        a phone step (`cloud: none`) `PhoneStepUnavailable`: the fixtures skip the test."""
+        text, png = (qr, None) if isinstance(qr, str) else (qr.text, qr.image_png)
         since = self.now()
-        self.phone_app().request_code(qr_text)
-        return self.read_code(since, timeout=timeout)
+        request = self.phone_app().request_code(text, png)
+        try:
+            return self.read_code(since, timeout=max(timeout, request.wait_s or 0))
+        finally:
+            request.done()
 
     def now(self) -> float:
         """A mail-wait start for a mail about to be caused: a mail racing the request is

@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from harness.catalogue import (
@@ -330,17 +331,77 @@ Mailbox = Annotated[SmtpSinkConfig | ImapConfig, Field(discriminator="kind")]
 
 
 class EmulatedCloud(_Model):
+    """The emulated vendor cloud's HTTP API, called as the phone app would."""
+
     kind: Literal["emulated"]
     min_app_version: str = "3.5.4"
 
 
-class ManualCloud(_Model):
-    """A real lab: a person scans the QR with the vendor's app."""
+# The emulated vendor's recovery address (emulator/cloud.py RECOVERY_ADDRESS): written here
+# again, QA's copy, as the design keeps the two sides apart.
+EMULATED_RECOVERY_ADDRESS: Final = "pw_recovery@cloud.hik-emulator.test"
 
-    kind: Literal["manual"]
+
+class SubmissionServer(_Model):
+    """The lab's SMTP submission server the Export channel mails through."""
+
+    host: str
+    port: Port = 587
+    starttls: bool = Field(default=True, description="STARTTLS before AUTH (port 587)")
+    user: str | None = Field(default=None, description="AUTH user; no AUTH when absent")
+    password_env: EnvName | None = Field(default=None,
+                                         description="Environment variable of the AUTH password")
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA to verify the server with; system CAs when absent")
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> SubmissionServer:
+        if (self.user is None) != (self.password_env is None):
+            raise ValueError("user and password_env go together (AUTH needs both)")
+        return self
+
+    def secret(self) -> Secret | None:
+        """The AUTH password, from `password_env` (None without AUTH)."""
+        if self.password_env is None:
+            return None
+        return read_secret(self.password_env,
+                           f"the SMTP password of {self.user}@{self.host}:{self.port}")
 
 
-Cloud = Annotated[EmulatedCloud | ManualCloud, Field(discriminator="kind")]
+class ExportCloud(_Model):
+    """Unattended: the QR picture is mailed to the vendor's recovery address (Export
+    channel); the code comes back to the reserved mailbox."""
+
+    kind: Literal["export"]
+    recovery_address: str = Field(default=EMULATED_RECOVERY_ADDRESS, pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$",
+                               description="From: address; the reserved mailbox's when absent")
+    smtp: SubmissionServer | None = Field(
+        default=None,
+        description="The lab's submission server; absent: the emulated cloud's own "
+                    "(AUTH + STARTTLS), which only an emulated lab has")
+
+
+class AttendedCloud(_Model):
+    """A person scans the QR with the vendor's app; the harness shows it on the terminal.
+    `manual` is the deprecated name of this kind (docs/real-lab.md)."""
+
+    kind: Literal["attended", "manual"]
+    timeout_s: float = Field(default=600.0, gt=0, le=86400,
+                             description="How long the person has: the countdown and the mail wait")
+
+
+class NoCloud(_Model):
+    """No phone step in this lab: the tests that need one are skipped with the reason."""
+
+    kind: Literal["none"]
+
+
+# `manual` was the attended kind's first name; kept as an alias so older inventories load.
+ManualCloud = AttendedCloud
+
+Cloud = Annotated[EmulatedCloud | ExportCloud | AttendedCloud | NoCloud,
+                  Field(discriminator="kind")]
 
 
 class EmulatedLabController(_Model):
@@ -463,7 +524,8 @@ class Inventory(_Model):
 
 # --- loading ----------------------------------------------------------------------------
 
-_TAGS: Final = frozenset({"real", "emulated", "smtp-sink", "imap", "manual", "file", "redis"})
+_TAGS: Final = frozenset({"real", "emulated", "smtp-sink", "imap", "manual", "export",
+                           "attended", "none", "file", "redis"})
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -704,11 +766,18 @@ def emulator_defects() -> frozenset[str]:
 def _check_ca_files(inventory: Inventory, source: str) -> None:
     """Every `tls.ca_file` is a CA bundle the TLS layer can load, checked now rather than
     as a traceback at a test's first HTTPS call."""
-    for index, device in enumerate(inventory.devices):
-        if not isinstance(device, RealDevice) or device.tls.ca_file is None:
-            continue
-        ca_file = device.tls.ca_file
-        where = f"{source}: devices[{index}].tls.ca_file"
+    files = [(f"devices[{index}].tls.ca_file", device.tls.ca_file)
+             for index, device in enumerate(inventory.devices)
+             if isinstance(device, RealDevice) and device.tls.ca_file is not None]
+    cloud = inventory.cloud
+    if isinstance(cloud, ExportCloud) and cloud.smtp is not None and cloud.smtp.ca_file:
+        files.append(("cloud.smtp.ca_file", cloud.smtp.ca_file))
+    mailbox = inventory.mailbox
+    if isinstance(mailbox, ImapConfig) and mailbox.ca_file is not None:
+        files.append(("mailbox.ca_file", mailbox.ca_file))
+    for field_name, ca_file in files:
+        assert ca_file is not None
+        where = f"{source}: {field_name}"
         relative = "" if ca_file.is_absolute() else f", relative to {Path.cwd()}"
         try:
             ssl.create_default_context(cafile=str(ca_file))

@@ -36,6 +36,7 @@ from harness.errors import HarnessError, InfrastructureError
 from harness.lab import (
     EmulatedCloud,
     EmulatedLabController,
+    ExportCloud,
     Inventory,
     InventoryError,
     SmtpSinkConfig,
@@ -59,6 +60,8 @@ FLEET_LOG: Final = "fleet.log"
 FLEET_CONFIG: Final = "fleet.yaml"
 INVENTORY_COPY: Final = "inventory.json"
 LABCTL_PASSWORD_ENV: Final = "HIL_LABCTL_PASSWORD"
+CLOUD_SMTP_PASSWORD_ENV: Final = "HIL_CLOUD_SMTP_PASSWORD"
+CLOUD_SMTP_USER: Final = "hil-export"
 FLEET_READY_TIMEOUT: Final = 60.0
 START_TIMEOUT: Final = 90.0
 STOP_TIMEOUT: Final = 20.0
@@ -98,6 +101,10 @@ class LabEndpoints:
     lab_controller_username: str | None
     secrets_file: str
     devices: tuple[DeviceEndpoint, ...]
+    # The emulated cloud's submission server (AUTH + STARTTLS), when the inventory's
+    # cloud is `export` without an smtp section; its password is in the secrets file.
+    cloud_smtp_user: str | None = None
+    cloud_smtp_ca_file: str | None = None
 
     def device(self, name: str) -> DeviceEndpoint:
         """The endpoint of device `name`."""
@@ -110,6 +117,11 @@ class LabEndpoints:
         """The generated lab controller password, read from the 0600 secrets file."""
         data = json.loads(Path(self.secrets_file).read_text())
         return str(data["lab_controller_password"])
+
+    def cloud_smtp_password(self) -> str:
+        """The generated password of the emulated cloud's submission server."""
+        data = json.loads(Path(self.secrets_file).read_text())
+        return str(data["cloud_smtp_password"])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -149,6 +161,12 @@ def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+def _own_submission(inventory: Inventory) -> bool:
+    """The Export channel goes through the emulated cloud's own submission server (AUTH +
+    STARTTLS): an `export` cloud without an smtp section."""
+    return isinstance(inventory.cloud, ExportCloud) and inventory.cloud.smtp is None
+
+
 def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[str, Any]:
     """The emulator's fleet config (its documented contract) for the inventory's emulated part."""
     cloud = inventory.cloud
@@ -163,6 +181,9 @@ def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[st
             "min_app_version": cloud.min_app_version
             if isinstance(cloud, EmulatedCloud)
             else "3.5.4",
+            **({"submission": {"user": CLOUD_SMTP_USER, "password_env": CLOUD_SMTP_PASSWORD_ENV,
+                               "tls_dir": str(workdir / "cloud-tls")}}
+               if _own_submission(inventory) else {}),
         },
         "lab_controller": {
             "ssh_port": 0,
@@ -266,14 +287,19 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         password = secrets.token_urlsafe(18)
+        smtp_password = secrets.token_urlsafe(18)
         _write_atomic(
-            workdir / SECRETS_FILE, json.dumps({"lab_controller_password": password}), 0o600
+            workdir / SECRETS_FILE,
+            json.dumps({"lab_controller_password": password,
+                        "cloud_smtp_password": smtp_password}),
+            0o600,
         )
         os.chmod(workdir / SECRETS_FILE, 0o600)
         config_path = workdir / FLEET_CONFIG
         config = fleet_config(inventory, workdir, sink.port)
         _write_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
-        env = {**os.environ, LABCTL_PASSWORD_ENV: password}
+        env = {**os.environ, LABCTL_PASSWORD_ENV: password,
+               CLOUD_SMTP_PASSWORD_ENV: smtp_password}
         fleet_log = workdir / FLEET_LOG
         with fleet_log.open("ab") as err:
             proc = subprocess.Popen(
@@ -354,6 +380,8 @@ def _endpoints(
         lab_controller_username=username,
         secrets_file=str(workdir / SECRETS_FILE),
         devices=devices,
+        cloud_smtp_user=cloud.get("smtp_user"),
+        cloud_smtp_ca_file=cloud.get("smtp_ca_file"),
     )
 
 

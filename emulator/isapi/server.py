@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -126,11 +127,13 @@ class HttpFront:
     async def setup(self) -> None:
         await self.runner.setup()
 
-    async def open(self, device: Device, host: str, port: int) -> int:
-        """Listen for `device` on `port` (0 = any free port); answer the port."""
+    async def open(self, device: Device, host: str, port: int,
+                   ssl_context: ssl.SSLContext | None = None) -> int:
+        """Listen for `device` on `port` (0 = any free port), over TLS with `ssl_context`;
+        answer the port."""
         sock = bind_socket(host, port, listen=False)
         port = sock.getsockname()[1]
-        site = web.SockSite(self.runner, sock, backlog=512)
+        site = web.SockSite(self.runner, sock, backlog=512, ssl_context=ssl_context)
         self.app[DEVICES][port] = device
         await site.start()
         self._sites[port] = site

@@ -32,6 +32,7 @@ from harness.isapi.errors import IsapiError, LoginRejected
 from harness.isapi.reboot import RebootWaits
 from harness.isapi.session import HEARTBEAT_INTERVAL_S, Heartbeat, Session
 from harness.isapi.transport import DEFAULT_TIMEOUT_S
+from harness.tls import TlsTrust
 
 ADMIN: Final = "admin"
 FactoryResetMode = Literal["basic", "full"]
@@ -49,7 +50,8 @@ _EMAIL_CERTIFICATION: Final = "/ISAPI/Security/emailCertification?format=json"
 class IsapiClient(RebootWaits):
     """One device's ISAPI over HTTP(S), as a tester's tool or the web GUI would speak it.
 
-    `verify` is True (system CAs), False (a lab's self-signed devices) or a CA file path.
+    `verify` is True (system CAs), False (a lab's self-signed devices), a CA file path
+    or a device's `TlsTrust` (certificate pins, harness.tls).
     Log in with `use_digest`, `login_digest` or `login_session` before calls that need it;
     a session is kept alive by a heartbeat every `heartbeat_interval_s` until `logout` or
     `close`.
@@ -59,7 +61,7 @@ class IsapiClient(RebootWaits):
         self,
         base_url: str,
         *,
-        verify: bool | str | Path = True,
+        verify: bool | str | Path | TlsTrust = True,
         timeout: float = DEFAULT_TIMEOUT_S,
         log: ExchangeLog | None = None,
         secrets: Secrets | None = None,

@@ -17,6 +17,7 @@ from typing import Final
 import httpx
 
 from harness.errors import DeviceError, InfrastructureError
+from harness.tls import PinMismatch
 
 # How much of an answer that is not a device's an error message quotes.
 QUOTE_CHARS: Final = 80
@@ -102,6 +103,8 @@ def quote(body: bytes | str) -> str:
 def connection_error(base_url: str, method: str, path: str, exc: httpx.HTTPError) -> Exception:
     """A transport failure as a one-line failure of the right kind, naming the address."""
     error = _classify(f"{method} {base_url}{path}", exc)
+    if _pin_mismatch(exc) is not None:
+        return error  # our own words and two hashes: bounded, and both pins must show
     line = " ".join(str(error).split())
     # What the socket library says may quote what the peer sent: bounded.
     return type(error)(line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 1] + "…")
@@ -110,6 +113,9 @@ def connection_error(base_url: str, method: str, path: str, exc: httpx.HTTPError
 def _classify(what: str, exc: httpx.HTTPError) -> Exception:
     cause = exc.__cause__ or exc.__context__
     if isinstance(exc, httpx.ConnectError):
+        pin = _pin_mismatch(exc)
+        if pin is not None:
+            return InfrastructureError(f"{what}: {pin}")
         if isinstance(cause, ssl.SSLError) or "CERTIFICATE" in str(exc).upper():
             return InfrastructureError(
                 f"{what}: TLS verification failed ({exc}); check the lab's CA file"
@@ -131,3 +137,13 @@ def _classify(what: str, exc: httpx.HTTPError) -> Exception:
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return InfrastructureError(f"{what}: connection broken ({exc or type(exc).__name__})")
     return DeviceError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _pin_mismatch(exc: BaseException) -> PinMismatch | None:
+    """The pin refusal behind a connect error (httpx and httpcore each wrap it once)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, PinMismatch):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -33,7 +33,7 @@ from harness.isapi.errors import (
     quote,
 )
 from harness.isapi.session import Session
-from harness.tls import tls_context
+from harness.tls import TlsTrust, tls_context
 
 # Answers are small; a device that takes longer than this for one call is not healthy.
 # It bounds each call as a whole (every read, write and Digest round trip of it).
@@ -48,7 +48,7 @@ class IsapiTransport:
         self,
         base_url: str,
         *,
-        verify: bool | str | Path = True,
+        verify: bool | str | Path | TlsTrust = True,
         timeout: float = DEFAULT_TIMEOUT_S,
         log: ExchangeLog | None = None,
         secrets: Secrets | None = None,
