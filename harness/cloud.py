@@ -1,29 +1,41 @@
 """The phone app's role in a reset (§7): scan the device's QR, ask the vendor cloud for a code.
 
-Two implementations behind one protocol, picked by the inventory's cloud kind:
+One protocol, one implementation per inventory cloud kind (the lab's "phone step"):
 - `emulated` (`PhoneApp`): posts the QR to the emulated cloud's HTTP API, as Hik-Connect
   would; the cloud mails the code to the reserved address.
-- `manual` (`ManualPhoneApp`): a real lab. The QR picture is saved to a file and a person
-  scans it with the real app; the test then waits for the mail as usual.
+- `export` (`ExportPhoneApp`): unattended. The QR picture (the GUI's, or the one the device
+  gives at the API) is mailed through the lab's submission server (STARTTLS, AUTH) to the
+  vendor's recovery address: the *Export* channel. The code comes back by mail.
+- `attended` (`AttendedPhoneApp`, formerly `manual`): a person scans the QR with the real
+  app. The picture is saved as PNG and drawn on the terminal, past pytest's capture, with a
+  countdown while the test waits for the code mail.
+- `none` (`NoPhoneApp`): no phone step in this lab; asking for a code raises
+  `PhoneStepUnavailable`, which the fixtures turn into a skip with that reason.
 
-`export_channel` is the second channel: mail the exported QR picture to the recovery
-address and the code comes back by mail.
+Every `request_code` takes the QR text and, when the caller has it, the picture; without
+one (API-level tests) the picture is drawn from the text, as the device's GUI would show it.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import smtplib
+import sys
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import httpx
+import segno
 
 from harness.errors import HarnessError, InfrastructureError
-from harness.evidence import ExchangeLog
+from harness.evidence import ExchangeLog, Secret
 from harness.qr import decode_qr
 from harness.tls import tls_context
 
@@ -46,12 +58,25 @@ class CloudRefused(Exception):
         self.error = error
 
 
+class PhoneStepUnavailable(Exception):
+    """The lab has no phone step (`cloud: none`): not a failure, the test cannot run here."""
+
+
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class CodeRequest:
-    """What asking for a code gave: the device serial the cloud named, when known."""
+    """What asking for a code gave: the device serial the cloud named, when known.
+
+    `wait_s`: the least time the code mail may take (a person scanning); `done`: call it
+    once the mail is in or given up (ends an attended countdown)."""
 
     serial: str | None
     manual: bool = False
+    wait_s: float | None = None
+    done: Callable[[], None] = field(default=_nothing, repr=False, compare=False)
 
 
 class PhoneAppRole(Protocol):
@@ -61,9 +86,18 @@ class PhoneAppRole(Protocol):
         """The QR text, read from a picture of the QR (screenshot or exported PNG)."""
         ...
 
-    def request_code(self, qr_text: str) -> CodeRequest:
-        """Ask the vendor cloud to mail the verification code to the reserved address."""
+    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
+        """Ask the vendor cloud to mail the verification code to the reserved address;
+        `png` is the picture the QR was read from, when there was one."""
         ...
+
+
+def qr_picture(qr_text: str) -> bytes:
+    """A PNG of the QR for `qr_text`, drawn as a device GUI draws it (API-level tests have
+    the text only)."""
+    out = io.BytesIO()
+    segno.make_qr(qr_text, error="m").save(out, kind="png", scale=6, border=4)
+    return out.getvalue()
 
 
 class PhoneApp:
@@ -86,7 +120,7 @@ class PhoneApp:
         """Decode the QR from a picture, as the phone's camera would."""
         return decode_qr(png)
 
-    def request_code(self, qr_text: str) -> CodeRequest:
+    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
         """`POST /api/v1/device-password-reset` with the QR; the cloud mails the code.
 
         Raises `CloudRefused` for the cloud's refusals (`badQr`, `unknownDevice`,
@@ -161,37 +195,175 @@ def _refusal_message(error: str, answer: dict[str, object], app_version: str) ->
     return f"the cloud refused the reset request: {error}"
 
 
-class ManualPhoneApp:
-    """A real lab: the QR picture is saved for a person to scan with the real app.
+_terminal_guard: Callable[[], AbstractContextManager[object]] = nullcontext
 
-    `request_code` sends nothing; it says where the picture is and what to do. The test
-    then waits for the code mail as it would with the emulated cloud.
+
+def set_terminal_guard(guard: Callable[[], AbstractContextManager[object]]) -> None:
+    """Where there is no /dev/tty, what the attended prompt is written inside: the pytest
+    plugin passes its capture manager's "capture off" (fixtures/lab.py)."""
+    global _terminal_guard
+    _terminal_guard = guard
+
+
+class Terminal:
+    """The person's terminal: /dev/tty when the process has one (pytest's capture does not
+    reach it), else the interpreter's original stderr inside the terminal guard."""
+
+    def write(self, text: str) -> None:
+        try:
+            with open("/dev/tty", "w", encoding="utf-8") as tty:
+                tty.write(text)
+                tty.flush()
+                return
+        except OSError:
+            pass
+        stream: TextIO | None = sys.__stderr__
+        if stream is None:
+            return
+        with _terminal_guard():
+            stream.write(text)
+            stream.flush()
+
+
+def qr_on_terminal(qr_text: str) -> str:
+    """The QR drawn with block characters (two modules a character row), for a terminal."""
+    out = io.StringIO()
+    segno.make_qr(qr_text, error="m").terminal(out=out, compact=True, border=2)
+    return out.getvalue()
+
+
+class _Countdown:
+    """A line counting down to the deadline, once a second, until `stop()`."""
+
+    def __init__(self, terminal: Terminal, deadline_s: float, what: str) -> None:
+        self.terminal = terminal
+        self.deadline = time.monotonic() + deadline_s
+        self.what = what
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="attended-countdown",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            left = max(0, int(self.deadline - time.monotonic() + 0.5))
+            self.terminal.write(f"\r{self.what}: {left // 60:d}:{left % 60:02d} left ")
+            if left == 0 or self._stop.wait(1.0):
+                break
+        self.terminal.write("\n")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+class AttendedPhoneApp:
+    """A person scans the QR with the vendor's app (cloud kind `attended`).
+
+    `request_code` saves the picture under `qr_dir`, draws the QR on the person's terminal
+    with what to do, and counts down to the deadline until `CodeRequest.done()`: the test
+    waits for the code mail as it would with any cloud, at least `timeout_s`.
     """
 
-    def __init__(self, qr_dir: Path, *, announce: Callable[[str], None] = print) -> None:
+    def __init__(self, qr_dir: Path, *, timeout_s: float = 600.0,
+                 terminal: Terminal | None = None) -> None:
         self.qr_dir = qr_dir
-        self.announce = announce
-        self._pictures: dict[str, Path] = {}
+        self.timeout_s = timeout_s
+        self.terminal = terminal if terminal is not None else Terminal()
 
     def scan(self, png: bytes) -> str:
-        """Decode the QR (to be sure it is readable) and save the picture for the person."""
-        text = decode_qr(png)
-        self.qr_dir.mkdir(parents=True, exist_ok=True)
-        path = self.qr_dir / f"reset-qr-{time.strftime('%Y%m%dT%H%M%S')}-{len(self._pictures)}.png"
-        path.write_bytes(png)
-        self._pictures[text] = path
-        return text
+        """Decode the QR, to be sure the person is shown a readable one."""
+        return decode_qr(png)
 
-    def request_code(self, qr_text: str) -> CodeRequest:
-        """Tell the person which picture to scan with the vendor's app; sends nothing."""
-        path = self._pictures.get(qr_text)
-        if path is None:
-            raise HarnessError("ManualPhoneApp.request_code: scan() the QR picture first")
-        self.announce(
-            f"Scan {path} with the vendor's phone app ({DEFAULT_APP_VERSION} or later): "
-            "Reset Device Password. The code will be mailed to the reserved address."
+    def save(self, png: bytes) -> Path:
+        """The picture as `<qr_dir>/reset-qr-<time>-<pid>-<n>.png`."""
+        self.qr_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for number in range(1000):
+            path = self.qr_dir / f"reset-qr-{stamp}-{os.getpid()}-{number}.png"
+            try:
+                with path.open("xb") as handle:
+                    handle.write(png)
+                return path
+            except FileExistsError:
+                continue
+        raise HarnessError(f"cannot name a new QR picture in {self.qr_dir}")
+
+    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
+        """Show the QR to the person (terminal and PNG) and count down; sends nothing."""
+        path = self.save(png if png is not None else qr_picture(qr_text))
+        self.terminal.write(
+            "\n" + qr_on_terminal(qr_text)
+            + f"Scan this QR (also saved as {path}) with the vendor's phone app "
+              f"({DEFAULT_APP_VERSION} or later): Reset Device Password. The code is mailed "
+              f"to the reserved address; the test reads it.\n"
         )
-        return CodeRequest(serial=None, manual=True)
+        countdown = _Countdown(self.terminal, self.timeout_s, "waiting for the code mail")
+        return CodeRequest(serial=None, manual=True, wait_s=self.timeout_s, done=countdown.stop)
+
+
+# `manual` was the attended kind's first name.
+ManualPhoneApp = AttendedPhoneApp
+
+
+@dataclass(frozen=True)
+class SubmissionServer:
+    """Where the Export channel's mail is submitted: the lab's SMTP server."""
+
+    host: str
+    port: int
+    starttls: bool = False
+    user: str | None = None
+    password: Secret | None = None
+    ca_file: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class ExportPhoneApp:
+    """Unattended, by the Export channel (cloud kind `export`): the QR picture is mailed to
+    the vendor's recovery address through the lab's submission server; the cloud mails the
+    code to the reserved address."""
+
+    def __init__(self, server: SubmissionServer, recovery_address: str, sender: str, *,
+                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.server = server
+        self.recovery_address = recovery_address
+        self.sender = sender
+        self.timeout = timeout
+
+    def scan(self, png: bytes) -> str:
+        """Decode the picture, to be sure the vendor gets a readable QR."""
+        return decode_qr(png)
+
+    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
+        """Mail the picture (drawn from the text when there is none) to the recovery
+        address. A picture that does not read back as `qr_text` is our mistake."""
+        picture = png if png is not None else qr_picture(qr_text)
+        if decode_qr(picture) != qr_text:
+            raise HarnessError("ExportPhoneApp: the picture to mail holds another QR than "
+                               "the one scanned")
+        export_channel(picture, self.recovery_address, self.server.host, self.server.port,
+                       sender=self.sender, timeout=self.timeout, starttls=self.server.starttls,
+                       user=self.server.user, password=self.server.password,
+                       ca_file=self.server.ca_file)
+        return CodeRequest(serial=None)
+
+
+class NoPhoneApp:
+    """No phone step in this lab (cloud kind `none`)."""
+
+    REASON = "phone step not available in this lab (cloud: none)"
+
+    def scan(self, png: bytes) -> str:
+        """Decode the QR: the picture is still the device's to get right."""
+        return decode_qr(png)
+
+    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
+        """Nobody can ask the vendor cloud here: `PhoneStepUnavailable`."""
+        raise PhoneStepUnavailable(self.REASON)
 
 
 @dataclass(frozen=True)
@@ -203,6 +375,10 @@ class PhoneAppSettings:
     qr_dir: Path = Path("reports/qr")
     timeout: float = DEFAULT_TIMEOUT_S
     log: ExchangeLog | None = None
+    attended_timeout_s: float = 600.0
+    submission: SubmissionServer | None = None
+    recovery_address: str | None = None
+    sender: str | None = None
 
 
 def _emulated(settings: PhoneAppSettings) -> PhoneAppRole:
@@ -213,18 +389,33 @@ def _emulated(settings: PhoneAppSettings) -> PhoneAppRole:
     )
 
 
-def _manual(settings: PhoneAppSettings) -> PhoneAppRole:
-    return ManualPhoneApp(settings.qr_dir)
+def _attended(settings: PhoneAppSettings) -> PhoneAppRole:
+    return AttendedPhoneApp(settings.qr_dir, timeout_s=settings.attended_timeout_s)
+
+
+def _export(settings: PhoneAppSettings) -> PhoneAppRole:
+    if settings.submission is None or not settings.recovery_address or not settings.sender:
+        raise HarnessError("the export phone app needs a submission server, the recovery "
+                           "address and a sender")
+    return ExportPhoneApp(settings.submission, settings.recovery_address, settings.sender,
+                          timeout=settings.timeout)
+
+
+def _none(settings: PhoneAppSettings) -> PhoneAppRole:
+    return NoPhoneApp()
 
 
 PHONE_APPS: dict[str, Callable[[PhoneAppSettings], PhoneAppRole]] = {
     "emulated": _emulated,
-    "manual": _manual,
+    "export": _export,
+    "attended": _attended,
+    "manual": _attended,
+    "none": _none,
 }
 
 
 def phone_app_for(kind: str, settings: PhoneAppSettings) -> PhoneAppRole:
-    """The phone app for an inventory cloud kind (`emulated`, `manual`)."""
+    """The phone app for an inventory cloud kind (`emulated`, `export`, `attended`, `none`)."""
     try:
         factory = PHONE_APPS[kind]
     except KeyError:
@@ -242,10 +433,17 @@ def export_channel(
     sender: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
+    starttls: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+    ca_file: str | None = None,
 ) -> None:
-    """Mail the exported QR picture to the vendor's recovery address (§7, second channel).
+    """Mail the exported QR picture to the vendor's recovery address (§7, second channel)
+    through the submission server `smtp_host:smtp_port`: STARTTLS first when asked (the
+    server verified against `ca_file`, or the system CAs), then AUTH when `user` is given.
 
-    The cloud reads the picture and mails the code to the reserved address.
+    The cloud reads the picture and mails the code to the reserved address. Any failure is
+    one `InfrastructureError` naming the server; the password never appears in it.
     """
     message = EmailMessage()
     message["From"] = sender
@@ -253,24 +451,48 @@ def export_channel(
     message["Subject"] = "Device password reset"
     message.set_content("Exported password reset QR code attached.")
     message.add_attachment(png, maintype="image", subtype="png", filename="reset-qr.png")
+    server = f"SMTP server {smtp_host}:{smtp_port}"
     try:
         with smtplib.SMTP(smtp_host, smtp_port, timeout=timeout) as smtp:
+            if starttls:
+                smtp.starttls(context=tls_context(ca_file if ca_file else True))
+            if user is not None:
+                smtp.login(user, str(password or ""))
             smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPAuthenticationError as exc:
         raise InfrastructureError(
-            f"cannot mail the QR to {recovery_address} via {smtp_host}:{smtp_port} "
-            f"({type(exc).__name__}: {exc})"
-        ) from exc
+            f"{server} refused the login of {user!r} (SMTP {exc.smtp_code}): check the "
+            "inventory's cloud.smtp.user and the password its password_env names"
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise InfrastructureError(
+            f"{server} does not offer what cloud.smtp asks ({exc}): STARTTLS or AUTH"
+        ) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        # ssl.SSLCertVerificationError is an OSError: name it, it is the lab's CA's business.
+        detail = str(exc).replace(str(password), "***") if password else str(exc)
+        raise InfrastructureError(
+            f"cannot mail the QR to {recovery_address} via {server} "
+            f"({type(exc).__name__}: {detail})"
+        ) from None
 
 
 __all__ = [
     "PHONE_APPS",
+    "AttendedPhoneApp",
     "CloudRefused",
     "CodeRequest",
+    "ExportPhoneApp",
     "ManualPhoneApp",
+    "NoPhoneApp",
     "PhoneApp",
     "PhoneAppRole",
     "PhoneAppSettings",
+    "PhoneStepUnavailable",
+    "SubmissionServer",
     "export_channel",
     "phone_app_for",
+    "qr_on_terminal",
+    "qr_picture",
+    "set_terminal_guard",
 ]

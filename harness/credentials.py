@@ -1,10 +1,13 @@
 """What the harness knows of each device's secrets: the admin password and reserved address.
 
 Every xdist worker must know a device's current password, whichever worker changed it
-last, so the knowledge lives in the lab workdir: one JSON file per device, mode 0600, read
-and written under a file lock. Passwords are generated per run (strong, per the catalogue's
-rules); a real device's first password comes from the environment variable the inventory
-names. Every value read or made here is registered as a secret, so evidence masks it.
+last, and so must the next run: one JSON file per device, mode 0600 in a 0700 folder, read
+and written under a file lock. A real device's file is in the lab's state folder
+(harness/statedir.py: it outlives the checkout, as the device does); an emulated device's
+in the lab workdir, beside the emulated flash it describes. Passwords are generated per run
+(strong, per the catalogue's rules); a real device's first password comes from the
+environment variable the inventory names. Every value read or made here is registered as
+a secret, so evidence masks it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import json
 import os
 import secrets
 import string
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -61,20 +66,47 @@ def generate_password(device: AnyDevice, length: int = _LENGTH) -> Secret:
     raise HarnessError(f"could not generate an acceptable password for {device.name}")
 
 
-class CredentialStore:
-    """Per-device credential files (`<workdir>/credentials/<device>.json`, 0600)."""
+@dataclass(frozen=True)
+class CredentialRecord:
+    """One device's file, as `hil devices credentials` shows it (the password never)."""
 
-    def __init__(self, workdir: Path, secrets_registry: Secrets | None = None) -> None:
-        self.directory = Path(workdir) / CREDENTIALS_DIR
-        self.directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
+    device: str
+    password_known: bool
+    email: str | None
+    changed_at: str | None
+    run: str | None
+    path: Path
+
+
+class CredentialStore:
+    """Per-device credential files (`<folder>/credentials/<device>.json`, 0600): the state
+    folder for the devices in `persistent` (real ones), the workdir for the others."""
+
+    def __init__(self, workdir: Path, secrets_registry: Secrets | None = None, *,
+                 state_dir: Path | None = None, persistent: Iterable[str] = (),
+                 run_id: str = "") -> None:
+        self.directory = self._private(Path(workdir) / CREDENTIALS_DIR)
+        self.persistent_directory = (self._private(Path(state_dir) / CREDENTIALS_DIR)
+                                     if state_dir is not None else self.directory)
+        self.persistent = frozenset(persistent)
+        self.run_id = run_id
         self.secrets = secrets_registry if secrets_registry is not None else Secrets()
 
+    @staticmethod
+    def _private(directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        return directory
+
+    def _folder(self, device: str) -> Path:
+        return self.persistent_directory if device in self.persistent else self.directory
+
     def _path(self, device: str) -> Path:
-        return self.directory / f"{device}.json"
+        return self._folder(device) / f"{device}.json"
 
     def _lock(self, device: str) -> FileLock:
-        return FileLock(str(self.directory / f".{device}.lock"), timeout=LOCK_TIMEOUT_S)
+        return FileLock(str(self._folder(device) / f".{device}.lock"), timeout=LOCK_TIMEOUT_S,
+                        mode=0o600)
 
     def known(self, device: AnyDevice) -> KnownCredentials:
         """What the harness knows of `device`; a real device's env password when nothing yet."""
@@ -94,14 +126,30 @@ class CredentialStore:
             if password is not ...:
                 data["password"] = password  # type: ignore[assignment]
                 self.secrets.register(password if isinstance(password, str) else None)
+                data["changed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                data["run"] = self.run_id or None
             if email is not ...:
                 data["email"] = email  # type: ignore[assignment]
             self._write(device, data)
 
+    def records(self, devices: Iterable[str]) -> list[CredentialRecord]:
+        """What the harness knows of each of `devices` (read under each file's lock)."""
+        found = []
+        for device in devices:
+            with self._lock(device):
+                data = self._read(device)
+            found.append(CredentialRecord(
+                device=device, password_known=isinstance(data.get("password"), str),
+                email=data.get("email"), changed_at=data.get("changed_at"),
+                run=data.get("run"), path=self._path(device)))
+        return found
+
     def all_passwords(self) -> list[str]:
-        """Every password recorded in this workdir (to register them all as secrets)."""
+        """Every password recorded in the workdir and the state folder (to register them
+        all as secrets)."""
         found: list[str] = []
-        for path in sorted(self.directory.glob("*.json")):
+        folders = {self.directory, self.persistent_directory}
+        for path in sorted(p for folder in folders for p in folder.glob("*.json")):
             try:
                 value = json.loads(path.read_text()).get("password")
             except (OSError, ValueError, AttributeError):

@@ -772,9 +772,6 @@ def _check_ca_files(inventory: Inventory, source: str) -> None:
     cloud = inventory.cloud
     if isinstance(cloud, ExportCloud) and cloud.smtp is not None and cloud.smtp.ca_file:
         files.append(("cloud.smtp.ca_file", cloud.smtp.ca_file))
-    mailbox = inventory.mailbox
-    if isinstance(mailbox, ImapConfig) and mailbox.ca_file is not None:
-        files.append(("mailbox.ca_file", mailbox.ca_file))
     for field_name, ca_file in files:
         assert ca_file is not None
         where = f"{source}: {field_name}"

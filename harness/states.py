@@ -31,6 +31,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from filelock import FileLock
+
 from harness.dut import DeviceUnderTest, masked_matches
 from harness.errors import (
     DeviceError,
@@ -352,22 +354,27 @@ def next_transition(current: State, target: State,
 
 
 class TransitionLog:
-    """Transitions run in a lab workdir, one JSON line each, shared by every worker."""
+    """Transitions run in a lab, one JSON line each, shared by every worker and kept in the
+    lab's state folder (`Lab.state_dir`: the workdir of an emulated-only lab)."""
 
-    def __init__(self, workdir: Path, run_id: str = "") -> None:
-        self.path = Path(workdir) / TRANSITIONS_FILE
+    def __init__(self, folder: Path, run_id: str = "") -> None:
+        self.path = Path(folder) / TRANSITIONS_FILE
         self.run_id = run_id
 
     def record(self, device: str, name: str, source: State, seconds: float) -> None:
-        """Append one transition (O_APPEND keeps lines whole across processes)."""
+        """Append one transition, under the log's lock (several runs of one lab may write),
+        to a file only its owner reads."""
         line = json.dumps({"run": self.run_id, "device": device, "transition": name,
                            "from": source.value, "seconds": round(seconds, 3),
                            "pid": os.getpid()}) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30,
+                        mode=0o600)
+        with lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
 
     def entries(self, *, this_run: bool = True) -> list[dict[str, object]]:
         """The recorded transitions (of this run only, by default)."""

@@ -43,7 +43,7 @@ def _wrong_code(code: str) -> str:
 def _mailed_code(dut: DeviceUnderTest, device: IsapiClient, mail_timeout: float) -> str:
     with allure.step("Ask for a reset QR and have the phone app request a code"):
         qr = device.qr_code()
-        return dut.request_code(qr.text, timeout=mail_timeout)
+        return dut.request_code(qr, timeout=mail_timeout)
 
 
 @pytest.mark.state("active")
@@ -256,7 +256,7 @@ def test_code_void_after_new_qr(dut: DeviceUnderTest, mail_timeout: float) -> No
     with dut.isapi(login=False) as device:
         with allure.step("Ask for a reset QR and have the phone app request a code"):
             first = device.qr_code()
-            code = dut.request_code(first.text, timeout=mail_timeout)
+            code = dut.request_code(first, timeout=mail_timeout)
         with allure.step("A new QR differs from the first"):
             second = device.qr_code()
             assert second.text != first.text, f"{dut.id}: a new QR request gave the same QR"

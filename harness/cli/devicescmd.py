@@ -21,6 +21,7 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
+from harness.cli.credentialscmd import register as register_credentials_command
 from harness.cli.probe import ProbeResult, probe_lab
 from harness.cli.sharedcmd import register as register_shared_commands
 from harness.lab import AnyDevice, EmulatedDevice, RealDevice
@@ -200,3 +201,4 @@ def _print_probe(path: Path, results: list[ProbeResult]) -> None:
 
 # `hil devices leases|release|health`: the shared-lab commands, in their own module.
 register_shared_commands(devices_app)
+register_credentials_command(devices_app)

@@ -208,6 +208,12 @@ def _run_gate(ctx: typer.Context, firmware: str, chosen: list[AnyDevice], profil
 def _report_verdict(result: GateResult, paths: RunPaths, firmware: str, status: int) -> None:
     _write_verdict(result, paths)
     console.print(verdict_table(result))
+    # Every missing verdict, not just each device's first: a lab without a phone step
+    # skips several tests per device, and the release manager needs the whole list.
+    for device in result.devices:
+        for text in device.blocked:
+            console.print(f"[yellow]missing verdict:[/] {device.device}: {text}",
+                          soft_wrap=True)
     for problem in ([result.run_problem] if result.run_problem else []) + result.stray:
         console.print(f"[yellow]no verdict:[/] {problem}", soft_wrap=True)
     refusal = usage_error(paths) if status == PYTEST_USAGE else None

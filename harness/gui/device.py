@@ -172,10 +172,14 @@ class DeviceGui:
             wizard.choose_reserved_email()
             wizard.accept_privacy_notice()
             since = self.dut.now()
-            qr_text = self.scan_qr(wizard.qr_png())
+            png = wizard.qr_png()
+            qr_text = self.scan_qr(png)
             with allure.step("Ask the vendor cloud for a verification code (phone app)"):
-                self.dut.phone_app().request_code(qr_text)
-            code = self.read_code(since, mail_timeout)
+                request = self.dut.phone_app().request_code(qr_text, png)
+            try:
+                code = self.read_code(since, max(mail_timeout, request.wait_s or 0))
+            finally:
+                request.done()
             answer = wizard.enter_code(code)
             if not answer.accepted:
                 raise ProductDefect(

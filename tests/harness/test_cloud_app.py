@@ -15,12 +15,16 @@ from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 from PIL import Image
 
 from harness.cloud import (
+    AttendedPhoneApp,
     CloudRefused,
-    ManualPhoneApp,
+    NoPhoneApp,
     PhoneApp,
     PhoneAppSettings,
+    PhoneStepUnavailable,
+    Terminal,
     export_channel,
     phone_app_for,
+    qr_on_terminal,
 )
 from harness.errors import HarnessError, InfrastructureError
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
@@ -68,24 +72,43 @@ def test_two_different_codes_are_refused() -> None:
 def test_registry_picks_by_cloud_kind(tmp_path: Path) -> None:
     emulated = phone_app_for("emulated", PhoneAppSettings(cloud_url="http://127.0.0.1:9"))
     assert isinstance(emulated, PhoneApp)
-    assert isinstance(phone_app_for("manual", PhoneAppSettings(qr_dir=tmp_path)), ManualPhoneApp)
-    with pytest.raises(HarnessError, match="known: emulated, manual"):
+    for kind in ("attended", "manual"):  # manual: the deprecated name of attended
+        assert isinstance(phone_app_for(kind, PhoneAppSettings(qr_dir=tmp_path)),
+                          AttendedPhoneApp)
+    assert isinstance(phone_app_for("none", PhoneAppSettings()), NoPhoneApp)
+    with pytest.raises(HarnessError, match="known: attended, emulated, export, manual, none"):
         phone_app_for("carrier-pigeon", PhoneAppSettings())
     with pytest.raises(HarnessError, match="URL"):
         phone_app_for("emulated", PhoneAppSettings())
+    with pytest.raises(HarnessError, match="submission server"):
+        phone_app_for("export", PhoneAppSettings())
 
 
-def test_manual_app_saves_the_picture_and_says_where(tmp_path: Path) -> None:
-    said: list[str] = []
-    app = ManualPhoneApp(tmp_path / "qr", announce=said.append)
-    text = app.scan(_png(QR_TEXT))
-    request = app.request_code(text)
-    assert request.manual
+class _Screen(Terminal):
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+
+def test_attended_app_shows_the_qr_saves_it_and_counts_down(tmp_path: Path) -> None:
+    """Without a picture (API level) the QR is drawn from the text: no harness error."""
+    screen = _Screen()
+    app = AttendedPhoneApp(tmp_path / "qr", timeout_s=3, terminal=screen)
+    request = app.request_code(QR_TEXT)
+    request.done()
+    assert request.manual and request.wait_s == 3
     saved = list((tmp_path / "qr").glob("*.png"))
     assert len(saved) == 1 and decode_qr(saved[0].read_bytes()) == QR_TEXT
-    assert str(saved[0]) in said[0]
-    with pytest.raises(HarnessError, match="scan"):
-        app.request_code("HIKRESET1:never-scanned")
+    assert str(saved[0]) in screen.text
+    assert qr_on_terminal(QR_TEXT) in screen.text
+    assert "waiting for the code mail: 0:03 left" in screen.text
+
+
+def test_no_phone_step_says_so() -> None:
+    with pytest.raises(PhoneStepUnavailable, match=r"not available in this lab \(cloud: none\)"):
+        NoPhoneApp().request_code(QR_TEXT)
 
 
 # ------------------------------------------------------------- against the emulated lab
