@@ -39,7 +39,7 @@ from harness.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_on_termin
 from harness.credentials import CredentialStore
 from harness.dut import Lab
 from harness.errors import InfrastructureError
-from harness.lab import load_inventory
+from harness.lab import AttendedCloud, InventoryError, load_inventory
 from harness.labhost import LabEndpoints, start_lab, stop_lab
 from harness.qr import decode_qr
 from harness.statedir import STATE_DIR_ENV, lab_key, lab_state_dir
@@ -63,9 +63,10 @@ def _inventory(folder: Path, name: str, cloud: dict[str, object]) -> Path:
     return path
 
 
-def _suite_argv(devices: Path, workdir: Path, *more: str) -> list[str]:
+def _suite_argv(devices: Path, workdir: Path, *more: str, keyword: str = API_RESET
+                ) -> list[str]:
     return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
-            "suites/test_reset_by_email.py", "-k", API_RESET, "--devices", str(devices),
+            "suites/test_reset_by_email.py", "-k", keyword, "--devices", str(devices),
             "--lab-workdir", str(workdir), *more]
 
 
@@ -93,11 +94,16 @@ def test_export_mode_resets_at_the_api_through_auth_and_starttls(
         export_lab: tuple[Path, Path, LabEndpoints], tmp_path: Path) -> None:
     devices, workdir, endpoints = export_lab
     assert endpoints.cloud_smtp_user and endpoints.cloud_smtp_ca_file
-    done = subprocess.run(_suite_argv(devices, workdir, "--mail-timeout", "30"), cwd=REPO,
-                          env=_env(tmp_path / "state"), capture_output=True, text=True,
-                          timeout=300, check=False)
+    # At the API (the device's QR picture) and in the GUI (the picture its Export button
+    # saves), and the Export-channel test through the lab's own submission server.
+    tests = (API_RESET, "test_reset_by_email_in_gui", "test_reset_by_export_channel")
+    done = subprocess.run(_suite_argv(devices, workdir, "--mail-timeout", "30",
+                                      keyword=" or ".join(tests)),
+                          cwd=REPO, env=_env(tmp_path / "state"), capture_output=True,
+                          text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"PASSED suites/test_reset_by_email.py::{API_RESET}[pm-export" in done.stdout
+    for test in tests:
+        assert f"PASSED suites/test_reset_by_email.py::{test}[pm-export" in done.stdout, test
 
 
 def test_export_phone_app_mails_the_devices_qr_picture_and_the_code_comes_back(
@@ -243,6 +249,36 @@ def test_none_mode_skips_with_the_reason_and_the_gate_names_the_missing_verdict(
     verdict = json.loads((tmp_path / "out" / "gate-verdict.json").read_text())
     device = verdict["devices"][0]
     assert device["passed"] == 1 and len(device["blocked"]) == 1
+
+
+# --- the inventory ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cloud", "error"), [
+    ("{kind: export, smtp: {host: smtp.lab, user: hil}}",
+     "cloud.smtp: user and password_env go together"),
+    ("{kind: export, smtp: {host: smtp.lab, port: 99999}}", "cloud.smtp.port: expected a number"),
+    ("{kind: export, smtp: {host: smtp.lab, ca_file: no-such-ca.pem}}",
+     "cloud.smtp.ca_file: cannot load the CA file"),
+    ("{kind: attended, timeout_s: 0}", "cloud.timeout_s: expected a number more than 0"),
+    ("{kind: phone}", "cloud: expected kind to be one of 'emulated', 'export', 'attended', "
+                      "'manual', 'none', got 'phone'"),
+])
+def test_cloud_mistakes_are_one_line_naming_the_field(tmp_path: Path, cloud: str,
+                                                      error: str) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_text("devices:\n  - {name: n1, kind: emulated, model: DS-7608NI-K2, "
+                    f"firmware: V4.21.000}}\ncloud: {cloud}\n")
+    with pytest.raises(InventoryError) as mistake:
+        load_inventory(path)
+    assert error in str(mistake.value) and "\n" not in str(mistake.value)
+    assert str(mistake.value).startswith(str(path))
+
+
+def test_manual_is_the_attended_kinds_old_name(tmp_path: Path) -> None:
+    path = _inventory(tmp_path, "pm-manual", {"kind": "manual"})
+    cloud = load_inventory(path).cloud
+    assert isinstance(cloud, AttendedCloud) and cloud.timeout_s == 600
 
 
 # --- the state folder -----------------------------------------------------------------------
