@@ -42,6 +42,7 @@ from harness.catalogue import (
     parse_firmware,
 )
 from harness.evidence import Secret
+from harness.tls import check_spki_pin
 
 DEFAULT_INVENTORY: Final = Path(__file__).resolve().parent.parent / "devices.yaml"
 SCHEMA_FILE: Final = Path(__file__).resolve().parent.parent / "devices.schema.json"
@@ -222,6 +223,54 @@ class TlsSettings(_Model):
         description="PEM CA bundle of a lab CA; a relative path is taken from the working "
         "directory",
     )
+    spki_sha256: tuple[str, ...] = Field(
+        default=(),
+        description="Pin(s) of the device's certificate: base64 SHA-256 of its public key "
+        "(SubjectPublicKeyInfo), one or a list; the certificate is then accepted by its key "
+        "alone (self-signed), by the ISAPI clients and the browser",
+    )
+
+    @field_validator("spki_sha256", mode="before")
+    @classmethod
+    def _pins(cls, value: object) -> object:
+        pins = (value,) if isinstance(value, str) else value
+        if isinstance(pins, list | tuple):
+            for index, pin in enumerate(pins):
+                if isinstance(pin, str):
+                    try:
+                        check_spki_pin(pin)
+                    except ValueError as exc:
+                        # A message starting with '[' continues the field path (_location).
+                        where = f"[{index}]: " if not isinstance(value, str) else ""
+                        raise ValueError(f"{where}{exc}") from None
+        return pins
+
+
+_SSH_FINGERPRINT_RE: Final = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+
+
+def _check_host_key(value: str) -> str:
+    """A `SHA256:...` fingerprint as `ssh-keygen -lf` prints it, or a known_hosts path
+    (whose file is checked by `load_inventory`)."""
+    looks_like_fingerprint = value.upper().startswith(("SHA256:", "MD5:")) or re.fullmatch(
+        r"([0-9a-fA-F]{2}:){15}[0-9a-fA-F]{2}", value)
+    if looks_like_fingerprint and not _SSH_FINGERPRINT_RE.match(value):
+        raise ValueError(
+            "expected a host key fingerprint SHA256:<43 base64 characters> as "
+            f"`ssh-keyscan HOST | ssh-keygen -lf -` prints it, or a known_hosts file, "
+            f"got {_short(value)}"
+        )
+    if not value.strip():
+        raise ValueError("expected a SHA256:... fingerprint or a known_hosts file, got ''")
+    return value
+
+
+SshHostKey = Annotated[str, AfterValidator(_check_host_key)]
+_HOST_KEY_HELP: Final = (
+    "The SSH host key pinned: a fingerprint SHA256:... (as `ssh-keygen -lf` prints it) or "
+    "an OpenSSH known_hosts file (relative to the working directory); absent: the key is "
+    "trusted on first use for the run"
+)
 
 
 class RealDevice(_DeviceBase):
@@ -309,21 +358,67 @@ class SmtpSinkConfig(_Model):
 
 
 class ImapConfig(_Model):
-    """A real mailbox the lab's reserved addresses deliver to."""
+    """A real mailbox the lab's reserved addresses deliver to (harness/imapbox.py)."""
 
     kind: Literal["imap"]
     host: str
     port: Port = 993
-    tls: Literal["ssl", "starttls"] = "ssl"
+    tls: Literal["ssl", "starttls"] = Field(
+        default="ssl", description="ssl: TLS from the first byte (993); starttls: plain IMAP "
+        "upgraded by STARTTLS before login (143)"
+    )
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle of the lab CA that signed the server's "
+        "certificate (relative to the working directory); system CAs when absent"
+    )
+    spki_sha256: tuple[str, ...] = Field(
+        default=(), description="Pin(s) of the server's certificate: base64 SHA-256 of its "
+        "public key, as for devices' tls.spki_sha256; the chain is then checked only if "
+        "ca_file is given too"
+    )
+    auth: Literal["password", "xoauth2"] = Field(
+        default="password", description="password: LOGIN with password_env; xoauth2: an "
+        "OAuth 2 access token from token_env (Exchange Online, Gmail)"
+    )
     user: str
-    password_env: EnvName
+    password_env: EnvName | None = Field(
+        default=None, description="Environment variable holding the password (auth: password)"
+    )
+    token_env: EnvName | None = Field(
+        default=None, description="Environment variable holding the access token "
+        "(auth: xoauth2); read each time the mailbox is opened (each mail wait), so a "
+        "refreshed token is picked up"
+    )
     folder: str = "INBOX"
     address: str | None = Field(
         default=None, description="The address to reserve; the user when absent"
     )
 
+    @field_validator("spki_sha256", mode="before")
+    @classmethod
+    def _pins(cls, value: object) -> object:
+        return TlsSettings._pins(value)  # one pin or a list, each checked as for devices
+
+    @model_validator(mode="after")
+    def _credential_for_auth(self) -> ImapConfig:
+        wanted, other = (
+            ("password_env", "token_env") if self.auth == "password" else
+            ("token_env", "password_env")
+        )
+        if getattr(self, wanted) is None:
+            raise ValueError(f"auth {self.auth} needs {wanted} (the variable holding it)")
+        if getattr(self, other) is not None:
+            raise ValueError(f"auth {self.auth} takes {wanted}, not {other}")
+        return self
+
     def secret(self) -> Secret:
-        """The IMAP password, from `password_env`."""
+        """The IMAP password or access token (per `auth`), from its environment variable."""
+        if self.auth == "xoauth2":
+            assert self.token_env is not None  # _credential_for_auth
+            return read_secret(
+                self.token_env, f"the IMAP access token of {self.user}@{self.host}"
+            )
+        assert self.password_env is not None  # _credential_for_auth
         return read_secret(self.password_env, f"the IMAP password of {self.user}@{self.host}")
 
 
@@ -772,6 +867,9 @@ def _check_ca_files(inventory: Inventory, source: str) -> None:
     cloud = inventory.cloud
     if isinstance(cloud, ExportCloud) and cloud.smtp is not None and cloud.smtp.ca_file:
         files.append(("cloud.smtp.ca_file", cloud.smtp.ca_file))
+    mailbox = inventory.mailbox
+    if isinstance(mailbox, ImapConfig) and mailbox.ca_file is not None:
+        files.append(("mailbox.ca_file", mailbox.ca_file))
     for field_name, ca_file in files:
         assert ca_file is not None
         where = f"{source}: {field_name}"

