@@ -37,6 +37,7 @@ from harness.lab import (
 from harness.labhost import LabEndpoints
 from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail, mailbox_for
 from harness.statedir import lab_state_dir
+from harness.tls import TlsTrust
 
 if TYPE_CHECKING:
     # paramiko (through harness.shell) takes about 1 s to import: only the tests that
@@ -88,11 +89,11 @@ class Lab:
                 )
             endpoint = self.endpoints.device(name)
             base_url, ssh_port = endpoint.http, endpoint.ssh_port
-            verify: bool | str = True
+            verify: bool | str | TlsTrust = True
             serial: str | None = endpoint.serial
         else:
             base_url, ssh_port, serial = entry.base_url, entry.ssh_port, None
-            verify = str(entry.tls.ca_file) if entry.tls.ca_file else entry.tls.verify
+            verify = device_trust(entry)
         return DeviceUnderTest(
             entry=entry, lab=self, base_url=base_url, ssh_port=ssh_port, verify=verify,
             serial=serial, secrets=self.secrets,
@@ -121,7 +122,10 @@ class Lab:
 
         config = self.inventory.lab_controller
         if isinstance(config, RealLabController):
+            from harness.shell import KnownHosts
+
             return LabController(config.host, config.port, config.user, config.secret(),
+                                 known_hosts=KnownHosts.pinned(config.ssh_host_key),
                                  transcript=transcript)
         ep = self.endpoints
         if ep is None or ep.lab_controller_host is None or ep.lab_controller_ssh_port is None:
@@ -195,7 +199,7 @@ class DeviceUnderTest:
     lab: Lab
     base_url: str
     ssh_port: int
-    verify: bool | str
+    verify: bool | str | TlsTrust
     serial: str | None
     secrets: Secrets
     log: ExchangeLog = field(init=False)
@@ -298,10 +302,12 @@ class DeviceUnderTest:
 
     def shell(self) -> DeviceShell:
         """The device's psh over SSH (turn SSH on over ISAPI first)."""
-        from harness.shell import DeviceShell
+        from harness.shell import DeviceShell, KnownHosts
 
         self.check_lease()
-        return DeviceShell(self.host, self.ssh_port, self.password, transcript=self.transcript)
+        pinned = self.entry.ssh_host_key if isinstance(self.entry, RealDevice) else None
+        return DeviceShell(self.host, self.ssh_port, self.password, transcript=self.transcript,
+                           known_hosts=KnownHosts.pinned(pinned))
 
     def lab_controller(self) -> LabController:
         """The lab controller, recording into this device's SSH transcript."""
@@ -444,6 +450,13 @@ class DeviceUnderTest:
         """A mail-wait start for a mail about to be caused: a mail racing the request is
         seen, a mail this address already received (the previous test's code) is not."""
         return self.mailbox().mark(self.email)
+
+
+def device_trust(entry: RealDevice) -> TlsTrust:
+    """How the clients trust `entry`'s certificate: its `tls` settings, pins included."""
+    return TlsTrust(device=entry.name, verify=entry.tls.verify,
+                    ca_file=str(entry.tls.ca_file) if entry.tls.ca_file else None,
+                    spki_sha256=entry.tls.spki_sha256)
 
 
 def masked_matches(shown: str, address: str) -> bool:

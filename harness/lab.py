@@ -281,6 +281,7 @@ class RealDevice(_DeviceBase):
     tls: TlsSettings = TlsSettings()
     password_env: EnvName = Field(description="Environment variable holding the admin password")
     ssh_port: Port = 22
+    ssh_host_key: SshHostKey | None = Field(default=None, description=_HOST_KEY_HELP)
     outlet: str | None = Field(
         default=None, description="The lab controller's outlet/relay for this device"
     )
@@ -512,6 +513,7 @@ class RealLabController(_Model):
     port: Port = 22
     user: str
     password_env: EnvName
+    ssh_host_key: SshHostKey | None = Field(default=None, description=_HOST_KEY_HELP)
 
     def secret(self) -> Secret:
         """The lab controller's SSH password, from `password_env`."""
@@ -887,11 +889,35 @@ def _check_ca_files(inventory: Inventory, source: str) -> None:
             ) from None
 
 
+def _check_known_hosts_files(inventory: Inventory, source: str) -> None:
+    """Every `ssh_host_key` that is not a fingerprint names a readable known_hosts file."""
+    named: list[tuple[str, str | None]] = [
+        (f"devices[{i}].ssh_host_key", d.ssh_host_key)
+        for i, d in enumerate(inventory.devices) if isinstance(d, RealDevice)]
+    if isinstance(inventory.lab_controller, RealLabController):
+        named.append(("lab_controller.ssh_host_key", inventory.lab_controller.ssh_host_key))
+    for where, value in named:
+        if value is None or _SSH_FINGERPRINT_RE.match(value):
+            continue
+        file = Path(value)
+        relative = "" if file.is_absolute() else f", relative to {Path.cwd()}"
+        try:
+            with file.open(encoding="utf-8") as lines:
+                lines.read(1)
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = getattr(exc, "strerror", None) or type(exc).__name__
+            raise InventoryError(
+                f"{source}: {where}: cannot read the known_hosts file {value!r}{relative}: "
+                f"{problem} (or give the key's fingerprint, SHA256:...)"
+            ) from None
+
+
 def load_inventory(path: Path | str = DEFAULT_INVENTORY) -> Inventory:
     """Load devices.yaml (or another inventory file); one-line `InventoryError` on mistakes.
 
-    Relative paths inside (CA files, lease directory) are taken from the working
-    directory, not from the file's folder. CA files must exist and load.
+    Relative paths inside (CA files, known_hosts files, lease directory) are taken from the
+    working directory, not from the file's folder. CA and known_hosts files must exist and
+    load.
     """
     file = Path(path)
     try:
@@ -912,6 +938,7 @@ def load_inventory(path: Path | str = DEFAULT_INVENTORY) -> Inventory:
         ) from None
     inventory = parse_inventory(text, source=str(file))
     _check_ca_files(inventory, str(file))
+    _check_known_hosts_files(inventory, str(file))
     return inventory
 
 

@@ -7,12 +7,16 @@ out after a few wrong passwords.
 
 Host keys. An emulated lab makes new host keys every run, so by default a key is accepted
 the first time a host:port is seen and pinned in memory (`KnownHosts`) for the rest of the
-run: a key that changes mid-run is refused. Real labs should pin their keys: pass
-`known_hosts=<path to an OpenSSH known_hosts file>` and unknown or changed keys are refused.
+run: a key that changes mid-run is refused. Real labs should pin their keys
+(`ssh_host_key:` in devices.yaml, `KnownHosts.pinned`): an OpenSSH known_hosts file, or the
+key's `SHA256:...` fingerprint; an unknown or other key is refused after the key exchange,
+before the password is sent.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import socket
@@ -69,22 +73,41 @@ class KnownHosts:
     """
 
     path: Path | None = None
+    # A `SHA256:...` fingerprint: the one key accepted, for any host this instance serves.
+    fingerprint: str | None = None
     _keys: paramiko.HostKeys = field(default_factory=paramiko.HostKeys)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.path is not None:
-            self._keys.load(str(self.path))
+            try:
+                self._keys.load(str(self.path))
+            except (OSError, paramiko.SSHException) as exc:
+                raise InfrastructureError(
+                    f"known_hosts {self.path}: cannot be read ({exc})") from exc
+
+    @classmethod
+    def pinned(cls, setting: str | Path | None) -> KnownHosts:
+        """The policy of an inventory's `ssh_host_key`: a `SHA256:...` fingerprint, a
+        known_hosts file, or (None) trust on first use."""
+        if setting is None:
+            return cls()
+        if str(setting).startswith("SHA256:"):
+            return cls(fingerprint=str(setting))
+        return cls(path=Path(setting))
 
     def configure(self, client: paramiko.SSHClient) -> None:
         """Give `client` the keys known so far and the policy for an unknown host."""
+        policy: paramiko.MissingHostKeyPolicy
+        if self.fingerprint is not None:
+            # No key is handed over: every key reaches the policy, which compares.
+            client.set_missing_host_key_policy(_FingerprintPolicy(self.fingerprint))
+            return
         with self._lock:
             for hostname, keys in self._keys.items():
                 for key_type, key in keys.items():
                     client.get_host_keys().add(hostname, key_type, key)
-        policy: paramiko.MissingHostKeyPolicy = (
-            paramiko.RejectPolicy() if self.path is not None else _RememberPolicy(self)
-        )
+        policy = paramiko.RejectPolicy() if self.path is not None else _RememberPolicy(self)
         client.set_missing_host_key_policy(policy)
 
     def remember(self, hostname: str, key: paramiko.PKey) -> None:
@@ -94,6 +117,35 @@ class KnownHosts:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def fingerprint_of(key: paramiko.PKey) -> str:
+    """`SHA256:...` of a host key, as `ssh-keygen -lf` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+class HostKeyRefused(InfrastructureError):
+    """A host presented another key than the pinned one: refused before login (the lab's
+    set-up or someone in the middle, never the firmware's verdict). Not retried."""
+
+    during_login = True
+
+
+class _FingerprintPolicy(paramiko.MissingHostKeyPolicy):
+    def __init__(self, fingerprint: str) -> None:
+        self._fingerprint = fingerprint
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        seen = fingerprint_of(key)
+        if seen != self._fingerprint:
+            # Not a paramiko.SSHException: the connect loop must not retry it.
+            raise HostKeyRefused(
+                f"ssh {hostname}: host key {seen} ({key.get_name()}) is not the pinned "
+                f"{self._fingerprint} (ssh_host_key); refused before login"
+            )
 
 
 class _RememberPolicy(paramiko.MissingHostKeyPolicy):
@@ -198,9 +250,15 @@ class _SshEndpoint:
                 ) from exc
             except paramiko.BadHostKeyException as exc:
                 client.close()
-                raise InfrastructureError(
-                    f"ssh {self.address}: host key changed since it was pinned ({exc})"
+                source = (f"known_hosts {self.known_hosts.path}" if self.known_hosts.path
+                          else "the key pinned earlier in this run")
+                raise HostKeyRefused(
+                    f"ssh {self.address}: host key {fingerprint_of(exc.key)} is not "
+                    f"{fingerprint_of(exc.expected_key)} of {source}; refused before login"
                 ) from exc
+            except HostKeyRefused:
+                client.close()
+                raise
             except paramiko.SSHException as exc:
                 client.close()
                 if "not found in known_hosts" in str(exc):

@@ -27,6 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.catalogue import STRENGTH_NAMES, GuiGeneration
 from harness.errors import DeviceError, HarnessError, ProductDefect
+from harness.gui.certificates import certificate_failure
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -285,7 +286,8 @@ class GuiPage:
                 f"{self.target.name}: {url} did not load within {self.timeouts.page_load:g} s"
             ) from None
         except PlaywrightError as exc:
-            raise DeviceError(
+            refused = certificate_failure(self.target.name, url, first_line(exc))
+            raise refused or DeviceError(
                 f"{self.target.name}: {url} did not load ({first_line(exc)})"
             ) from None
         if response is not None and response.status >= 400:

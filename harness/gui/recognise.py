@@ -27,6 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from harness.catalogue import GuiGeneration
 from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui.base import TIMEOUTS, GuiTarget, GuiTimeouts, first_line
+from harness.gui.certificates import certificate_failure
 
 SEEN_TEXT_CHARS: Final = 120  # of the page's text quoted in an unrecognised-GUI error
 
@@ -89,7 +90,9 @@ def recognise(page: Page, target: GuiTarget, timeouts: GuiTimeouts = TIMEOUTS) -
             f"{target.name}: {entry} did not load within {timeouts.page_load:g} s"
         ) from None
     except PlaywrightError as exc:
-        raise DeviceError(f"{target.name}: {entry} did not load ({first_line(exc)})") from None
+        refused = certificate_failure(target.name, entry, first_line(exc))
+        raise refused or DeviceError(
+            f"{target.name}: {entry} did not load ({first_line(exc)})") from None
     if response is not None and response.status >= 400:
         raise DeviceError(f"{target.name}: {entry} answered HTTP {response.status}")
     # The redirects are the pages' own scripts (the SPA generations pass through

@@ -55,6 +55,10 @@ def _one_line_exit_2(result: subprocess.CompletedProcess[str], *words: str) -> N
     (["serve", "--firmware", "V5.6.0"], ["--model"]),
     (["bogus"], ["bogus"]),
     (["fleet", "/nonexistent/fleet.yaml"], ["/nonexistent/fleet.yaml"]),
+    (["serve", "--model", "DS-2CD2143G2-I", "--firmware", "V5.6.0", "--tls-ca"],
+     ["--tls-ca", "--tls-dir"]),
+    (["serve", "--model", "DS-2CD2143G2-I", "--firmware", "V5.6.0", "--tls-dir",
+      "/proc/version/certs"], ["--tls-dir /proc/version/certs", "not a writable folder"]),
 ])
 def test_bad_arguments(args: list[str], words: list[str]) -> None:
     _one_line_exit_2(_run(*args), *words)
@@ -78,6 +82,9 @@ def test_port_in_use(tmp_path: Path) -> None:
     ({"devices": [], "colour": "red"}, ["colour"]),
     ({"devices": [{"name": "a", "model": "DS-2CD2143G2-I", "firmware": "V5.6.0",
                    "http_port": 70000}]}, ["devices[0].http_port"]),
+    ({"devices": [], "tls": {"ca": True}}, ["tls.dir", "required"]),
+    ({"devices": [], "tls": {"dir": "/proc/version/certs"}},
+     ["tls.dir /proc/version/certs", "not a writable folder"]),
 ])
 def test_bad_fleet_config(tmp_path: Path, config: dict[str, object], words: list[str]) -> None:
     path = tmp_path / "fleet.json"

@@ -17,6 +17,7 @@ from harness.lab import (
     InventoryError,
     MissingSecret,
     RealDevice,
+    RealLabController,
     TlsSettings,
     load_inventory,
     parse_inventory,
@@ -25,6 +26,8 @@ from harness.lab import (
 from harness.labhost import fleet_config
 
 CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
+PIN = "5GaAG0eOIQofLP+rSd4hh8xk5ReYr7xwN2vvuI/I5lo="
+FINGERPRINT = "SHA256:RLWAz2NxkrWjvEIC4fHnAxup/fM3hL6q5LEMXRqfXUU"
 
 
 def error_of(text: str) -> str:
@@ -197,6 +200,35 @@ def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch)
             "devices.yaml: devices[0].emulation.heartbeat: unknown field (got 30); check the "
             "spelling against devices.schema.json",
         ),
+        (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "base_url: 'https://x', password_env: HIL_A, tls: {spki_sha256: abc}}]",
+            "devices.yaml: devices[0].tls.spki_sha256: expected the base64 SHA-256 of the "
+            "certificate's public key (44 characters ending in '='; docs/real-lab.md says how "
+            "to get it), got 'abc'",
+        ),
+        (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "base_url: 'https://x', password_env: HIL_A, tls: {spki_sha256: "
+            f"['{PIN}', 'sha256/{PIN}']}}}}]",
+            "devices.yaml: devices[0].tls.spki_sha256[1]: expected the base64 SHA-256 of the "
+            "certificate's public key (44 characters ending in '='; docs/real-lab.md says how "
+            f"to get it), got 'sha256/{PIN}'",
+        ),
+        (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            "base_url: 'https://x', password_env: HIL_A, ssh_host_key: 'SHA256:abc'}]",
+            "devices.yaml: devices[0].ssh_host_key: expected a host key fingerprint "
+            "SHA256:<43 base64 characters> as `ssh-keyscan HOST | ssh-keygen -lf -` prints "
+            "it, or a known_hosts file, got 'SHA256:abc'",
+        ),
+        (
+            f"devices: [{CAMERA}]\nlab_controller: {{kind: real, host: h, user: lab, "
+            "password_env: P, ssh_host_key: '9d:38:5b:83:a9:17:52:92:56:1a:5e:c4:d4:81:8e:0a'}",
+            "devices.yaml: lab_controller.ssh_host_key: expected a host key fingerprint "
+            "SHA256:<43 base64 characters> as `ssh-keyscan HOST | ssh-keygen -lf -` prints "
+            "it, or a known_hosts file, got '9d:38:5b:83:a9:17:52:92:56:1a:5e:c4:d4:81:8e:0a'",
+        ),
         ("devices: []", "devices.yaml: devices: expected at least one device"),
         ("mailbox: {kind: smtp-sink}", "devices.yaml: devices: required field is missing"),
         ("- just a list", "devices.yaml: expected a mapping with 'devices:' at the top, got list"),
@@ -293,6 +325,42 @@ def test_a_missing_ca_file_is_one_line_naming_the_field(
     (tmp_path / "certs" / "lab-ca.pem").write_bytes(Path(certifi.where()).read_bytes())
     device = load_inventory(path).device("nvr1")
     assert isinstance(device, RealDevice) and device.tls.ca_file == Path("certs/lab-ca.pem")
+
+
+def test_pins_and_host_keys_of_a_real_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "lab.yaml"
+    path.write_text(
+        "devices:\n"
+        "  - {name: nvr1, kind: real, model: DS-7608NI-K2, firmware: V4.30.005, "
+        f"base_url: 'https://192.0.2.10', password_env: HIL_NVR1, tls: {{spki_sha256: '{PIN}'}}, "
+        f"ssh_host_key: '{FINGERPRINT}'}}\n"
+        "  - {name: nvr2, kind: real, model: DS-7608NI-K2, firmware: V4.30.005, "
+        f"base_url: 'https://192.0.2.11', password_env: HIL_NVR2, tls: {{spki_sha256: ['{PIN}']}}, "
+        "ssh_host_key: keys/known_hosts}\n"
+        "lab_controller: {kind: real, host: 192.0.2.2, user: lab, password_env: HIL_LABCTL, "
+        "ssh_host_key: keys/labctl_known_hosts}\n"
+    )
+    # A known_hosts file is read at load, relative to the working directory.
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert str(info.value) == (
+        f"{path}: devices[1].ssh_host_key: cannot read the known_hosts file 'keys/known_hosts', "
+        f"relative to {tmp_path}: No such file or directory (or give the key's fingerprint, "
+        "SHA256:...)"
+    )
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "known_hosts").write_text("")
+    with pytest.raises(InventoryError, match=r"lab_controller\.ssh_host_key: cannot read"):
+        load_inventory(path)
+    (tmp_path / "keys" / "labctl_known_hosts").write_text("")
+    inventory = load_inventory(path)
+    first, second = inventory.real_devices
+    assert first.tls.spki_sha256 == second.tls.spki_sha256 == (PIN,)
+    assert first.ssh_host_key == FINGERPRINT and second.ssh_host_key == "keys/known_hosts"
+    controller = inventory.lab_controller
+    assert isinstance(controller, RealLabController)
+    assert controller.ssh_host_key == "keys/labctl_known_hosts"
 
 
 def test_ca_file_description_says_where_relative_paths_start() -> None:

@@ -15,9 +15,11 @@ from harness.shell import (
     PSH_BANNER,
     PSH_PROMPT,
     DeviceShell,
+    HostKeyRefused,
     KnownHosts,
     LabController,
     ShellLoginRejected,
+    fingerprint_of,
     parse_key_values,
 )
 
@@ -102,6 +104,67 @@ def test_known_hosts_file_refuses_an_unknown_key(emulated_lab: EmulatedLab, tmp_
         pytest.raises(InfrastructureError, match="not in known_hosts"),
     ):
         controller.status()
+
+
+OTHER_FINGERPRINT = "SHA256:RLWAz2NxkrWjvEIC4fHnAxup/fM3hL6q5LEMXRqfXUU"
+
+
+def test_a_pinned_fingerprint_admits_the_host_and_refuses_another_key(
+    emulated_lab: EmulatedLab,
+) -> None:
+    served = emulated_lab.ready["lab_controller"]["ssh_host_key"]
+    assert served.startswith("SHA256:") and served != OTHER_FINGERPRINT
+    with _controller(emulated_lab, KnownHosts.pinned(served)) as controller:
+        assert controller.status()
+    # A wrong password too: reaching the login would end in a refused login instead.
+    host, port, user = emulated_lab.labctl
+    transcript = ShellTranscript()
+    with LabController(host, port, user, "Wrong#Pass77", transcript=transcript,
+                       known_hosts=KnownHosts.pinned(OTHER_FINGERPRINT)) as controller, \
+            pytest.raises(HostKeyRefused) as info:
+        controller.status()
+    assert str(info.value) == (
+        f"ssh [{host}]:{port}: host key {served} (ecdsa-sha2-nistp256) is not the pinned "
+        f"{OTHER_FINGERPRINT} (ssh_host_key); refused before login")
+    assert "refused" not in transcript.render()
+
+
+def test_a_device_shell_is_pinned_by_its_fingerprint(emulated_lab: EmulatedLab) -> None:
+    _ssh_on(emulated_lab, "ipc")
+    device = emulated_lab.device("ipc")
+    pinned = KnownHosts.pinned(device["ssh_host_key"])
+    with DeviceShell("127.0.0.1", device["ssh_port"], PASSWORD, known_hosts=pinned) as shell:
+        assert "prtHardInfo" in shell.run("help")
+    wrong = KnownHosts.pinned(OTHER_FINGERPRINT)
+    with DeviceShell("127.0.0.1", device["ssh_port"], PASSWORD, known_hosts=wrong) as shell, \
+            pytest.raises(HostKeyRefused, match=f"is not the pinned {OTHER_FINGERPRINT}"):
+        shell.run("help")
+
+
+def test_known_hosts_file_names_both_fingerprints_of_a_changed_key(
+    emulated_lab: EmulatedLab, tmp_path: Path
+) -> None:
+    import paramiko
+
+    learnt = KnownHosts()
+    with _controller(emulated_lab, learnt) as controller:
+        controller.status()
+    good = tmp_path / "known_hosts"
+    learnt._keys.save(str(good))
+    with _controller(emulated_lab, KnownHosts.pinned(str(good))) as controller:
+        assert controller.status()
+    # The same host line with another key: what a replaced (or impostor) box presents.
+    host, port, _ = emulated_lab.labctl
+    other = paramiko.ECDSAKey.generate()
+    changed = tmp_path / "changed_hosts"
+    changed.write_text(f"[{host}]:{port} {other.get_name()} {other.get_base64()}\n")
+    served = emulated_lab.ready["lab_controller"]["ssh_host_key"]
+    with _controller(emulated_lab, KnownHosts.pinned(str(changed))) as controller, \
+            pytest.raises(HostKeyRefused) as info:
+        controller.status()
+    assert str(info.value) == (
+        f"ssh {host}:{port}: host key {served} is not {fingerprint_of(other)} of known_hosts "
+        f"{changed}; refused before login")
 
 
 def test_lab_controller_status_power_and_reset_button(emulated_lab: EmulatedLab) -> None:
