@@ -113,8 +113,12 @@ class Lab:
 
     def mailbox(self) -> Mailbox:
         """Where the lab's reserved addresses receive mail."""
+        config = self.inventory.mailbox
+        if isinstance(config, ImapConfig):
+            # The IMAP password or token is masked in evidence like every other secret.
+            self.secrets.register(config.secret())
         maildir = self.endpoints.maildir if self.endpoints is not None else None
-        return mailbox_for(self.inventory.mailbox, maildir)
+        return mailbox_for(config, maildir)
 
     def lab_controller(self, transcript: ShellTranscript | None = None) -> LabController:
         """An SSH client of the lab's power/reset controller."""

@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from dovecot import NO_IDLE_CAPABILITY, Dovecot, Introspection, make_ca, running_dovecot
 
+from harness.dut import Lab
 from harness.errors import InfrastructureError
 from harness.imapbox import ImapMailbox, imap_mailbox
 from harness.lab import ImapConfig, InventoryError, load_inventory, parse_inventory
@@ -32,6 +33,8 @@ PASSWORD_ENV = "HIL_TEST_IMAP_PASSWORD"
 TOKEN_ENV = "HIL_TEST_IMAP_TOKEN"
 WAIT_S = 20.0  # a bound for waits that must succeed; none of them comes near it
 HANG_LIMIT_S = 30.0  # a wait still running after this has hung
+CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
+PIN = "5GaAG0eOIQofLP+rSd4hh8xk5ReYr7xwN2vvuI/I5lo="
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +227,20 @@ def test_xoauth2_by_a_token_from_the_environment(
     assert "method=XOAUTH2" in dovecot.log()
 
 
+def test_the_lab_reads_its_imap_mailbox_and_masks_the_token(
+    dovecot: Dovecot, introspection: Introspection, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    token = "ya29.hil-lab-token-5555555555"
+    introspection.grant(token, USER)
+    monkeypatch.setenv(TOKEN_ENV, token)
+    entry = config(dovecot, auth="xoauth2", token_env=TOKEN_ENV, password_env=None)
+    inventory = parse_inventory(f"devices: [{CAMERA}]\n").model_copy(update={"mailbox": entry})
+    lab = Lab(inventory=inventory, workdir=tmp_path, endpoints=None)
+    round_trip(dovecot, lab.mailbox(), "lab1@hil.test", "LAB12345")
+    assert lab.secrets.mask(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
+
+
 def test_a_wrong_token_is_refused_in_one_line(
     dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,9 +341,6 @@ def _der(pem_file: Path) -> bytes:
     return x509.load_pem_x509_certificate(pem_file.read_bytes()).public_bytes(Encoding.DER)
 
 
-
-CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
-PIN = "5GaAG0eOIQofLP+rSd4hh8xk5ReYr7xwN2vvuI/I5lo="
 
 
 @pytest.mark.parametrize(
