@@ -121,15 +121,23 @@ def _lab_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey,
     return cert, loaded, cert_path
 
 
+def _issued_as_wanted(cert_path: Path, ca_subject: x509.Name | None) -> bool:
+    """Whether the certificate is signed by the CA named `ca_subject` (None: self-signed)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return cert.issuer == (ca_subject if ca_subject is not None else cert.subject)
+
+
 def device_cert(folder: Path, name: str, host: str, *, signed_by_ca: bool) -> DeviceCert:
     """`<folder>/<name>.crt/.key`, made on first use and kept: self-signed, or signed by
-    the folder's lab CA (`lab-ca.crt`). An existing pair is reused as it is."""
+    the folder's lab CA (`lab-ca.crt`). An existing pair is reused while it is of the kind
+    asked for (a self-signed one is replaced when a CA-signed one is wanted, and back)."""
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
     ca_file: Path | None = None
     if signed_by_ca:
         ca_cert, ca_key, ca_file = _lab_ca(folder)
-    if not (cert_path.exists() and key_path.exists()):
+    if not (cert_path.exists() and key_path.exists()) or not _issued_as_wanted(
+            cert_path, ca_cert.subject if signed_by_ca else None):
         key = ec.generate_private_key(ec.SECP256R1())
         if signed_by_ca:
             cert = _issue(name, key, ca_cert.subject, ca_key, ca=False, names=_names(name, host))
