@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import grp
 import http.server
 import ipaddress
 import json
@@ -198,8 +199,10 @@ def _config(folder: Path, ca: TestCa, imaps: int, imap: int, capability: str | N
     # As root Dovecot's own users (dovecot, dovenull) run auth and login, and the mail
     # processes run as `mail_user`; as anyone else, everything runs as that user.
     me = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
     users = "" if root else (
-        f"default_internal_user = {me}\ndefault_login_user = {me}\n"
+        f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
+        f"default_login_user = {me}\n"
         "service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n"
     )
     extra = f"imap_capability = {capability}\n" if capability else ""
