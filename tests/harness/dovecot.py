@@ -275,6 +275,10 @@ def start_dovecot(
 ) -> tuple[Dovecot, Introspection]:
     """Dovecot serving `users` (name: password) and its introspection endpoint, started
     and answering on both ports; `capability` replaces its IMAP capability list."""
+    if not os.access(DOVECOT, os.X_OK):
+        raise RuntimeError(
+            f"no Dovecot at {DOVECOT}: scripts/ensure.sh installs Debian's dovecot-imapd"
+        )
     folder = Path(tempfile.mkdtemp(prefix="hil-dovecot-"))
     # Dovecot's own users (auth, login, mail) must reach the files in this folder.
     folder.chmod(0o755)
