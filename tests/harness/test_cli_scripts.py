@@ -100,7 +100,8 @@ def test_bash_completion(tmp_path: Path) -> None:
         emulated("comp-nvr", *NVR)])
     assert _complete(tmp_path, ["hil", "ru"]) == ["run"]
     assert _complete(tmp_path, ["hil", "devices", "''"]) == ["list", "probe", "leases",
-                                                             "release", "health"]
+                                                             "release", "health",
+                                                             "credentials"]
     assert "--device" in _complete(tmp_path, ["hil", "run", "--dev"])
     assert _complete(tmp_path, ["hil", "run", "--line", "dvr"]) == ["dvr-k", "dvr-hghi-f"]
     assert _complete(tmp_path, ["hil", "run", "--profile", "n"]) == ["nightly"]
