@@ -37,7 +37,7 @@ from cryptography.exceptions import InvalidTag
 from PIL import Image, UnidentifiedImageError
 
 from emulator.cloudcrypto import QrFormatError, QrPayload, derive_code, open_address, parse_qr_text
-from emulator.cloudtls import server_context
+from emulator.tlscerts import device_cert
 from emulator.interfaces import FleetHandle
 
 log = logging.getLogger(__name__)
@@ -278,8 +278,10 @@ class CloudService:
 
     async def start(self, host: str, http_port: int, smtp_port: int) -> None:
         if self.submission is not None:
-            self._tls, self.smtp_ca_file = server_context(self.submission.tls_dir, host,
-                                                          CLOUD_DOMAIN)
+            # Signed by a CA of its own folder, as a lab's server by the lab's CA: the
+            # client verifies the chain and the address, not merely one pinned certificate.
+            cert = device_cert(self.submission.tls_dir, "cloud-smtp", host, signed_by_ca=True)
+            self._tls, self.smtp_ca_file = cert.server_context(), cert.ca_file
         app = aiohttp.web.Application()
         app.router.add_post(RESET_PATH, self._handle_reset)
         self._runner = aiohttp.web.AppRunner(app, access_log=None)

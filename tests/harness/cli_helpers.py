@@ -4,9 +4,14 @@ never waits on a lease another run holds)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 from typing import Final
 
@@ -66,3 +71,46 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     return lines[0]
+
+
+def run_on_a_terminal(argv: list[str], cwd: Path, bound_s: float, *,
+                      env: dict[str, str] | None = None,
+                      controlling: bool = False) -> tuple[int, str]:
+    """Run `argv` with a pseudo-terminal as stdout and stderr (and, `controlling`, as its
+    controlling terminal: /dev/tty, stdin included); its status and output."""
+    master, slave = pty.openpty()
+    environment = {**os.environ, **(env or {}), "COLUMNS": "220", "LINES": "40",
+                   "TERM": "xterm"}
+
+    def take_the_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(argv, cwd=cwd, env=environment,
+                            stdin=slave if controlling else subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, close_fds=True,
+                            preexec_fn=take_the_terminal if controlling else None)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + bound_s
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return status, b"".join(chunks).decode("utf-8", errors="replace")

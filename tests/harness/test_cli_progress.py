@@ -9,15 +9,10 @@ their subprocess limits, no elapsed time asserted)."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import time
 from pathlib import Path
 
-from cli_helpers import HIL, emulated, hil, write_inventory
+from cli_helpers import HIL, emulated, hil, run_on_a_terminal, write_inventory
 
 from harness.cli.progress import PlainProgress, activity_text, describe, duration
 from harness.runrecord import Activity, OutcomeRecord, read_activity
@@ -134,38 +129,6 @@ def test_a_real_mail_wait_shows_in_a_log(tmp_path: Path) -> None:
     assert [json.loads(r)["outcome"] for r in records] == ["failed"]
 
 
-def _run_on_a_terminal(argv: list[str], cwd: Path, bound_s: float) -> tuple[int, str]:
-    """Run `argv` with a pseudo-terminal as stdout and stderr; its status and output."""
-    master, slave = pty.openpty()
-    environment = {**os.environ, "COLUMNS": "220", "LINES": "40", "TERM": "xterm"}
-    proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + bound_s
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    return status, b"".join(chunks).decode("utf-8", errors="replace")
-
-
 def test_the_live_view_counts_a_mail_wait_down(tmp_path: Path) -> None:
     """On a terminal: the live view's line for the worker names the test, the device and
     the mail it waits for with the time left; the failure is printed as it happens."""
@@ -174,7 +137,7 @@ def test_the_live_view_counts_a_mail_wait_down(tmp_path: Path) -> None:
     argv = [str(HIL), "run", "--devices", str(inventory), "--workdir", str(tmp_path / "lab"),
             "-o", str(tmp_path / "out"), "-n", "0", "-k", "test_reset_by_email_api", "--",
             "--mail-timeout", "15"]
-    status, shown = _run_on_a_terminal(argv, tmp_path, bound_s=300)
+    status, shown = run_on_a_terminal(argv, tmp_path, bound_s=300)
     assert status == 1, shown[-3000:]
     assert re.search(r"main: test_reset_by_email_api\[live-nvr-\S+\] on live-nvr for "
                      r"[\d.]+ s, waiting for a mail to live-nvr@\S+ \([\d.]+ s left\)", shown), (

@@ -14,18 +14,14 @@ two fresh clones sharing one HIL_STATE_DIR (the nightly run twice).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import multiprocessing
 import os
-import pty
 import re
-import select
 import smtplib
 import stat
 import subprocess
 import sys
-import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import hil
+from cli_helpers import hil, run_on_a_terminal
 
 from harness.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_on_terminal, qr_picture
 from harness.credentials import CredentialStore
@@ -169,43 +165,6 @@ class Person(threading.Thread):
                 self.scanned.append(text)
 
 
-def _on_a_terminal(argv: list[str], env: dict[str, str], bound_s: float) -> tuple[int, str]:
-    """Run `argv` with a pseudo-terminal as its controlling terminal, stdout and stderr."""
-    master, slave = pty.openpty()
-
-    def controlling_terminal() -> None:
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(argv, cwd=REPO, env={**env, "COLUMNS": "200", "TERM": "xterm"},
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True,
-                            preexec_fn=controlling_terminal)
-    os.close(slave)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + bound_s
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    return status, b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-
-
 def test_attended_mode_shows_the_qr_to_the_person_past_pytests_capture(tmp_path: Path) -> None:
     devices = _inventory(tmp_path, "pm-attended", {"kind": "attended", "timeout_s": 90})
     workdir = tmp_path / "lab"
@@ -213,8 +172,10 @@ def test_attended_mode_shows_the_qr_to_the_person_past_pytests_capture(tmp_path:
     person = Person(workdir / "qr", str(endpoints.cloud_http))
     person.start()
     try:
-        status, shown = _on_a_terminal(_suite_argv(devices, workdir, "--mail-timeout", "5"),
-                                       _env(tmp_path / "state"), bound_s=300)
+        status, shown = run_on_a_terminal(
+            _suite_argv(devices, workdir, "--mail-timeout", "5"), REPO, bound_s=300,
+            env=_env(tmp_path / "state"), controlling=True)
+        shown = shown.replace("\r\n", "\n")
     finally:
         person.stop.set()
         stop_lab(workdir)
