@@ -37,8 +37,8 @@ from cryptography.exceptions import InvalidTag
 from PIL import Image, UnidentifiedImageError
 
 from emulator.cloudcrypto import QrFormatError, QrPayload, derive_code, open_address, parse_qr_text
-from emulator.tlscerts import device_cert
 from emulator.interfaces import FleetHandle
+from emulator.tlscerts import device_cert
 
 log = logging.getLogger(__name__)
 
