@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--defect-module", action="append", default=[], metavar="PATH_OR_MODULE",
                        help="load user defects from a .py file or module (repeatable)")
 
+    rehearsal = sub.add_parser(
+        "rehearsal", help="a lab on loopback that looks real to the harness (docs/real-lab.md)",
+        description="up: start devices over HTTPS, the lab controller, the cloud's submission "
+                    "server, Dovecot and the mail relay in the background and write "
+                    "DIR/devices.yaml and DIR/secrets.env; down: stop them; serve: the "
+                    "lab's process in the foreground (what up starts).")
+    rehearsal.add_argument("action", choices=["up", "down", "serve"])
+    rehearsal.add_argument("dir", type=Path, metavar="DIR",
+                           help="the lab's folder: inventory, secrets, certificates, state, logs")
+    rehearsal.add_argument("--timeout", type=float, default=60.0,
+                           help="seconds up waits for the lab to listen (default 60)")
+
     defects = sub.add_parser("defects", help="list the named defects with their one-liners",
                              description="List the named firmware defects.")
     defects.add_argument("--defect-module", action="append", default=[],
@@ -176,6 +188,35 @@ def _ready_printer(fleet: Fleet) -> Any:
     return on_ready
 
 
+def _rehearsal(args: argparse.Namespace) -> int:
+    from . import rehearsal
+
+    folder: Path = args.dir
+    if args.action == "serve":
+        return rehearsal.serve(folder)
+    if folder.exists() and not folder.is_dir():
+        _fail(f"rehearsal {args.action} {folder}: not a folder")
+    if args.action == "down":
+        stopped = rehearsal.down(folder)
+        print(f"rehearsal lab in {folder}: {'stopped' if stopped else 'was not running'}")
+        return 0
+    if not 1 <= args.timeout <= 600:
+        _fail("--timeout: expected seconds between 1 and 600")
+    if folder.exists():
+        _ensure_state_folder(folder, "DIR")
+    try:
+        inventory = rehearsal.up(folder, timeout=args.timeout)
+    except rehearsal.RehearsalError as exc:
+        _fail(f"rehearsal lab: {exc}")
+    secrets_file = inventory.parent / rehearsal.SECRETS_FILE
+    print(f"rehearsal lab up: inventory {inventory}\n"
+          f"  source {secrets_file}\n"
+          f"  hil devices probe --devices {inventory}\n"
+          f"  hil run --profile rehearsal --devices {inventory}\n"
+          f"  python -m emulator rehearsal down {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m emulator`."""
     args = build_parser().parse_args(argv)
@@ -185,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in sorted(REGISTRY):
             print(f"{name:<{width}}  {REGISTRY[name].description}")
         return 0
+    if args.command == "rehearsal":
+        return _rehearsal(args)
     if args.command == "serve":
         for port_arg in ("http_port", "ssh_port", "cloud_http_port", "cloud_smtp_port"):
             if not 0 <= getattr(args, port_arg) <= 65535:

@@ -258,6 +258,11 @@ class CloudService:
             except UnknownDeviceError:
                 return "554 5.6.0 the QR code names an unknown device"
             self.send_code_later(reset)
+            auth = session.auth_data
+            login = auth.decode(errors="replace") if isinstance(auth, bytes) else None
+            log.info("cloud: Export-channel mail from <%s>%s: reset request for %s accepted",
+                     envelope.mail_from, f" (AUTH as {login!r})" if login else " (no AUTH)",
+                     reset.payload.serial)
             return "250 OK: reset request accepted"
         return "554 5.6.0 the QR code is not a device password reset code"
 
@@ -271,10 +276,14 @@ class CloudService:
             return AuthResult(success=False, handled=False)
         ok = (hmac.compare_digest(auth_data.login, wanted.user.encode())
               and hmac.compare_digest(auth_data.password, wanted.password.encode()))
+        login = auth_data.login.decode(errors="replace")
         if not ok:
-            log.warning("cloud: SMTP AUTH %s refused for %r", mechanism,
-                        auth_data.login.decode(errors="replace"))
-        return AuthResult(success=ok, handled=False)
+            log.warning("cloud: SMTP AUTH %s refused for %r", mechanism, login)
+        else:
+            # What a lab's submission server logs: who logged in, how (never the password).
+            log.info("cloud: SMTP AUTH %s accepted for %r over STARTTLS", mechanism, login)
+        # The session keeps the login only (not the password) for the Export log line.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
 
     async def start(self, host: str, http_port: int, smtp_port: int) -> None:
         if self.submission is not None:

@@ -77,6 +77,9 @@ class DeviceEntry(_Strict):
     digest_algorithm: str = DEFAULT_DIGEST_ALGORITHM
     session_id_version: str = DEFAULT_SESSION_ID_VERSION
     session_timeout_s: float = Field(default=DEFAULT_SESSION_TIMEOUT_S, gt=0, le=86400)
+    # With the fleet's `tls`: this device's certificate signed by the lab CA (true) or
+    # self-signed (false) whatever `tls.ca` says; a lab mixes both (the rehearsal lab).
+    tls_ca: bool | None = None
 
     @field_validator("digest_algorithm")
     @classmethod

