@@ -17,7 +17,7 @@ import os
 import secrets
 import string
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,6 +28,7 @@ from harness.catalogue import password_acceptable
 from harness.errors import HarnessError
 from harness.evidence import Secret, Secrets, secret
 from harness.lab import AnyDevice, RealDevice
+from harness.statedir import private_dir
 
 CREDENTIALS_DIR: Final = "credentials"
 LOCK_TIMEOUT_S: Final = 30.0
@@ -79,39 +80,45 @@ class CredentialRecord:
 
 
 class CredentialStore:
-    """Per-device credential files (`<folder>/credentials/<device>.json`, 0600): the state
-    folder for the devices in `persistent` (real ones), the workdir for the others."""
+    """Per-device credential files, 0600 in 0700 folders: a real device's (named in
+    `persistent`, name -> key) in the state folder as `credentials/<key>.json`, the
+    others' in the workdir as `credentials/<device>.json`. Folders are made on the first
+    write only: reading (`hil devices credentials`) leaves no trace."""
 
     def __init__(self, workdir: Path, secrets_registry: Secrets | None = None, *,
-                 state_dir: Path | None = None, persistent: Iterable[str] = (),
+                 state_dir: Path | None = None, persistent: Mapping[str, str] | None = None,
                  run_id: str = "") -> None:
-        self.directory = self._private(Path(workdir) / CREDENTIALS_DIR)
-        self.persistent_directory = (self._private(Path(state_dir) / CREDENTIALS_DIR)
+        self.directory = Path(workdir) / CREDENTIALS_DIR
+        self.persistent_directory = (Path(state_dir) / CREDENTIALS_DIR
                                      if state_dir is not None else self.directory)
-        self.persistent = frozenset(persistent)
+        self.persistent = dict(persistent or {})
         self.run_id = run_id
         self.secrets = secrets_registry if secrets_registry is not None else Secrets()
-
-    @staticmethod
-    def _private(directory: Path) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-        return directory
 
     def _folder(self, device: str) -> Path:
         return self.persistent_directory if device in self.persistent else self.directory
 
+    def _stem(self, device: str) -> str:
+        return self.persistent.get(device, device)
+
     def _path(self, device: str) -> Path:
-        return self._folder(device) / f"{device}.json"
+        return self._folder(device) / f"{self._stem(device)}.json"
 
     def _lock(self, device: str) -> FileLock:
-        return FileLock(str(self._folder(device) / f".{device}.lock"), timeout=LOCK_TIMEOUT_S,
-                        mode=0o600)
+        return FileLock(str(self._folder(device) / f".{self._stem(device)}.lock"),
+                        timeout=LOCK_TIMEOUT_S, mode=0o600)
+
+    def _read_locked(self, device: str) -> dict[str, str | None]:
+        """The device's file read under its lock; nothing (and no folder made) when the
+        folder does not exist yet."""
+        if not self._folder(device).is_dir():
+            return {}
+        with self._lock(device):
+            return self._read(device)
 
     def known(self, device: AnyDevice) -> KnownCredentials:
         """What the harness knows of `device`; a real device's env password when nothing yet."""
-        with self._lock(device.name):
-            data = self._read(device.name)
+        data = self._read_locked(device.name)
         password = data.get("password")
         if password is None and isinstance(device, RealDevice) and "password" not in data:
             password = device.secret()
@@ -121,6 +128,7 @@ class CredentialStore:
     def remember(self, device: str, *, password: str | object | None = ...,
                  email: str | object | None = ...) -> None:
         """Record a new current password and/or reserved address (None: none / unknown)."""
+        private_dir(self._folder(device))
         with self._lock(device):
             data = self._read(device)
             if password is not ...:
@@ -136,8 +144,7 @@ class CredentialStore:
         """What the harness knows of each of `devices` (read under each file's lock)."""
         found = []
         for device in devices:
-            with self._lock(device):
-                data = self._read(device)
+            data = self._read_locked(device)
             found.append(CredentialRecord(
                 device=device, password_known=isinstance(data.get("password"), str),
                 email=data.get("email"), changed_at=data.get("changed_at"),

@@ -36,7 +36,7 @@ from harness.lab import (
 )
 from harness.labhost import LabEndpoints
 from harness.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail, mailbox_for
-from harness.statedir import lab_state_dir
+from harness.statedir import lab_state_dir, persistent_keys
 from harness.tls import TlsTrust
 
 if TYPE_CHECKING:
@@ -66,12 +66,14 @@ class Lab:
     # Where state that outlives a checkout goes (real devices' passwords, the transition
     # log): harness/statedir.py; the workdir for a lab of emulated devices only.
     state_dir: Path = field(init=False)
+    # Real devices' serials as read this run (`DeviceUnderTest.code_mail_serial`).
+    serials: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir).resolve()
         self.state_dir = lab_state_dir(self.inventory, self.workdir)
         self.store = CredentialStore(self.workdir, self.secrets, state_dir=self.state_dir,
-                                     persistent={d.name for d in self.inventory.real_devices},
+                                     persistent=persistent_keys(self.inventory),
                                      run_id=self.run_id)
         for password in self.store.all_passwords():
             self.secrets.register(password)
@@ -430,8 +432,10 @@ class DeviceUnderTest:
     def read_code(self, since: float, *, timeout: float) -> Secret:
         """The verification code of the first mail to this device's address since `since`;
         registered as a secret before it is returned, never logged."""
+        serial = self.code_mail_serial()
         with self.code_mail_expected(timeout):
-            mail = self.mailbox().wait_for(to=self.email, since=since, timeout=timeout)
+            mail = self.mailbox().wait_for(to=self.email, since=since,
+                                           subject_contains=serial, timeout=timeout)
         code = find_verification_code(mail.body)
         if code is None:
             raise ProductDefect(f"the mail to {self.email} ({mail.subject!r}) holds no code")
@@ -454,6 +458,23 @@ class DeviceUnderTest:
         """A mail-wait start for a mail about to be caused: a mail racing the request is
         seen, a mail this address already received (the previous test's code) is not."""
         return self.mailbox().mark(self.email)
+
+    def code_mail_serial(self) -> str | None:
+        """The serial this device's code mails name in their subject (DEVICE-SPEC §7): what
+        tells its mail from another device's when one mailbox serves the whole lab and
+        workers wait at once. An emulated device's is known; a real one's is read once per
+        run (deviceInfo, one login with the known password, before the wait); None when
+        it cannot be read, and the wait then takes any code mail to the address."""
+        if self.serial is not None:
+            return self.serial
+        learned = self.lab.serials.get(self.name)
+        if learned is None and self.known().password is not None:
+            with contextlib.suppress(IsapiError, LoginRejected, InfrastructureError,
+                                     HarnessError), self.isapi() as client:
+                learned = client.device_info().serial_number or None
+            if learned:
+                self.lab.serials[self.name] = learned
+        return learned
 
 
 def device_trust(entry: RealDevice) -> TlsTrust:

@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -216,6 +217,12 @@ class _DeviceBase(_Model):
         return self.line.supports_reserved_email_reset(self.firmware_version)
 
 
+# One pin or a list: the validators turn a single string into a one-pin tuple, and the
+# published schema says both are accepted (as the docs show a single string).
+SpkiPins = Annotated[tuple[str, ...], WithJsonSchema({
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
+
+
 class TlsSettings(_Model):
     verify: bool = Field(default=True, description="Verify the device's certificate")
     ca_file: Path | None = Field(
@@ -223,7 +230,7 @@ class TlsSettings(_Model):
         description="PEM CA bundle of a lab CA; a relative path is taken from the working "
         "directory",
     )
-    spki_sha256: tuple[str, ...] = Field(
+    spki_sha256: SpkiPins = Field(
         default=(),
         description="Pin(s) of the device's certificate: base64 SHA-256 of its public key "
         "(SubjectPublicKeyInfo), one or a list; the certificate is then accepted by its key "
@@ -265,11 +272,27 @@ def _check_host_key(value: str) -> str:
     return value
 
 
-SshHostKey = Annotated[str, AfterValidator(_check_host_key)]
+def _check_host_keys(value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    """One fingerprint or known_hosts file, or a list of fingerprints (a host with several
+    host keys, pinned by any of them)."""
+    if isinstance(value, str):
+        return _check_host_key(value)
+    if not value:
+        raise ValueError("expected one SHA256:... fingerprint or a list of them, got []")
+    for index, item in enumerate(value):
+        if not _SSH_FINGERPRINT_RE.match(item):
+            raise ValueError(
+                f"[{index}]: expected a host key fingerprint SHA256:<43 base64 characters> "
+                f"(a list holds fingerprints only; a known_hosts file is given alone), got "
+                f"{_short(item)}")
+    return value
+
+
+SshHostKey = Annotated[str | tuple[str, ...], AfterValidator(_check_host_keys)]
 _HOST_KEY_HELP: Final = (
-    "The SSH host key pinned: a fingerprint SHA256:... (as `ssh-keygen -lf` prints it) or "
-    "an OpenSSH known_hosts file (relative to the working directory); absent: the key is "
-    "trusted on first use for the run"
+    "The SSH host key(s) pinned: a fingerprint SHA256:... (as `ssh-keygen -lf` prints it), "
+    "a list of them (any of the host's keys), or an OpenSSH known_hosts file (relative to "
+    "the working directory); absent: the key is trusted on first use for the run"
 )
 
 
@@ -372,7 +395,7 @@ class ImapConfig(_Model):
         default=None, description="PEM CA bundle of the lab CA that signed the server's "
         "certificate (relative to the working directory); system CAs when absent"
     )
-    spki_sha256: tuple[str, ...] = Field(
+    spki_sha256: SpkiPins = Field(
         default=(), description="Pin(s) of the server's certificate: base64 SHA-256 of its "
         "public key, as for devices' tls.spki_sha256; the chain is then checked only if "
         "ca_file is given too"
@@ -891,13 +914,13 @@ def _check_ca_files(inventory: Inventory, source: str) -> None:
 
 def _check_known_hosts_files(inventory: Inventory, source: str) -> None:
     """Every `ssh_host_key` that is not a fingerprint names a readable known_hosts file."""
-    named: list[tuple[str, str | None]] = [
+    named: list[tuple[str, str | tuple[str, ...] | None]] = [
         (f"devices[{i}].ssh_host_key", d.ssh_host_key)
         for i, d in enumerate(inventory.devices) if isinstance(d, RealDevice)]
     if isinstance(inventory.lab_controller, RealLabController):
         named.append(("lab_controller.ssh_host_key", inventory.lab_controller.ssh_host_key))
     for where, value in named:
-        if value is None or _SSH_FINGERPRINT_RE.match(value):
+        if value is None or not isinstance(value, str) or _SSH_FINGERPRINT_RE.match(value):
             continue
         file = Path(value)
         relative = "" if file.is_absolute() else f", relative to {Path.cwd()}"

@@ -8,9 +8,12 @@ out after a few wrong passwords.
 Host keys. An emulated lab makes new host keys every run, so by default a key is accepted
 the first time a host:port is seen and pinned in memory (`KnownHosts`) for the rest of the
 run: a key that changes mid-run is refused. Real labs should pin their keys
-(`ssh_host_key:` in devices.yaml, `KnownHosts.pinned`): an OpenSSH known_hosts file, or the
-key's `SHA256:...` fingerprint; an unknown or other key is refused after the key exchange,
-before the password is sent.
+(`ssh_host_key:` in devices.yaml, `KnownHosts.pinned`): an OpenSSH known_hosts file, or one
+or more `SHA256:...` fingerprints; an unknown or other key is refused after the key
+exchange, before the password is sent. A fingerprint does not say its key's type and a host
+presents one key per handshake (the type both sides prefer: ed25519 first), so a host
+whose presented key is not pinned is asked again with that key type disabled, until it
+presents a pinned key or has no other type left.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -73,8 +76,8 @@ class KnownHosts:
     """
 
     path: Path | None = None
-    # A `SHA256:...` fingerprint: the one key accepted, for any host this instance serves.
-    fingerprint: str | None = None
+    # `SHA256:...` fingerprints: the keys accepted, for any host this instance serves.
+    fingerprints: tuple[str, ...] = ()
     _keys: paramiko.HostKeys = field(default_factory=paramiko.HostKeys)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,21 +90,24 @@ class KnownHosts:
                     f"known_hosts {self.path}: cannot be read ({exc})") from exc
 
     @classmethod
-    def pinned(cls, setting: str | Path | None) -> KnownHosts:
-        """The policy of an inventory's `ssh_host_key`: a `SHA256:...` fingerprint, a
+    def pinned(cls, setting: str | Sequence[str] | Path | None) -> KnownHosts:
+        """The policy of an inventory's `ssh_host_key`: `SHA256:...` fingerprint(s), a
         known_hosts file, or (None) trust on first use."""
         if setting is None:
             return cls()
-        if str(setting).startswith("SHA256:"):
-            return cls(fingerprint=str(setting))
-        return cls(path=Path(setting))
+        if isinstance(setting, Path):
+            return cls(path=setting)
+        if isinstance(setting, str):
+            return (cls(fingerprints=(setting,)) if setting.startswith("SHA256:")
+                    else cls(path=Path(setting)))
+        return cls(fingerprints=tuple(str(item) for item in setting))
 
     def configure(self, client: paramiko.SSHClient) -> None:
         """Give `client` the keys known so far and the policy for an unknown host."""
         policy: paramiko.MissingHostKeyPolicy
-        if self.fingerprint is not None:
+        if self.fingerprints:
             # No key is handed over: every key reaches the policy, which compares.
-            client.set_missing_host_key_policy(_FingerprintPolicy(self.fingerprint))
+            client.set_missing_host_key_policy(_FingerprintPolicy(self.fingerprints))
             return
         with self._lock:
             for hostname, keys in self._keys.items():
@@ -132,20 +138,38 @@ class HostKeyRefused(InfrastructureError):
     during_login = True
 
 
+class _UnpinnedKey(HostKeyRefused):
+    """The host presented a key that is not pinned; it may hold a pinned one of another
+    type (the connect loop asks again without this type)."""
+
+    def __init__(self, message: str, key: paramiko.PKey) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _algorithms_of(key: paramiko.PKey) -> list[str]:
+    """The host-key algorithms that would make a server present `key` (an RSA key serves
+    three signature algorithms), certificates included."""
+    name = key.get_name()
+    plain = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] if name == "ssh-rsa" else [name]
+    return plain + [f"{alg}-cert-v01@openssh.com" for alg in plain]
+
+
 class _FingerprintPolicy(paramiko.MissingHostKeyPolicy):
-    def __init__(self, fingerprint: str) -> None:
-        self._fingerprint = fingerprint
+    def __init__(self, fingerprints: tuple[str, ...]) -> None:
+        self._fingerprints = fingerprints
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
         seen = fingerprint_of(key)
-        if seen != self._fingerprint:
-            # Not a paramiko.SSHException: the connect loop must not retry it.
-            raise HostKeyRefused(
+        if seen not in self._fingerprints:
+            # Not a paramiko.SSHException: the connect loop must not retry it as a
+            # connection failure (it asks for another key type, then refuses).
+            raise _UnpinnedKey(
                 f"ssh {hostname}: host key {seen} ({key.get_name()}) is not the pinned "
-                f"{self._fingerprint} (ssh_host_key); refused before login"
-            )
+                f"{' or '.join(self._fingerprints)} (ssh_host_key); refused before login",
+                key)
 
 
 class _RememberPolicy(paramiko.MissingHostKeyPolicy):
@@ -220,6 +244,8 @@ class _SshEndpoint:
         """Connect, retrying refusals and dropped handshakes until `connect_deadline`."""
         deadline = time.monotonic() + self.connect_deadline
         attempts = 0
+        # Key types the host presented that are not pinned: disabled for the next try.
+        unpinned: list[paramiko.PKey] = []
         while True:
             attempts += 1
             remaining = max(0.1, deadline - time.monotonic())
@@ -241,6 +267,8 @@ class _SshEndpoint:
                     auth_timeout=per_try,
                     look_for_keys=False,
                     allow_agent=False,
+                    disabled_algorithms={
+                        "keys": [a for key in unpinned for a in _algorithms_of(key)]},
                 )
             except paramiko.AuthenticationException as exc:
                 client.close()
@@ -256,11 +284,23 @@ class _SshEndpoint:
                     f"ssh {self.address}: host key {fingerprint_of(exc.key)} is not "
                     f"{fingerprint_of(exc.expected_key)} of {source}; refused before login"
                 ) from exc
+            except _UnpinnedKey as exc:
+                client.close()
+                unpinned.append(exc.key)
+                continue  # the same host, asked for another key type
             except HostKeyRefused:
                 client.close()
                 raise
             except paramiko.SSHException as exc:
                 client.close()
+                if unpinned and "no acceptable host key" in str(exc):
+                    # Every key type the host has was presented and none is pinned.
+                    seen = ", ".join(f"{fingerprint_of(k)} ({k.get_name()})" for k in unpinned)
+                    are = "host key {} is" if len(unpinned) == 1 else "host keys {} are"
+                    raise HostKeyRefused(
+                        f"ssh {self.address}: {are.format(seen)} not the pinned "
+                        f"{' or '.join(self.known_hosts.fingerprints)} (ssh_host_key); "
+                        "refused before login") from exc
                 if "not found in known_hosts" in str(exc):
                     raise InfrastructureError(
                         f"ssh {self.address}: host key not in known_hosts {self.known_hosts.path}"

@@ -45,10 +45,11 @@ from harness.errors import (
 from harness.evidence import Secrets, mask_text
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.isapi.documents import DeviceStatus
+from harness.statedir import private_dir
 from harness.waits import waiting
 
 QUARANTINE_DIR: Final = "quarantine"
-TRANSITIONS_FILE: Final = "transitions.jsonl"
+TRANSITIONS_DIR: Final = "transitions"
 BOOT_MARGIN_S: Final = 60.0  # on top of a device's declared boot time
 
 
@@ -354,19 +355,26 @@ def next_transition(current: State, target: State,
 
 
 class TransitionLog:
-    """Transitions run in a lab, one JSON line each, shared by every worker and kept in the
-    lab's state folder (`Lab.state_dir`: the workdir of an emulated-only lab)."""
+    """Transitions run in a lab, one JSON line each, kept in the lab's state folder
+    (`Lab.state_dir`: the workdir of an emulated-only lab) as one file per run,
+    `transitions/<run>.jsonl`, shared by the run's workers: the summary at the end of a run
+    reads its own run's file, not the lab's whole history."""
 
     def __init__(self, folder: Path, run_id: str = "") -> None:
-        self.path = Path(folder) / TRANSITIONS_FILE
+        self.directory = Path(folder) / TRANSITIONS_DIR
         self.run_id = run_id
+        # A run id is made by the run (fixtures/lab.py: time and random hex); a stray
+        # path separator in a caller's id must not leave the folder.
+        name = (run_id or "unnamed-run").replace(os.sep, "_")
+        self.path = self.directory / f"{name}.jsonl"
 
     def record(self, device: str, name: str, source: State, seconds: float) -> None:
-        """Append one transition, under the log's lock (several runs of one lab may write),
+        """Append one transition, under the file's lock (every worker of the run writes),
         to a file only its owner reads."""
         line = json.dumps({"run": self.run_id, "device": device, "transition": name,
                            "from": source.value, "seconds": round(seconds, 3),
                            "pid": os.getpid()}) + "\n"
+        private_dir(self.directory)
         lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30,
                         mode=0o600)
         with lock:
@@ -377,13 +385,16 @@ class TransitionLog:
                 os.close(fd)
 
     def entries(self, *, this_run: bool = True) -> list[dict[str, object]]:
-        """The recorded transitions (of this run only, by default)."""
-        try:
-            lines = self.path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        rows = [json.loads(line) for line in lines if line.strip()]
-        return [r for r in rows if not this_run or r.get("run") == self.run_id]
+        """The recorded transitions: this run's file, or every run's (`this_run=False`)."""
+        paths = [self.path] if this_run else sorted(self.directory.glob("*.jsonl"))
+        rows: list[dict[str, object]] = []
+        for path in paths:
+            try:
+                lines = path.read_text().splitlines()
+            except FileNotFoundError:
+                continue
+            rows.extend(json.loads(line) for line in lines if line.strip())
+        return rows
 
 
 class Quarantine:

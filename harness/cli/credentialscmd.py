@@ -22,7 +22,7 @@ from harness.cli.common import (
 from harness.credentials import CredentialRecord, CredentialStore
 from harness.errors import InfrastructureError
 from harness.lab import AnyDevice, RealDevice
-from harness.statedir import STATE_DIR_ENV, lab_state_dir
+from harness.statedir import STATE_DIR_ENV, checked_root, persistent_keys
 
 MASK = "****"
 
@@ -70,19 +70,24 @@ def credentials(
     path = devices or default_devices()
     inventory = inventory_or_fail(path)
     folder = workdir or default_workdir()
+    # Only read: a mistyped HIL_STATE_DIR is reported, never created.
     try:
-        state_dir = lab_state_dir(inventory, folder)
-        store = CredentialStore(folder, state_dir=state_dir,
-                                persistent={d.name for d in inventory.real_devices})
-    except (InfrastructureError, OSError) as exc:
+        state_dir = checked_root() if inventory.real_devices else folder
+    except InfrastructureError as exc:
         fail(str(exc))
+    missing = bool(inventory.real_devices) and not state_dir.is_dir()
+    store = CredentialStore(folder, state_dir=state_dir, persistent=persistent_keys(inventory))
     rows = [_row(d, r) for d, r in zip(inventory.devices,
                                        store.records(d.name for d in inventory.devices),
                                        strict=True)]
     if as_json:
-        print(json.dumps({"state_dir": str(state_dir), "workdir": str(folder.resolve()),
-                          "devices": rows}, indent=2), flush=True)
+        print(json.dumps({"state_dir": str(state_dir), "state_kept": not missing,
+                          "workdir": str(folder.resolve()), "devices": rows}, indent=2),
+              flush=True)
         return
+    if missing:
+        console.print(f"no state kept at {state_dir} yet ({STATE_DIR_ENV}): real devices' "
+                      "passwords come from their env variables")
     table = new_table(f"Credentials (lab state: {state_dir}; {STATE_DIR_ENV} moves it)",
                       "device", "password", "source", "reserved e-mail")
     for row in rows:

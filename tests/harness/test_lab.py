@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -223,6 +224,14 @@ def test_a_missing_secret_does_not_stop_loading(monkeypatch: pytest.MonkeyPatch)
             "it, or a known_hosts file, got 'SHA256:abc'",
         ),
         (
+            "devices: [{name: a, kind: real, model: DS-2CD2143G2-I, firmware: V5.6.0, "
+            f"base_url: 'https://x', password_env: HIL_A, ssh_host_key: ['{FINGERPRINT}', "
+            "keys/known_hosts]}]",
+            "devices.yaml: devices[0].ssh_host_key[1]: expected a host key fingerprint "
+            "SHA256:<43 base64 characters> (a list holds fingerprints only; a known_hosts file "
+            "is given alone), got 'keys/known_hosts'",
+        ),
+        (
             f"devices: [{CAMERA}]\nlab_controller: {{kind: real, host: h, user: lab, "
             "password_env: P, ssh_host_key: '9d:38:5b:83:a9:17:52:92:56:1a:5e:c4:d4:81:8e:0a'}",
             "devices.yaml: lab_controller.ssh_host_key: expected a host key fingerprint "
@@ -269,6 +278,18 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as info:
         load_inventory(path)
     assert str(info.value).startswith(f"{path}: line 1: devices[0].firmware: ")
+
+
+def test_schema_takes_one_pin_or_a_list_as_the_loader_does() -> None:
+    # The docs write `spki_sha256: <pin>`: an editor checking devices.yaml against the
+    # schema must not flag it.
+    definitions = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["$defs"]
+    one_or_many = [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    for model in ("TlsSettings", "ImapConfig"):
+        assert definitions[model]["properties"]["spki_sha256"]["anyOf"] == one_or_many, model
+    for model in ("RealDevice", "RealLabController"):
+        kinds = definitions[model]["properties"]["ssh_host_key"]["anyOf"]
+        assert {"type": "string"} in kinds and one_or_many[1] in kinds, model
 
 
 def test_committed_schema_is_current() -> None:
@@ -358,6 +379,9 @@ def test_pins_and_host_keys_of_a_real_lab(tmp_path: Path, monkeypatch: pytest.Mo
     first, second = inventory.real_devices
     assert first.tls.spki_sha256 == second.tls.spki_sha256 == (PIN,)
     assert first.ssh_host_key == FINGERPRINT and second.ssh_host_key == "keys/known_hosts"
+    several = path.read_text().replace(f"'{FINGERPRINT}'", f"['{FINGERPRINT}', '{FINGERPRINT}']")
+    path.write_text(several)
+    assert load_inventory(path).real_devices[0].ssh_host_key == (FINGERPRINT, FINGERPRINT)
     controller = inventory.lab_controller
     assert isinstance(controller, RealLabController)
     assert controller.ssh_host_key == "keys/labctl_known_hosts"

@@ -38,7 +38,7 @@ from harness.errors import InfrastructureError
 from harness.lab import AttendedCloud, InventoryError, load_inventory
 from harness.labhost import LabEndpoints, start_lab, stop_lab
 from harness.qr import decode_qr
-from harness.statedir import STATE_DIR_ENV, lab_key, lab_state_dir
+from harness.statedir import STATE_DIR_ENV, lab_state_dir, persistent_keys
 from harness.states import Quarantine, State, TransitionLog, bring
 
 REPO = Path(__file__).resolve().parents[2]
@@ -258,26 +258,28 @@ def _real_inventory(folder: Path, base_url: str, name: str = "nightly-nvr") -> P
 
 
 def _remember_many(state: str, inventory: str, device: str, count: int) -> None:
-    os.environ[STATE_DIR_ENV] = state
+    os.environ[STATE_DIR_ENV] = state  # a spawned process of its own
     loaded = load_inventory(inventory)
     folder = lab_state_dir(loaded, Path(state) / "work")
-    store = CredentialStore(Path(state) / "work", state_dir=folder, persistent={device})
+    store = CredentialStore(Path(state) / "work", state_dir=folder,
+                            persistent=persistent_keys(loaded))
     log = TransitionLog(folder, run_id=str(os.getpid()))
     for number in range(count):
         store.remember(device, password=f"Pass-{os.getpid()}-{number}!")
         log.record(device, "activate", State.INACTIVE, 0.001)
 
 
-def test_state_folder_is_private_per_lab_and_whole_under_two_writers(
+def test_state_folder_is_private_per_device_and_whole_under_two_writers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
     monkeypatch.setenv(STATE_DIR_ENV, str(state))
     inventory = _real_inventory(tmp_path / "a", "http://127.0.0.1:9")
     other_lab = load_inventory(_real_inventory(tmp_path / "b", "http://127.0.0.1:10"))
     loaded = load_inventory(inventory)
-    # Two checkouts of one lab share its folder; another lab on the runner has its own.
+    # Two checkouts of one lab share a device's file; a device elsewhere has its own.
     clone = load_inventory(_real_inventory(tmp_path / "clone", "http://127.0.0.1:9"))
-    assert lab_key(clone) == lab_key(loaded) != lab_key(other_lab)
+    assert (persistent_keys(clone) == persistent_keys(loaded)
+            == {"nightly-nvr": "nightly-nvr@127.0.0.1_9"} != persistent_keys(other_lab))
     context = multiprocessing.get_context("spawn")
     writers = [context.Process(target=_remember_many,
                                args=(str(state), str(inventory), "nightly-nvr", 40))
@@ -287,31 +289,31 @@ def test_state_folder_is_private_per_lab_and_whole_under_two_writers(
     for writer in writers:
         writer.join(60)
         assert writer.exitcode == 0
-    folder = state / lab_key(loaded)
-    credentials = folder / "credentials" / "nightly-nvr.json"
+    credentials = state / "credentials" / "nightly-nvr@127.0.0.1_9.json"
     data = json.loads(credentials.read_text())  # whole: one writer's last word
     assert re.fullmatch(r"Pass-\d+-39!", data["password"]) and data["changed_at"]
-    lines = (folder / "transitions.jsonl").read_text().splitlines()
-    assert len(lines) == 80 and all(json.loads(line)["device"] == "nightly-nvr"
-                                    for line in lines)
-    for private in (state, folder, folder / "credentials"):
+    runs = sorted((state / "transitions").glob("*.jsonl"))
+    assert len(runs) == 2  # one file per run (here: per writer process)
+    for run in runs:
+        lines = run.read_text().splitlines()
+        assert len(lines) == 40 and all(json.loads(line)["device"] == "nightly-nvr"
+                                        for line in lines)
+    for private in (state, state / "credentials", state / "transitions"):
         assert stat.S_IMODE(private.stat().st_mode) == 0o700, private
-    for private in (credentials, folder / "transitions.jsonl"):
+    for private in (credentials, *runs):
         assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
 
 
-def test_hil_devices_credentials_shows_what_is_known_masked(tmp_path: Path) -> None:
+def test_hil_devices_credentials_shows_what_is_known_masked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
     inventory = _real_inventory(tmp_path, "http://127.0.0.1:9", name="cred-nvr")
     secret_password = "Zq8#secret-Pw"
-    os.environ[STATE_DIR_ENV] = str(state)
-    try:
-        loaded = load_inventory(inventory)
-        store = CredentialStore(tmp_path / "lab", state_dir=lab_state_dir(loaded, tmp_path),
-                                persistent={"cred-nvr"}, run_id="20261206T2100-abc123")
-        store.remember("cred-nvr", password=secret_password, email="owner.reset@lab.example")
-    finally:
-        del os.environ[STATE_DIR_ENV]
+    monkeypatch.setenv(STATE_DIR_ENV, str(state))
+    loaded = load_inventory(inventory)
+    store = CredentialStore(tmp_path / "lab", state_dir=lab_state_dir(loaded, tmp_path),
+                            persistent=persistent_keys(loaded), run_id="20261206T2100-abc123")
+    store.remember("cred-nvr", password=secret_password, email="owner.reset@lab.example")
     env = {STATE_DIR_ENV: str(state)}
     as_json = hil("devices", "credentials", "--json", "--devices", inventory, "--workdir",
                   tmp_path / "lab", cwd=tmp_path, env=env)
@@ -321,7 +323,7 @@ def test_hil_devices_credentials_shows_what_is_known_masked(tmp_path: Path) -> N
     row = json.loads(as_json.stdout)["devices"][0]
     assert row["password"] == "****" and row["reserved_email"] == "o****@lab.example"
     assert row["source"].startswith("changed by run 20261206T2100-abc123 at 20")
-    assert row["file"].startswith(str(state / lab_key(loaded)))
+    assert row["file"] == str(state / "credentials" / "cred-nvr@127.0.0.1_9.json")
     assert "o****@lab.example" in table.stdout and "changed by run" in table.stdout
     for shown in (as_json.stdout, table.stdout, as_json.stderr, table.stderr):
         assert secret_password not in shown and "owner.reset" not in shown

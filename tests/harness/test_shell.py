@@ -124,7 +124,7 @@ def test_a_pinned_fingerprint_admits_the_host_and_refuses_another_key(
             pytest.raises(HostKeyRefused) as info:
         controller.status()
     assert str(info.value) == (
-        f"ssh [{host}]:{port}: host key {served} (ecdsa-sha2-nistp256) is not the pinned "
+        f"ssh {host}:{port}: host key {served} (ecdsa-sha2-nistp256) is not the pinned "
         f"{OTHER_FINGERPRINT} (ssh_host_key); refused before login")
     assert "refused" not in transcript.render()
 
