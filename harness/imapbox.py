@@ -140,13 +140,19 @@ class ImapMailbox:
     ) -> ReceivedMail:
         deadline = time.monotonic() + timeout
         self.idles = self.polls = 0
-        watchdog = Watchdog(timeout + self.io_timeout)
-        client = self._connect(watchdog)
+        with _UID_FLOORS_LOCK:
+            floor = _UID_FLOORS.get(self._mark_key(since))
+        # With the folder's UIDNEXT at the mark, the UID alone tells a new mail: the
+        # server's INTERNALDATE (its clock, maybe behind ours) no longer decides.
+        cutoff = since if floor is None else float("-inf")
         seen: set[int] = set()
+        watchdog = Watchdog(timeout + self.io_timeout)
+        client: IMAPClient | None = None
         try:
+            client = self._connect(watchdog)
             while True:
-                for mail in self._new_mails(client, to, since, seen):
-                    if matches(mail, to, since, subject_contains):
+                for mail in self._new_mails(client, to, since, floor, seen):
+                    if matches(mail, to, cutoff, subject_contains):
                         return mail
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -159,8 +165,9 @@ class ImapMailbox:
             ) from None
         finally:
             watchdog.cancel()
-            with contextlib.suppress(*_IMAP_ERRORS):
-                client.logout()
+            if client is not None:
+                with contextlib.suppress(*_IMAP_ERRORS):
+                    client.logout()
 
     def _connect(self, watchdog: Watchdog) -> IMAPClient:
         """A logged-in client with the folder selected read-only; `InfrastructureError`
@@ -171,7 +178,11 @@ class ImapMailbox:
                 ssl_context=self.context, timeout=self.io_timeout,
             )
             if self.tls == "starttls":
-                client.starttls(self.context)
+                try:
+                    client.starttls(self.context)
+                except BaseException:
+                    _close(client)  # the plain connection, refused by the handshake
+                    raise
                 watchdog.watch(client.socket())  # the TLS socket replaced the plain one
         except ssl.SSLCertVerificationError as exc:
             raise InfrastructureError(f"{self.where}: {_tls_refusal(exc)}") from None
@@ -206,24 +217,30 @@ class ImapMailbox:
             client.login(self.user, self._secret.reveal())
 
     def _new_mails(
-        self, client: IMAPClient, to: str, since: float, seen: set[int]
+        self, client: IMAPClient, to: str, since: float, floor: int | None, seen: set[int]
     ) -> list[ReceivedMail]:
         """Mails naming `to` as a recipient that this wait has not looked at yet, oldest
-        first. The server's SEARCH narrows (by day and by substring); `matches` decides."""
-        day = datetime.datetime.fromtimestamp(since - 86400, datetime.UTC).date()
-        criteria: list[Any] = ["SINCE", day, "OR", "OR", "TO", to, "CC", to,
+        first: numbered from `floor` on (the folder's UIDNEXT at the mark), else dated
+        from `since`. The server's SEARCH narrows (by UID or day, and by substring);
+        `matches` decides."""
+        if floor is not None:
+            # "n:*" also names the highest UID below n when none is above: filtered below.
+            window: list[Any] = ["UID", f"{floor}:*"]
+        else:
+            window = ["SINCE", datetime.datetime.fromtimestamp(since - 86400, datetime.UTC).date()]
+        criteria: list[Any] = [*window, "OR", "OR", "TO", to, "CC", to,
                                "OR", "HEADER", _SEARCH_HEADERS[0], to,
                                "HEADER", _SEARCH_HEADERS[1], to]
-        with _UID_FLOORS_LOCK:
-            floor = _UID_FLOORS.get(self._mark_key(since), 0)
-        uids = [uid for uid in client.search(criteria) if uid not in seen and uid >= floor]
+        uids = [uid for uid in client.search(criteria)
+                if uid not in seen and uid >= (floor or 0)]
         if not uids:
             return []
         seen.update(uids)
-        found = [
-            _parsed(data) for data in client.fetch(uids, ["INTERNALDATE", "BODY.PEEK[]"]).values()
-        ]
-        return sorted((m for m in found if m.received_at >= since), key=lambda m: m.received_at)
+        fetched = client.fetch(uids, ["INTERNALDATE", "BODY.PEEK[]"])
+        # In UID order: the server's delivery order, exact where INTERNALDATE has whole
+        # seconds only (and the server's clock may be behind ours).
+        found = [_parsed(fetched[uid]) for uid in sorted(fetched)]
+        return [m for m in found if floor is not None or m.received_at >= since]
 
     def _await_news(self, client: IMAPClient, remaining: float) -> None:
         """Until the server reports a change (IDLE) or one poll interval has passed."""
@@ -309,7 +326,12 @@ class _WatchedTls(imapclient_tls.IMAP4_TLS):  # type: ignore[misc]
             (self.host, self.port), timeout if timeout is not None else self._timeout
         )
         self._watchdog.watch(raw)  # the handshake may drip too
-        wrapped: socket.socket = imapclient_tls.wrap_socket(raw, self.ssl_context, self.host)
+        try:
+            wrapped: socket.socket = imapclient_tls.wrap_socket(raw, self.ssl_context,
+                                                                 self.host)
+        except BaseException:
+            raw.close()  # a refused certificate must not leave the connection open
+            raise
         self._watchdog.watch(wrapped)
         return wrapped
 

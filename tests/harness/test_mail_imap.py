@@ -5,11 +5,14 @@ server stalls."""
 
 from __future__ import annotations
 
+import datetime
+import gc
 import logging
 import signal
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from dovecot import NO_IDLE_CAPABILITY, Dovecot, Introspection, make_ca, running_dovecot
+from imapclient import IMAPClient
 
 from harness.dut import Lab
 from harness.errors import InfrastructureError
@@ -163,6 +167,52 @@ def test_another_pin_is_refused_before_login(
     assert message.startswith(f"IMAP 127.0.0.1:{port}: certificate pin mismatch"), message
     assert wrong in message and "mailbox.spki_sha256" in message
     assert dovecot.log().count("Login: ") == logins_before  # no credentials were sent
+
+
+def _refused_and_released(box: ImapMailbox) -> str:
+    """`refusal(box)`, keeping no reference to the failure: what is left open afterwards
+    (a socket, the watchdog's timer) was left by the mailbox."""
+    return refusal(box)
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_a_refused_handshake_leaves_no_timer_nor_socket(
+    dovecot: Dovecot, credentials: None, tmp_path: Path, tls: str
+) -> None:
+    wrong = spki_pin(_der(make_ca(tmp_path).cert_file))
+    box = imap_mailbox(config(dovecot, tls=tls, port=port_of(dovecot, tls), ca_file=None,
+                              spki_sha256=[wrong]))
+    before = set(threading.enumerate())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert "certificate pin mismatch" in _refused_and_released(box)
+        gc.collect()  # an unclosed socket says so when collected
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == []
+    started = [t for t in threading.enumerate() if t not in before]
+    for thread in started:
+        thread.join(5)  # a cancelled timer ends at once; a running one waits 50 s
+    assert [t.name for t in started if t.is_alive()] == []
+
+
+def test_a_mail_the_server_dates_before_the_mark_is_found_by_its_uid(
+    dovecot: Dovecot, credentials: None
+) -> None:
+    # A server whose clock is behind the harness's dates a mail delivered after the mark
+    # before it: APPEND with such an INTERNALDATE. The mail before the mark is not taken.
+    address = "behind1@hil.test"
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=30)
+    context = ssl.create_default_context(cafile=str(dovecot.ca.ca_file))
+    with IMAPClient("127.0.0.1", dovecot.imaps_port, ssl_context=context, timeout=WAIT_S) as imap:
+        imap.login(USER, PASSWORD)
+        imap.append("INBOX", mail("Device password reset code", "Verification code: OLD11111",
+                                  to=address), msg_time=past)
+        box = imap_mailbox(config(dovecot))
+        since = box.mark(address)
+        imap.append("INBOX", mail("Device password reset code", "Verification code: NEW22222",
+                                  to=address), msg_time=past)
+    found = box.wait_for(address, since, subject_contains="reset code", timeout=WAIT_S)
+    assert "NEW22222" in found.body and found.received_at < since
 
 
 def test_idle_finds_a_mail_delivered_while_waiting(dovecot: Dovecot, credentials: None) -> None:
