@@ -14,9 +14,11 @@
 
 and writes `DIR/devices.yaml` (every device `kind: real`) and `DIR/secrets.env` (0600:
 `export HIL_..._PASSWORD=...`), so that the harness is run with the very commands of a
-real lab. How the devices are found: the recorder and the classic camera activated with
-the password of their `password_env` (installed, as a lab's devices are); the newest
-camera fresh from the box (inactive: the harness activates it). The passwords and ports are
+real lab. How the devices are found: activated with the password of their `password_env`
+and no reserved address, as a lab's devices are once installed (whoever installed them put
+the passwords in the CI's secret store); from then on the harness keeps the passwords it
+sets in its state folder (HIL_STATE_DIR) and recovers a device it lost with the lab
+controller's reset button. The passwords and ports are
 made once and kept in DIR, as are the devices' flash, certificates and host key, so a lab
 brought down and up again is the same lab (the harness's state folder, keyed by names and
 addresses, stays valid). `down DIR` stops everything.
@@ -30,7 +32,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -74,7 +75,9 @@ class LabDevice:
     model: str
     firmware: str
     ca_signed: bool  # certificate signed by the lab CA; otherwise self-signed and pinned
-    activated: bool  # found activated with its env password; otherwise fresh from the box
+    # Found activated with its env password (a lab's installed device); False: fresh from
+    # the box (every device of DEVICES is found activated: see the module's docstring).
+    activated: bool
     session_id_version: str = "2"
 
     @property
@@ -86,7 +89,7 @@ DEVICES = (
     LabDevice("nvr-lab-1", "DS-7608NI-K2", "V4.21.000", ca_signed=True, activated=True),
     LabDevice("ipc-lab-1", "DS-2CD3725G0-IZS", "V5.6.3", ca_signed=False, activated=True),
     LabDevice("ipc-lab-2", "DS-2CD2143G2-I", "V5.7.10 build 240120", ca_signed=False,
-              activated=False, session_id_version="2.1"),
+              activated=True, session_id_version="2.1"),
 )
 
 
@@ -390,9 +393,13 @@ def _last_line(path: Path) -> str:
 
 def up(folder: Path, timeout: float = START_TIMEOUT_S) -> Path:
     """Start the lab in the background; the inventory once everything listens."""
-    if shutil.which("dovecot") is None and not Path("/usr/sbin/dovecot").exists():
-        raise RehearsalError("no Dovecot here: install dovecot-imapd and dovecot-lmtpd "
-                             "(scripts/ensure.sh)")
+    from . import mailserver
+
+    if not (os.access(mailserver.DOVECOT, os.X_OK)
+            and os.access(mailserver.LMTP_SERVICE, os.X_OK)):
+        raise RehearsalError(f"no Dovecot with LMTP here ({mailserver.DOVECOT}, "
+                             f"{mailserver.LMTP_SERVICE}): install dovecot-imapd and "
+                             "dovecot-lmtpd (scripts/ensure.sh)")
     folder.mkdir(parents=True, exist_ok=True)
     folder = folder.resolve()
     pid = _running_pid(folder)

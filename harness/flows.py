@@ -189,14 +189,16 @@ def read_code(
     timeout: float = DEFAULT_WAIT,
     *,
     secrets: Secrets | None = None,
+    serial: str | None = None,
 ) -> Secret:
-    """The verification code from the first code mail to `to` since `since`.
+    """The verification code from the first code mail to `to` since `since` (naming the
+    device `serial` in its subject, when given: one mailbox may serve several devices).
 
     Never logged; registered with `secrets` (if given) so evidence masks it. A mail
     without a code is a `ProductDefect`; no mail at all is `MailNotReceived`.
     """
     with allure.step(f"Read the verification code from the mail to {to}"):
-        mail = mailbox.wait_for(to=to, since=since, timeout=timeout)
+        mail = mailbox.wait_for(to=to, since=since, subject_contains=serial, timeout=timeout)
         code = find_verification_code(mail.body)
         if code is None:
             raise ProductDefect(
