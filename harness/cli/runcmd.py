@@ -55,7 +55,7 @@ ProfileOption = Annotated[
     typer.Option(
         "--profile",
         "-p",
-        help="Run profile from profiles.yaml: regression, nightly, gate.",
+        help="Run profile from profiles.yaml: regression, nightly, gate, rehearsal.",
         autocompletion=_complete_profiles,
     ),
 ]
