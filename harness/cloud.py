@@ -21,6 +21,8 @@ from __future__ import annotations
 import io
 import os
 import smtplib
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -29,7 +31,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 import httpx
 import segno
@@ -38,10 +40,12 @@ from harness.errors import HarnessError, InfrastructureError
 from harness.evidence import ExchangeLog, Secret
 from harness.qr import decode_qr
 from harness.tls import tls_context
+from harness.watchdog import Watchdog
 
 DEFAULT_APP_VERSION = "3.5.4"
 RESET_PATH = "/api/v1/device-password-reset"
 DEFAULT_TIMEOUT_S = 10.0
+SmtpTls = Literal["starttls", "ssl", "none"]
 
 
 class CloudRefused(Exception):
@@ -308,11 +312,13 @@ ManualPhoneApp = AttendedPhoneApp
 
 @dataclass(frozen=True)
 class SubmissionServer:
-    """Where the Export channel's mail is submitted: the lab's SMTP server."""
+    """Where the Export channel's mail is submitted: the lab's SMTP server, resolved for a
+    run (the inventory's `cloud.smtp`, harness.lab.SmtpConfig, with its password read, or
+    the emulated cloud's own). `tls`: starttls, ssl (implicit TLS) or none."""
 
     host: str
     port: int
-    starttls: bool = False
+    tls: SmtpTls = "none"
     user: str | None = None
     password: Secret | None = None
     ca_file: str | None = None
@@ -346,7 +352,7 @@ class ExportPhoneApp:
             raise HarnessError("ExportPhoneApp: the picture to mail holds another QR than "
                                "the one scanned")
         export_channel(picture, self.recovery_address, self.server.host, self.server.port,
-                       sender=self.sender, timeout=self.timeout, starttls=self.server.starttls,
+                       sender=self.sender, timeout=self.timeout, tls=self.server.tls,
                        user=self.server.user, password=self.server.password,
                        ca_file=self.server.ca_file)
         return CodeRequest(serial=None)
@@ -425,6 +431,35 @@ def phone_app_for(kind: str, settings: PhoneAppSettings) -> PhoneAppRole:
     return factory(settings)
 
 
+class _WatchedSmtp(smtplib.SMTP):
+    """smtplib's client whose socket a watchdog shuts down at the exchange's deadline."""
+
+    def __init__(self, watchdog: Watchdog, context: ssl.SSLContext | None, *args: Any,
+                 **kwargs: Any) -> None:
+        self._watchdog = watchdog
+        self._implicit_tls = context
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        raw = socket.create_connection((host, port), timeout, self.source_address)
+        self._watchdog.watch(raw)  # a handshake or greeting may drip too
+        if self._implicit_tls is None:
+            return raw
+        try:
+            tls = self._implicit_tls.wrap_socket(raw, server_hostname=host)
+        except BaseException:
+            raw.close()
+            raise
+        self._watchdog.watch(tls)
+        return tls
+
+    def starttls(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        reply: tuple[int, bytes] = super().starttls(*args, **kwargs)
+        if self.sock is not None:
+            self._watchdog.watch(self.sock)  # the TLS socket replaced the plain one
+        return reply
+
+
 def export_channel(
     png: bytes,
     recovery_address: str,
@@ -433,18 +468,25 @@ def export_channel(
     sender: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
-    starttls: bool = False,
+    deadline: float | None = None,
+    tls: SmtpTls = "none",
     user: str | None = None,
     password: str | None = None,
     ca_file: str | None = None,
 ) -> None:
     """Mail the exported QR picture to the vendor's recovery address (§7, second channel)
-    through the submission server `smtp_host:smtp_port`: STARTTLS first when asked (the
-    server verified against `ca_file`, or the system CAs), then AUTH when `user` is given.
+    through the submission server `smtp_host:smtp_port`: over TLS from the first byte
+    (`tls="ssl"`) or after STARTTLS (`"starttls"`), the server verified against `ca_file`
+    or the system trust store; then AUTH when `user` is given (never over plain SMTP).
 
-    The cloud reads the picture and mails the code to the reserved address. Any failure is
-    one `InfrastructureError` naming the server; the password never appears in it.
+    `timeout` bounds each read, `deadline` (3 x `timeout` by default) the whole exchange:
+    a server that drips its answers cannot hold a test. The cloud reads the picture and
+    mails the code to the reserved address. Any failure is one `InfrastructureError`
+    naming the server; the password never appears in it.
     """
+    if user is not None and tls == "none":
+        raise HarnessError("export_channel: AUTH over plain SMTP would send the password in "
+                           "clear (tls: starttls or ssl)")
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recovery_address
@@ -452,29 +494,33 @@ def export_channel(
     message.set_content("Exported password reset QR code attached.")
     message.add_attachment(png, maintype="image", subtype="png", filename="reset-qr.png")
     server = f"SMTP server {smtp_host}:{smtp_port}"
-    try:
-        with smtplib.SMTP(smtp_host, smtp_port, timeout=timeout) as smtp:
-            if starttls:
-                smtp.starttls(context=tls_context(ca_file if ca_file else True))
-            if user is not None:
-                smtp.login(user, str(password or ""))
-            smtp.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise InfrastructureError(
-            f"{server} refused the login of {user!r} (SMTP {exc.smtp_code}): check the "
-            "inventory's cloud.smtp.user and the password its password_env names"
-        ) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise InfrastructureError(
-            f"{server} does not offer what cloud.smtp asks ({exc}): STARTTLS or AUTH"
-        ) from None
-    except (OSError, smtplib.SMTPException) as exc:
-        # ssl.SSLCertVerificationError is an OSError: name it, it is the lab's CA's business.
-        detail = str(exc).replace(str(password), "***") if password else str(exc)
-        raise InfrastructureError(
-            f"cannot mail the QR to {recovery_address} via {server} "
-            f"({type(exc).__name__}: {detail})"
-        ) from None
+    context = tls_context(ca_file if ca_file else True) if tls != "none" else None
+    with Watchdog(deadline if deadline is not None else 3 * timeout) as watchdog:
+        try:
+            with _WatchedSmtp(watchdog, context if tls == "ssl" else None, smtp_host,
+                              smtp_port, timeout=timeout) as smtp:
+                if tls == "starttls":
+                    smtp.starttls(context=context)
+                if user is not None:
+                    smtp.login(user, str(password or ""))
+                smtp.send_message(message)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise InfrastructureError(
+                f"{server} refused the login of {user!r} (SMTP {exc.smtp_code}): check the "
+                "inventory's cloud.smtp.user and the password its password_env names"
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise InfrastructureError(
+                f"{server} does not offer what cloud.smtp asks ({exc}): STARTTLS or AUTH"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # ssl.SSLCertVerificationError is an OSError: name it, it is the lab's CA's
+            # business.
+            detail = str(exc).replace(str(password), "***") if password else str(exc)
+            raise InfrastructureError(
+                f"cannot mail the QR to {recovery_address} via {server}{watchdog.reason()} "
+                f"({type(exc).__name__}: {detail})"
+            ) from None
 
 
 __all__ = [

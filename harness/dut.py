@@ -170,7 +170,7 @@ class Lab:
             smtp = cloud.smtp
             password = smtp.secret()
             self.secrets.register(password)
-            return SubmissionServer(host=smtp.host, port=smtp.port, starttls=smtp.starttls,
+            return SubmissionServer(host=smtp.host, port=smtp.submission_port, tls=smtp.tls,
                                     user=smtp.user, password=password,
                                     ca_file=str(smtp.ca_file) if smtp.ca_file else None)
         ep = self.endpoints
@@ -182,7 +182,7 @@ class Lab:
         password = Secret(ep.cloud_smtp_password())
         self.secrets.register(password)
         return SubmissionServer(host=ep.cloud_smtp_host or ep.smtp_host,
-                                port=ep.cloud_smtp_port, starttls=True, user=ep.cloud_smtp_user,
+                                port=ep.cloud_smtp_port, tls="starttls", user=ep.cloud_smtp_user,
                                 password=password, ca_file=ep.cloud_smtp_ca_file)
 
     def smtp_sink_healthy(self) -> bool:

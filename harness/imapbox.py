@@ -42,6 +42,7 @@ from harness.received import (
 )
 from harness.tls import PinMismatch, TlsTrust, tls_context
 from harness.waits import waiting
+from harness.watchdog import Watchdog
 
 Auth = Literal["password", "xoauth2"]
 # RFC 2177: a client re-issues IDLE at least every 29 minutes, or the server may drop it.
@@ -78,7 +79,7 @@ class ImapMailbox:
         self._secret = Secret(secret)  # the password, or the access token (xoauth2)
         self.auth: Auth = auth
         self.tls = tls
-        self.context = ssl_context or ssl.create_default_context()
+        self.context = ssl_context or tls_context(True)
         self.poll = poll
         self.io_timeout = io_timeout
         # How the last wait waited: IDLE rounds and poll rounds (the tests read it).
@@ -267,38 +268,6 @@ def imap_mailbox(config: ImapConfig) -> ImapMailbox:
         config.host, config.port, config.user, config.secret(), auth=config.auth,
         tls=config.tls, folder=config.folder, ssl_context=tls_context(trust),
     )
-
-
-class Watchdog:
-    """Shuts a connection's socket down once `seconds` have passed, so that a read blocked
-    on a peer that drips its answer (within every per-read timeout) ends."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.fired = False
-        self._socket: socket.socket | None = None
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        """The socket to shut down (now, if the time is already up)."""
-        self._socket = sock
-        if self.fired:
-            self._fire()
-
-    def reason(self) -> str:
-        """Why a read failed, when the watchdog ended it ("" otherwise)."""
-        return f" (no complete answer within {self.seconds:g} s)" if self.fired else ""
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        self.fired = True
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.shutdown(socket.SHUT_RDWR)
 
 
 class _WatchedClient(IMAPClient):  # type: ignore[misc]  # imapclient ships no types

@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -461,30 +462,67 @@ class EmulatedCloud(_Model):
 EMULATED_RECOVERY_ADDRESS: Final = "pw_recovery@cloud.hik-emulator.test"
 
 
-class SubmissionServer(_Model):
-    """The lab's SMTP submission server the Export channel mails through."""
+SMTP_PORTS: Final = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+class SmtpConfig(_Model):
+    """The lab's SMTP submission server the Export channel mails through (`cloud.smtp`)."""
 
     host: str
-    port: Port = 587
-    starttls: bool = Field(default=True, description="STARTTLS before AUTH (port 587)")
+    port: Port | None = Field(default=None,
+                              description="587 with tls: starttls, 465 with ssl, 25 with none "
+                                          "when absent")
     user: str | None = Field(default=None, description="AUTH user; no AUTH when absent")
     password_env: EnvName | None = Field(default=None,
                                          description="Environment variable of the AUTH password")
+    tls: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="starttls: plain SMTP upgraded by STARTTLS before AUTH (587); ssl: TLS "
+        "from the first byte (465); none: no TLS, only without AUTH (a relay inside the lab)")
     ca_file: Path | None = Field(
         default=None, description="PEM CA to verify the server with; system CAs when absent")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _starttls_spelling(cls, data: object) -> object:
+        """`starttls: true|false`, this entry's first spelling, is `tls: starttls|none`."""
+        if not isinstance(data, dict) or "starttls" not in data:
+            return data
+        if "tls" in data:
+            raise ValueError("give tls alone (starttls: true|false is its older spelling)")
+        data = dict(data)
+        value = data.pop("starttls")
+        if not isinstance(value, bool):
+            raise ValueError(f"starttls: expected true or false, got {_short(value)}")
+        data["tls"] = "starttls" if value else "none"
+        return data
+
+    @field_validator("tls")
+    @classmethod
+    def _no_password_in_clear(cls, value: str, info: ValidationInfo) -> str:
+        if value == "none" and info.data.get("user") is not None:
+            raise ValueError(
+                "AUTH (user) over plain SMTP would send the password in clear: use tls: "
+                "starttls (port 587) or ssl (465)")
+        return value
+
     @model_validator(mode="after")
-    def _auth_complete(self) -> SubmissionServer:
+    def _auth_complete(self) -> SmtpConfig:
         if (self.user is None) != (self.password_env is None):
             raise ValueError("user and password_env go together (AUTH needs both)")
         return self
+
+    @property
+    def submission_port(self) -> int:
+        """`port`, else the usual port of `tls`."""
+        return self.port or SMTP_PORTS[self.tls]
 
     def secret(self) -> Secret | None:
         """The AUTH password, from `password_env` (None without AUTH)."""
         if self.password_env is None:
             return None
         return read_secret(self.password_env,
-                           f"the SMTP password of {self.user}@{self.host}:{self.port}")
+                           f"the SMTP password of {self.user}@{self.host}:{self.submission_port}")
 
 
 class ExportCloud(_Model):
@@ -495,7 +533,7 @@ class ExportCloud(_Model):
     recovery_address: str = Field(default=EMULATED_RECOVERY_ADDRESS, pattern=r"^[^@\s]+@[^@\s]+$")
     sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$",
                                description="From: address; the reserved mailbox's when absent")
-    smtp: SubmissionServer | None = Field(
+    smtp: SmtpConfig | None = Field(
         default=None,
         description="The lab's submission server; absent: the emulated cloud's own "
                     "(AUTH + STARTTLS), which only an emulated lab has")

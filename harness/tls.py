@@ -11,8 +11,15 @@ be switched off (`verify: false`: anyone in the middle gets the admin password) 
 replaced by a lab CA. A pin names the one key the device holds: the base64 SHA-256 of the
 certificate's DER SubjectPublicKeyInfo, the format Chromium's
 `--ignore-certificate-errors-spki-list` takes, so one value serves httpx and the browser.
-The pin is checked inside the TLS handshake of every connection (`_PinnedSocket`), before
-the HTTP client can write a byte: credentials never reach an unpinned peer.
+The pin is checked inside the TLS handshake of every connection, before the client can
+write a byte: credentials never reach an unpinned peer. Both kinds of TLS connection a
+context makes check it: a socket (`wrap_socket`: httpx, smtplib, imapclient) and a memory
+BIO object (`wrap_bio`: asyncio's streams).
+
+Which CAs: `verify: true` (devices, the vendor cloud's API, the lab's mailbox and submission
+server) means the system trust store, `ssl.create_default_context()`, which honours
+SSL_CERT_FILE and SSL_CERT_DIR; not certifi's bundle (httpx's default), so one rule holds
+for every client and a lab adds its CA to the machine's store or names it in `ca_file`.
 """
 
 from __future__ import annotations
@@ -93,32 +100,49 @@ class _PinnedContext(ssl.SSLContext):
     pins: frozenset[str]
 
 
+def _check_pin(context: ssl.SSLContext, cert_der: bytes | None, where: str) -> None:
+    """PinMismatch unless the peer's leaf certificate holds a key `context` pins."""
+    if not isinstance(context, _PinnedContext):
+        return
+    seen = spki_pin(cert_der or b"")
+    if seen not in context.pins:
+        raise PinMismatch(
+            f"{context.device}: the certificate presented{where} has SPKI pin {seen}, "
+            f"expected {' or '.join(sorted(context.pins))} (tls.spki_sha256); "
+            "refused before anything was sent"
+        )
+
+
 class _PinnedSocket(ssl.SSLSocket):
     """An SSL socket that refuses a peer whose leaf certificate is not pinned, as part of
     the handshake: `wrap_socket` (httpcore's start_tls) raises and closes the socket."""
 
     def do_handshake(self, block: bool = False) -> None:
         super().do_handshake(block)
-        context = self.context
-        if isinstance(context, _PinnedContext):
-            seen = spki_pin(self.getpeercert(binary_form=True) or b"")
-            if seen not in context.pins:
-                try:
-                    host, port = self.getpeername()[:2]
-                    where = f" at {host}:{port}"
-                except OSError:
-                    where = ""
-                raise PinMismatch(
-                    f"{context.device}: the certificate presented{where} has SPKI pin {seen}, "
-                    f"expected {' or '.join(sorted(context.pins))} (tls.spki_sha256); "
-                    "refused before anything was sent"
-                )
+        try:
+            host, port = self.getpeername()[:2]
+            where = f" at {host}:{port}"
+        except OSError:
+            where = ""
+        _check_pin(self.context, self.getpeercert(binary_form=True), where)
+
+
+class _PinnedObject(ssl.SSLObject):
+    """The same check for a memory-BIO connection (`wrap_bio`, asyncio's TLS): its
+    handshake completes only when `do_handshake` returns without SSLWantReadError, and
+    that is where the pin is checked; asyncio then aborts the connection."""
+
+    def do_handshake(self) -> None:
+        super().do_handshake()
+        name = self.server_hostname
+        _check_pin(self.context, self.getpeercert(binary_form=True),
+                   f" at {name}" if name else "")
 
 
 def tls_context(verify: bool | str | Path | TlsTrust) -> ssl.SSLContext:
-    """The shared context for `verify`: True (system CAs, honouring SSL_CERT_FILE/DIR as
-    httpx does), False (no verification: a lab's self-signed devices), a CA file path, or a
-    device's `TlsTrust` (pins checked in every handshake)."""
+    """The shared context for `verify`: True (the system trust store, honouring
+    SSL_CERT_FILE/SSL_CERT_DIR), False (no verification: a lab's self-signed devices), a
+    CA file path, or a device's `TlsTrust` (pins checked in every handshake)."""
     if isinstance(verify, Path):
         verify = str(verify)
     if isinstance(verify, TlsTrust):
@@ -132,9 +156,12 @@ def tls_context(verify: bool | str | Path | TlsTrust) -> ssl.SSLContext:
 def _context(verify: bool | str) -> ssl.SSLContext:
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
-    import httpx  # see spki_pin
-
-    return httpx.create_ssl_context(verify=verify)
+    if verify:
+        return ssl.create_default_context()  # the system store (see the module)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 @functools.cache
@@ -150,6 +177,7 @@ def _pinned(device: str, pins: frozenset[str], ca_file: str | None) -> ssl.SSLCo
         context.verify_mode = ssl.CERT_NONE
     context.device, context.pins = device, pins
     context.sslsocket_class = _PinnedSocket
+    context.sslobject_class = _PinnedObject
     return context
 
 

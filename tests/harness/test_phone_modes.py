@@ -110,7 +110,7 @@ def test_export_phone_app_mails_the_devices_qr_picture_and_the_code_comes_back(
     bring(dut, State.EMAIL_RESERVED, log=TransitionLog(lab.state_dir),
           quarantine=Quarantine(workdir))
     app = dut.phone_app()
-    assert isinstance(app, ExportPhoneApp) and app.server.starttls and app.server.user
+    assert isinstance(app, ExportPhoneApp) and app.server.tls == "starttls" and app.server.user
     with dut.isapi(login=False) as device:
         qr = device.qr_code()
         code = dut.request_code(qr, timeout=30)  # through STARTTLS + AUTH, back by mail
@@ -129,13 +129,13 @@ def test_export_submission_server_wants_starttls_auth_and_the_right_password(
         assert code == 530
     wrong = "not-the-password-42"
     with pytest.raises(InfrastructureError) as refused:
-        export_channel(png, ep.recovery_address, host, port, "qa@hil.test", starttls=True,
+        export_channel(png, ep.recovery_address, host, port, "qa@hil.test", tls="starttls",
                        user=ep.cloud_smtp_user, password=wrong, ca_file=ep.cloud_smtp_ca_file)
     message = str(refused.value)
     assert f"SMTP server {host}:{port} refused the login of 'hil-export'" in message
     assert wrong not in message and "\n" not in message
     with pytest.raises(InfrastructureError, match=rf"SMTP server {host}:{port}.*certificate"):
-        export_channel(png, ep.recovery_address, host, port, "qa@hil.test", starttls=True,
+        export_channel(png, ep.recovery_address, host, port, "qa@hil.test", tls="starttls",
                        user=ep.cloud_smtp_user, password=ep.cloud_smtp_password())
 
 
@@ -219,6 +219,13 @@ def test_none_mode_skips_with_the_reason_and_the_gate_names_the_missing_verdict(
     ("{kind: export, smtp: {host: smtp.lab, user: hil}}",
      "cloud.smtp: user and password_env go together"),
     ("{kind: export, smtp: {host: smtp.lab, port: 99999}}", "cloud.smtp.port: expected a number"),
+    ("{kind: export, smtp: {host: smtp.lab, tls: none, user: hil, password_env: HIL_SMTP_PW}}",
+     "cloud.smtp.tls: AUTH (user) over plain SMTP would send the password in clear: use tls: "
+     "starttls (port 587) or ssl (465)"),
+    ("{kind: export, smtp: {host: smtp.lab, starttls: false, user: hil, "
+     "password_env: HIL_SMTP_PW}}", "cloud.smtp.tls: AUTH (user) over plain SMTP"),
+    ("{kind: export, smtp: {host: smtp.lab, tls: tls}}",
+     "cloud.smtp.tls: expected 'starttls', 'ssl' or 'none', got 'tls'"),
     ("{kind: export, smtp: {host: smtp.lab, ca_file: no-such-ca.pem}}",
      "cloud.smtp.ca_file: cannot load the CA file"),
     ("{kind: attended, timeout_s: 0}", "cloud.timeout_s: expected a number more than 0"),

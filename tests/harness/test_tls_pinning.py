@@ -4,8 +4,10 @@ Chromium (launched with the run's pins) and the fixture wiring that launches it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -29,7 +31,14 @@ from harness.gui.certificates import browser_spki_pins
 from harness.gui.recognise import recognise
 from harness.isapi import IsapiClient
 from harness.lab import RealDevice, TlsSettings
-from harness.tls import TlsTrust, chromium_pin_args, presented_pin, spki_pin, tls_context
+from harness.tls import (
+    PinMismatch,
+    TlsTrust,
+    chromium_pin_args,
+    presented_pin,
+    spki_pin,
+    tls_context,
+)
 
 PASSWORD = "Qw7!rT9#zPk"
 MODEL, FIRMWARE = "DS-7608NI-K2", "V4.21.000"
@@ -179,12 +188,18 @@ def test_the_lab_ca_verifies_its_device_and_no_other(
     signed, other = devices["ca-signed"], devices["self-signed"]
     assert signed.ca_file is not None
     trust = TlsTrust(device=signed.name, ca_file=str(signed.ca_file))
+    # The CA-verified handshake reaches the device itself (its key), and the client gets
+    # the device's answer through it.
+    assert presented_pin(*_address(signed.url), tls_context(trust), timeout=5) == signed.pin
     with IsapiClient(signed.url, verify=trust, timeout=5) as client:
-        assert client.activated() in (True, False)
+        assert isinstance(client.activated(), bool)
     # CA and pin together: both must hold.
     both = TlsTrust(device=signed.name, ca_file=str(signed.ca_file), spki_sha256=(signed.pin,))
-    with IsapiClient(signed.url, verify=both, timeout=5) as client:
-        client.activated()
+    assert presented_pin(*_address(signed.url), tls_context(both), timeout=5) == signed.pin
+    pinned_elsewhere = TlsTrust(device=signed.name, ca_file=str(signed.ca_file),
+                                spki_sha256=(OTHER_PIN,))
+    with pytest.raises(PinMismatch):  # a CA-signed certificate with another key
+        presented_pin(*_address(signed.url), tls_context(pinned_elsewhere), timeout=5)
     # The self-signed device's certificate as the "CA": not the one that signed.
     wrong = TlsTrust(device=signed.name, ca_file=str(other.cert))
     with IsapiClient(signed.url, verify=wrong, timeout=5) as client, \
@@ -194,6 +209,78 @@ def test_the_lab_ca_verifies_its_device_and_no_other(
     with IsapiClient(other.url, verify=trust, timeout=5) as client, \
             pytest.raises(InfrastructureError, match="TLS verification failed"):
         client.activated()
+
+
+async def _status_line_over_asyncio(url: str, context: ssl.SSLContext) -> bytes:
+    """GET / through asyncio's TLS (a memory-BIO SSLObject, not an SSLSocket)."""
+    host, port = _address(url)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=context, server_hostname=host), 10)
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: device\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+
+
+def test_the_pin_holds_for_asyncio_connections_too(devices: dict[str, HttpsDevice]) -> None:
+    device = devices["self-signed"]
+    good = tls_context(TlsTrust(device=device.name, spki_sha256=(device.pin,)))
+    assert asyncio.run(_status_line_over_asyncio(device.url, good)).startswith(b"HTTP/1.1 ")
+    wrong = tls_context(TlsTrust(device=device.name, spki_sha256=(OTHER_PIN,)))
+    with pytest.raises(PinMismatch, match=f"has SPKI pin {re.escape(device.pin)}, expected "
+                                          f"{re.escape(OTHER_PIN)}"):
+        asyncio.run(_status_line_over_asyncio(device.url, wrong))
+    # The same through a bare memory BIO, as any wrap_bio user drives it: nothing written.
+    recorder = _Recorder(device)
+    with socket.create_connection(("127.0.0.1", recorder.port), timeout=5) as raw, \
+            pytest.raises(PinMismatch):
+        _bio_handshake(raw, wrong)
+    recorder.thread.join(10)
+    assert recorder.handshakes == 1 and recorder.received == b""
+
+
+def _bio_handshake(raw: socket.socket, context: ssl.SSLContext) -> None:
+    """A memory-BIO TLS client (`wrap_bio`) driven over `raw` until its handshake
+    completes (or raises)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            pass
+        finally:
+            if outgoing.pending:
+                raw.sendall(outgoing.read())
+        chunk = raw.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed during the handshake")
+        incoming.write(chunk)
+
+
+def test_verify_true_is_the_system_trust_store_honouring_ssl_cert_file(
+        devices: dict[str, HttpsDevice]) -> None:
+    # One rule for devices, the cloud API, the mailbox and the submission server: the
+    # system store (not certifi's bundle), and SSL_CERT_FILE replaces it, in a process of
+    # its own (the contexts are built once per process).
+    signed = devices["ca-signed"]
+    assert signed.ca_file is not None
+    probe = ("import sys, ssl; from harness.tls import tls_context, presented_pin; "
+             "d = ssl.create_default_context(); c = tls_context(True); "
+             "print(c.get_ca_certs() == d.get_ca_certs(), c.verify_mode == ssl.CERT_REQUIRED); "
+             f"print(presented_pin('127.0.0.1', {_address(signed.url)[1]}, c, timeout=5))")
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    plain = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert plain.stdout.startswith("True True\n") and "CERTIFICATE_VERIFY_FAILED" in plain.stderr
+    lab = subprocess.run([sys.executable, "-c", probe], cwd=REPO,
+                         env={**env, "SSL_CERT_FILE": str(signed.ca_file)},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert lab.returncode == 0, lab.stderr
+    assert lab.stdout.splitlines()[-1] == signed.pin
 
 
 def test_chromium_loads_a_pinned_device_and_refuses_an_unpinned_one(
