@@ -6,9 +6,9 @@ One protocol, one implementation per inventory cloud kind (the lab's "phone step
 - `export` (`ExportPhoneApp`): unattended. The QR picture (the GUI's, or the one the device
   gives at the API) is mailed through the lab's submission server (STARTTLS, AUTH) to the
   vendor's recovery address: the *Export* channel. The code comes back by mail.
-- `attended` (`AttendedPhoneApp`, formerly `manual`): a person scans the QR with the real
-  app. The picture is saved as PNG and drawn on the terminal, past pytest's capture, with a
-  countdown while the test waits for the code mail.
+- `attended` (`harness.attended.AttendedPhoneApp`, formerly `manual`): a person scans the
+  QR with the real app. The picture is saved as PNG and drawn on the terminal, past
+  pytest's capture, with a countdown while the test waits for the code mail.
 - `none` (`NoPhoneApp`): no phone step in this lab; asking for a code raises
   `PhoneStepUnavailable`, which the fixtures turn into a skip with that reason.
 
@@ -19,19 +19,15 @@ one (API-level tests) the picture is drawn from the text, as the device's GUI wo
 from __future__ import annotations
 
 import io
-import os
 import smtplib
 import socket
 import ssl
-import sys
-import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
+from typing import Any, Literal, Protocol
 
 import httpx
 import segno
@@ -199,117 +195,6 @@ def _refusal_message(error: str, answer: dict[str, object], app_version: str) ->
     return f"the cloud refused the reset request: {error}"
 
 
-_terminal_guard: Callable[[], AbstractContextManager[object]] = nullcontext
-
-
-def set_terminal_guard(guard: Callable[[], AbstractContextManager[object]]) -> None:
-    """Where there is no /dev/tty, what the attended prompt is written inside: the pytest
-    plugin passes its capture manager's "capture off" (fixtures/lab.py)."""
-    global _terminal_guard
-    _terminal_guard = guard
-
-
-class Terminal:
-    """The person's terminal: /dev/tty when the process has one (pytest's capture does not
-    reach it), else the interpreter's original stderr inside the terminal guard."""
-
-    def write(self, text: str) -> None:
-        try:
-            with open("/dev/tty", "w", encoding="utf-8") as tty:
-                tty.write(text)
-                tty.flush()
-                return
-        except OSError:
-            pass
-        stream: TextIO | None = sys.__stderr__
-        if stream is None:
-            return
-        with _terminal_guard():
-            stream.write(text)
-            stream.flush()
-
-
-def qr_on_terminal(qr_text: str) -> str:
-    """The QR drawn with block characters (two modules a character row), for a terminal."""
-    out = io.StringIO()
-    segno.make_qr(qr_text, error="m").terminal(out=out, compact=True, border=2)
-    return out.getvalue()
-
-
-class _Countdown:
-    """A line counting down to the deadline, once a second, until `stop()`."""
-
-    def __init__(self, terminal: Terminal, deadline_s: float, what: str) -> None:
-        self.terminal = terminal
-        self.deadline = time.monotonic() + deadline_s
-        self.what = what
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="attended-countdown",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            left = max(0, int(self.deadline - time.monotonic() + 0.5))
-            self.terminal.write(f"\r{self.what}: {left // 60:d}:{left % 60:02d} left ")
-            if left == 0 or self._stop.wait(1.0):
-                break
-        self.terminal.write("\n")
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-
-
-class AttendedPhoneApp:
-    """A person scans the QR with the vendor's app (cloud kind `attended`).
-
-    `request_code` saves the picture under `qr_dir`, draws the QR on the person's terminal
-    with what to do, and counts down to the deadline until `CodeRequest.done()`: the test
-    waits for the code mail as it would with any cloud, at least `timeout_s`.
-    """
-
-    def __init__(self, qr_dir: Path, *, timeout_s: float = 600.0,
-                 terminal: Terminal | None = None) -> None:
-        self.qr_dir = qr_dir
-        self.timeout_s = timeout_s
-        self.terminal = terminal if terminal is not None else Terminal()
-
-    def scan(self, png: bytes) -> str:
-        """Decode the QR, to be sure the person is shown a readable one."""
-        return decode_qr(png)
-
-    def save(self, png: bytes) -> Path:
-        """The picture as `<qr_dir>/reset-qr-<time>-<pid>-<n>.png`."""
-        self.qr_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        for number in range(1000):
-            path = self.qr_dir / f"reset-qr-{stamp}-{os.getpid()}-{number}.png"
-            try:
-                with path.open("xb") as handle:
-                    handle.write(png)
-                return path
-            except FileExistsError:
-                continue
-        raise HarnessError(f"cannot name a new QR picture in {self.qr_dir}")
-
-    def request_code(self, qr_text: str, png: bytes | None = None) -> CodeRequest:
-        """Show the QR to the person (terminal and PNG) and count down; sends nothing."""
-        path = self.save(png if png is not None else qr_picture(qr_text))
-        self.terminal.write(
-            "\n" + qr_on_terminal(qr_text)
-            + f"Scan this QR (also saved as {path}) with the vendor's phone app "
-              f"({DEFAULT_APP_VERSION} or later): Reset Device Password. The code is mailed "
-              f"to the reserved address; the test reads it.\n"
-        )
-        countdown = _Countdown(self.terminal, self.timeout_s, "waiting for the code mail")
-        return CodeRequest(serial=None, manual=True, wait_s=self.timeout_s, done=countdown.stop)
-
-
-# `manual` was the attended kind's first name.
-ManualPhoneApp = AttendedPhoneApp
-
-
 @dataclass(frozen=True)
 class SubmissionServer:
     """Where the Export channel's mail is submitted: the lab's SMTP server, resolved for a
@@ -396,6 +281,9 @@ def _emulated(settings: PhoneAppSettings) -> PhoneAppRole:
 
 
 def _attended(settings: PhoneAppSettings) -> PhoneAppRole:
+    # Imported here: harness.attended builds on this module's CodeRequest and qr_picture.
+    from harness.attended import AttendedPhoneApp
+
     return AttendedPhoneApp(settings.qr_dir, timeout_s=settings.attended_timeout_s)
 
 
@@ -525,11 +413,9 @@ def export_channel(
 
 __all__ = [
     "PHONE_APPS",
-    "AttendedPhoneApp",
     "CloudRefused",
     "CodeRequest",
     "ExportPhoneApp",
-    "ManualPhoneApp",
     "NoPhoneApp",
     "PhoneApp",
     "PhoneAppRole",
@@ -538,7 +424,5 @@ __all__ = [
     "SubmissionServer",
     "export_channel",
     "phone_app_for",
-    "qr_on_terminal",
     "qr_picture",
-    "set_terminal_guard",
 ]

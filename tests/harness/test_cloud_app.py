@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -14,17 +17,16 @@ import segno
 from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 from PIL import Image
 
+from harness import attended
+from harness.attended import AttendedPhoneApp, Terminal, qr_on_terminal
 from harness.cloud import (
-    AttendedPhoneApp,
     CloudRefused,
     NoPhoneApp,
     PhoneApp,
     PhoneAppSettings,
     PhoneStepUnavailable,
-    Terminal,
     export_channel,
     phone_app_for,
-    qr_on_terminal,
 )
 from harness.errors import HarnessError, InfrastructureError
 from harness.isapi import IsapiClient, IsapiError, LoginRejected
@@ -85,11 +87,18 @@ def test_registry_picks_by_cloud_kind(tmp_path: Path) -> None:
 
 
 class _Screen(Terminal):
+    """A terminal the test reads back."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.text = ""
 
-    def write(self, text: str) -> None:
+    def has_tty(self) -> bool:
+        return True
+
+    def write_tty(self, text: str) -> bool:
         self.text += text
+        return True
 
 
 def test_attended_app_shows_the_qr_saves_it_and_counts_down(tmp_path: Path) -> None:
@@ -104,6 +113,48 @@ def test_attended_app_shows_the_qr_saves_it_and_counts_down(tmp_path: Path) -> N
     assert str(saved[0]) in screen.text
     assert qr_on_terminal(QR_TEXT) in screen.text
     assert "waiting for the code mail: 0:03 left" in screen.text
+
+
+@pytest.fixture
+def guard_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The threads that suspended pytest's capture (the terminal guard) during a test."""
+    entered: list[str] = []
+
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:
+        entered.append(threading.current_thread().name)
+        yield
+
+    monkeypatch.setattr(attended, "_terminal_guard", guard)
+    return entered
+
+
+def test_the_countdown_thread_writes_to_the_terminal_only(
+        tmp_path: Path, guard_threads: list[str]) -> None:
+    tty = tmp_path / "tty"  # a file stands in for /dev/tty: writable, outside any capture
+    tty.touch()
+    app = AttendedPhoneApp(tmp_path / "qr", timeout_s=2, terminal=Terminal(str(tty)))
+    request = app.request_code(QR_TEXT)
+    assert [t.name for t in threading.enumerate()].count("attended-countdown") == 1
+    request.done()
+    shown = tty.read_text()
+    assert qr_on_terminal(QR_TEXT) in shown and "waiting for the code mail: 0:02 left" in shown
+    assert guard_threads == []  # pytest's capture was never touched
+
+
+def test_without_a_terminal_the_deadline_is_said_once_on_the_tests_thread(
+        tmp_path: Path, guard_threads: list[str], capfd: pytest.CaptureFixture[str]) -> None:
+    app = AttendedPhoneApp(tmp_path / "qr", timeout_s=90,
+                           terminal=Terminal(str(tmp_path / "no-such-dir" / "tty")))
+    request = app.request_code(QR_TEXT)
+    assert "attended-countdown" not in [t.name for t in threading.enumerate()]
+    request.done()
+    shown = capfd.readouterr().err
+    assert qr_on_terminal(QR_TEXT) in shown
+    assert re.search(r"waiting for the code mail until \d\d:\d\d:\d\d \(1:30 from now\)\n",
+                     shown), shown[-300:]
+    assert " left" not in shown
+    assert guard_threads == [threading.current_thread().name]
 
 
 def test_no_phone_step_says_so() -> None:

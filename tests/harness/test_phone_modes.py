@@ -31,7 +31,8 @@ import pytest
 import yaml
 from cli_helpers import hil, run_on_a_terminal
 
-from harness.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_on_terminal, qr_picture
+from harness.attended import qr_on_terminal
+from harness.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_picture
 from harness.credentials import CredentialStore
 from harness.dut import Lab
 from harness.errors import InfrastructureError
