@@ -8,7 +8,8 @@ CA only (no plain http address), the code mails delivered by the lab's relay int
 (LMTP) and read over IMAP with TLS (Dovecot's log), every QR mailed through the
 submission server after STARTTLS and AUTH (the cloud's log), the lab controller reached
 over SSH with its pinned key to recover a device whose password the CI's secret no longer
-opens, the passwords the run set kept in HIL_STATE_DIR and nowhere in the checkout, and
+opens (and a device reset by hand before the run taken as found: inactive, no finding),
+the passwords the run set kept in HIL_STATE_DIR and nowhere in the checkout, and
 no secret value in the reports, the JUnit XML or any log.
 
 CI runs a reduced but real selection of the profile (the `SELECTION` below: the reset by
@@ -36,6 +37,9 @@ from cli_helpers import PROJECT, hil
 
 from emulator.cli import main as emulator_main
 from emulator.rehearsal import read_secrets
+from harness.dut import Lab
+from harness.lab import load_inventory
+from harness.states import Quarantine, State, TransitionLog, bring, expected_by_knowledge
 
 SELECTION = ("test_reset_by_email_in_gui or test_reset_by_export_channel or "
              "test_reset_by_email_api or test_reserve_email_in_gui or "
@@ -44,6 +48,8 @@ SELECTED_TESTS = 6
 DEVICES = ("nvr-lab-1", "ipc-lab-1", "ipc-lab-2")
 # The device whose password the CI's secret no longer opens: the run must recover it.
 STALE = "ipc-lab-1"
+# The device someone factory-reset by hand before the run: found inactive, taken as it is.
+RESET_BY_HAND = "nvr-lab-1"
 
 
 def _launcher(action: str, folder: Path) -> subprocess.CompletedProcess[str]:
@@ -100,7 +106,8 @@ def test_launcher_refuses_a_second_lab_in_the_same_folder(lab: Path) -> None:
     assert again.stderr.count("\n") == 1 and "already runs from" in again.stderr
 
 
-def test_rehearsal_profile_green_over_a_real_labs_paths(lab: Path, tmp_path: Path) -> None:
+def test_rehearsal_profile_green_over_a_real_labs_paths(
+        lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work, state = tmp_path / "work", tmp_path / "state"
     work.mkdir()
     devices = lab / "devices.yaml"
@@ -114,7 +121,20 @@ def test_rehearsal_profile_green_over_a_real_labs_paths(lab: Path, tmp_path: Pat
     assert len(re.findall(r"│ (?:nvr|ipc)-lab-\d +│ yes .*│ ok +│", probed.stdout)) == 3, \
         probed.stdout
 
-    # The CI secret of one device is stale (someone changed its password by hand): the
+    # Someone reset one device by hand (the lab controller's reset button, over SSH with
+    # its pinned known_hosts): the harness finds it inactive although its secret is set,
+    # and takes it as it is (no finding: it never set that password itself).
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen = Lab(inventory=load_inventory(devices), workdir=work / "lab", endpoints=None)
+    with seen.lab_controller() as by_hand:
+        by_hand.reset_button(RESET_BY_HAND)
+    dut = seen.device(RESET_BY_HAND)
+    assert expected_by_knowledge(dut) == State.ACTIVE  # its secret is set: believed active
+    assert bring(dut, State.INACTIVE, log=TransitionLog(seen.state_dir),
+                 quarantine=Quarantine(work / "lab")) == []
+    assert expected_by_knowledge(dut) == State.INACTIVE  # the record follows the device
+    # The CI secret of another device is stale (someone changed its password by hand): the
     # harness logs in once, is refused, and recovers it with the lab controller.
     stale = {f"HIL_{STALE.upper().replace('-', '_')}_PASSWORD": "Stale-Secret-123x"}
     reports = work / "reports"
