@@ -348,7 +348,7 @@ def write_inventory(folder: Path, info: dict[str, Any], dovecot: Dovecot, fleet:
         "  smtp:",
         f"    host: {cloud['smtp_host']}",
         f"    port: {cloud['smtp_port']}",
-        "    starttls: true",
+        "    tls: starttls",
         f"    user: {cloud['smtp_user']}",
         f"    password_env: {SMTP_PASSWORD_ENV}",
         f"    ca_file: {cloud['smtp_ca_file']}",

@@ -88,7 +88,7 @@ def test_launcher_writes_a_real_lab_inventory(lab: Path) -> None:
     assert sum("ca_file" in d["tls"] for d in devices) == 1  # one by the lab CA, two pinned
     assert inventory["mailbox"]["kind"] == "imap" and inventory["mailbox"]["ca_file"]
     smtp = inventory["cloud"]["smtp"]
-    assert inventory["cloud"]["kind"] == "export" and smtp["starttls"] and smtp["user"]
+    assert inventory["cloud"]["kind"] == "export" and smtp["tls"] == "starttls" and smtp["user"]
     controller = inventory["lab_controller"]
     assert controller["kind"] == "real" and Path(controller["ssh_host_key"]).is_file()
     assert "http://" not in (lab / "devices.yaml").read_text()
