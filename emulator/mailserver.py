@@ -23,6 +23,7 @@ import ipaddress
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -387,8 +388,13 @@ def _wait_listening(server: Dovecot) -> None:
 
 
 def _last_line(text: str) -> str:
+    """What Dovecot said last, on one line: its last error and its fatal line (which alone
+    is as vague as "Failed to start listeners"), without the log's date."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(nothing logged)"
+    said = [line for line in lines if ": Error: " in line or ": Fatal: " in line][-2:]
+    said = said or lines[-1:]
+    return "; ".join(re.sub(r"^\w{3} \d\d \d\d:\d\d:\d\d ", "", line)
+                     for line in said) or "(nothing logged)"
 
 
 @contextlib.contextmanager

@@ -387,7 +387,7 @@ def _last_line(path: Path) -> str:
     with contextlib.suppress(OSError):
         lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
         if lines:
-            return lines[-1].removeprefix("emulator: error: ")
+            return lines[-1].removeprefix("emulator: error: ").removeprefix("rehearsal lab: ")
     return "(nothing said)"
 
 
@@ -420,7 +420,7 @@ def up(folder: Path, timeout: float = START_TIMEOUT_S) -> Path:
     while not (folder / READY_FILE).exists():
         if process.poll() is not None:
             (folder / PID_FILE).unlink(missing_ok=True)
-            raise RehearsalError(_last_line(log))
+            raise RehearsalError(f"{_last_line(log)} (log: {log})")
         if time.monotonic() > deadline:
             _stop(process.pid)
             (folder / PID_FILE).unlink(missing_ok=True)

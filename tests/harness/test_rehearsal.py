@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -36,7 +37,7 @@ import yaml
 from cli_helpers import PROJECT, hil
 
 from emulator.cli import main as emulator_main
-from emulator.rehearsal import read_secrets
+from emulator.rehearsal import ensure_ports, read_secrets
 from harness.dut import Lab
 from harness.lab import load_inventory
 from harness.states import Quarantine, State, TransitionLog, bring, expected_by_knowledge
@@ -203,3 +204,17 @@ def test_a_machine_without_dovecot_is_told_what_to_install(
     assert "install dovecot-imapd and dovecot-lmtpd (scripts/ensure.sh)" in said
     stopped = _launcher("down", tmp_path / "lab")
     assert stopped.returncode == 0 and "was not running" in stopped.stdout, stopped.stderr
+
+
+def test_a_port_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    # The lab keeps its ports (ports.json, chosen at its first start); someone else now
+    # listens on the mailbox's.
+    imaps = ensure_ports(folder)["imaps"]
+    with socket.create_server(("127.0.0.1", imaps)):
+        again = _launcher("up", folder)
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1, again.stderr
+    assert f"listen(127.0.0.1, {imaps}) failed: Address already in use" in again.stderr
+    assert not (folder / "serve.pid").exists()
