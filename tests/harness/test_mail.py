@@ -165,3 +165,19 @@ def test_a_mark_keeps_the_race_margin_for_an_address_without_mail(sink: SmtpSink
     before = time.time()
     mark = sink.mailbox().mark("nobody-yet@hil.test")
     assert before - RACE_MARGIN_S <= mark <= time.time() - RACE_MARGIN_S
+
+
+def test_a_mail_without_the_sinks_stamp_is_dated_by_its_file(tmp_path: Path) -> None:
+    """A mail put into the Maildir by other means (no arrival stamp) is dated by its file,
+    and a wait since a later time neither returns it nor needs to read it."""
+    import mailbox
+    import os
+
+    box = mailbox.Maildir(tmp_path / "box", create=True)
+    key = box.add(b"To: qa@lab.example\r\nSubject: old\r\n\r\nbody\r\n")
+    hour_ago = time.time() - 3600
+    os.utime(tmp_path / "box" / "new" / key, (hour_ago, hour_ago))
+    reader = MaildirMailbox(tmp_path / "box")
+    (old,) = reader.messages(0.0)
+    assert abs(old.received_at - hour_ago) < 1
+    assert reader.messages(time.time() - 60) == []
