@@ -1,4 +1,4 @@
-// The project's Allure 3 configuration: `hil report` (harness/reports.py) builds the report
+// The project's Allure 3 configuration: `hil report` (harness/report/html.py) builds the report
 // with `allure generate --config allurerc.mjs` and checks the quality gate with
 // `allure quality-gate --config allurerc.mjs`. What depends on the run (its trend's history
 // file, the categories of the failure table, the product lines and firmware it ran) comes

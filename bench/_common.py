@@ -30,10 +30,10 @@ REPO: Final = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python bench/x.py`: the harness is importable
     sys.path.insert(0, str(REPO))
 
-from harness.dut import Lab  # noqa: E402
 from harness.errors import InfrastructureError  # noqa: E402
-from harness.lab import load_inventory  # noqa: E402
-from harness.labhost import LabEndpoints, start_lab, stop_lab  # noqa: E402
+from harness.inventory.model import load_inventory  # noqa: E402
+from harness.lab.dut import Lab  # noqa: E402
+from harness.lab.host import LabEndpoints, start_lab, stop_lab  # noqa: E402
 
 DEVICES_YAML: Final = REPO / "devices.yaml"
 CHROMIUM: Final = os.environ.get("HIL_CHROMIUM", "/usr/lib/chromium/chromium")

@@ -6,10 +6,10 @@ lab controller's `status` over SSH, before and after; reboots = boots that were 
 factory reset nor a power cycle. Beside them it prints what the suites' flows need, from
 the suites' own markers (one source of truth with the run's order): each test's
 `state(...)` (what it needs) and, on the few tests that change the device, `leaves(...)`
-and `reboots(n)`, read by importing the suite modules. With `harness.ordering`:
+and `reboots(n)`, read by importing the suite modules. With `harness.run.ordering`:
 
 - the replay of the order the tests really ran in on each device (from the run's
-  outcome records): what `harness.states.bring` needs for that order (a test that needs
+  outcome records): what `harness.lab.states.bring` needs for that order (a test that needs
   an inactive device costs one full reset unless the device is inactive; a device left
   locked costs a power cycle before the next test that logs in, or nothing extra when a
   reset comes next: the reset button needs no login; a purposeful reboot costs itself);
@@ -17,7 +17,7 @@ and `reboots(n)`, read by importing the suite modules. With `harness.ordering`:
   over the kinds of test), i.e. N - 1 resets for N activating tests, no power cycle with
   the lockout last, and the purposeful reboots.
 
-`fixtures/matrix.py` orders each device's tests (`harness.ordering.arrange`), so the
+`fixtures/matrix.py` orders each device's tests (`harness.run.ordering.arrange`), so the
 target is measured == minimum. Prints a table and, as its LAST line, one JSON object.
 
     bench/device_work               # every suite, devices.yaml, -n 2
@@ -45,8 +45,8 @@ from _common import (
     running_lab,
 )
 
-from harness.ordering import Cost, DeviceTest, from_marks, minimum, replay
-from harness.runrecord import read_records
+from harness.run.ordering import Cost, DeviceTest, from_marks, minimum, replay
+from harness.run.records import read_records
 
 QUICK_DEVICES: Final = ("dvr-k-v4.2.00", "nvr-v4.20.000", "ipc-v5.6.0", "ipc-v5.7.10")
 QUICK_SUITES: Final = ("suites/test_reset_by_email.py", "suites/test_gating.py",
@@ -102,7 +102,7 @@ def main() -> int:
             before = device_counters(lab)
             run = run_pytest(selection, devices=devices, workdir=work / "lab",
                              workers=args.workers,
-                             extra=["-p", "harness.runrecord", "--run-records",
+                             extra=["-p", "harness.run.records", "--run-records",
                                     str(records_dir)])
             after = device_counters(lab)
         records = read_records(records_dir)

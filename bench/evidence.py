@@ -27,7 +27,7 @@ from typing import Any, Final
 TARGET_EXTRA: Final = 0.05
 DEFAULT_SUITES: Final = ("suites/test_reset_by_email.py", "suites/test_gating.py")
 MODES: Final = ("on-failure", "full", "off")
-# Attachments that are failure evidence (fixtures.reporting / harness.report names).
+# Attachments that are failure evidence (fixtures.reporting / harness.report.allure names).
 EVIDENCE_WORDS: Final = ("trace", "screenshot", "dom", "isapi", "exchange", "ssh",
                          "transcript", "mail")
 

@@ -270,8 +270,8 @@ def _benchmark(rounds: int, latency_ms: int, chosen: list[str] | None) -> int:
         running_lab,
     )
 
-    from harness.dut import device_id
-    from harness.states import Quarantine, TransitionLog, bring
+    from harness.lab.dut import device_id
+    from harness.lab.states import Quarantine, TransitionLog, bring
 
     bases = tuple(chosen) if chosen else ONE_PER_GENERATION
     here = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent),

@@ -50,7 +50,7 @@ HARNESS: Final = "harness"
 
 # The failure table: exception class (qualified as Python prints it in a traceback's last
 # line, builtins bare) -> kind. The one place a kind is decided: `failure_kind`, the retry
-# policy, the gate's records (harness.runrecord) and the Allure categories (harness.report)
+# policy, the gate's records (harness.run.records) and the Allure categories (harness.report.allure)
 # all read it. A class not named here takes the kind of its nearest named base class;
 # one with none is a harness error, so that a bug of ours is never mistaken for a flaky lab.
 # Classes are named, not imported: the modules that define them import this one.
@@ -63,12 +63,12 @@ FAILURE_TABLE: Final[Mapping[str, FailureKind]] = MappingProxyType({
     # A device's answer that contradicts the spec: an ISAPI error ResponseStatus where
     # success is due, a refused login with the password the lab knows (over ISAPI or SSH),
     # the vendor cloud refusing the device's QR. A suite expecting the answer catches it.
-    "harness.isapi.errors.IsapiError": "product-defect",
-    "harness.isapi.errors.LoginRejected": "product-defect",
-    "harness.shell.ShellLoginRejected": "product-defect",
-    "harness.cloud.CloudRefused": "product-defect",
-    # An earlier bring-up failed: the device, not the test, is the problem (harness.states).
-    "harness.states.Quarantined": "device",
+    "harness.clients.isapi.errors.IsapiError": "product-defect",
+    "harness.clients.isapi.errors.LoginRejected": "product-defect",
+    "harness.clients.shell.ShellLoginRejected": "product-defect",
+    "harness.clients.cloud.CloudRefused": "product-defect",
+    # An earlier bring-up failed: the device, not the test, is the problem (harness.lab.states).
+    "harness.lab.states.Quarantined": "device",
     # What a socket raises when the lab network is down; a suite's failed assert.
     "ConnectionError": "infrastructure",
     "TimeoutError": "infrastructure",

@@ -4,7 +4,7 @@ Each function is one Allure step (`with allure.step(...)` inside: allure-pytest 
 a decorated function's arguments, passwords included, as step parameters). Step titles name
 the device and what happens, never a password or a code. The GUI generation is chosen by
 `harness.gui.pages_for`; nothing here branches on it. Suites reach these through
-`dut.gui(page)` (`harness.gui.device.DeviceGui`), which adds the device's defaults and
+`dut.gui(page)` (`harness.lab.devicegui.DeviceGui`), which adds the device's defaults and
 keeps its credentials; the whole reset by e-mail lives there.
 """
 
@@ -14,7 +14,8 @@ import allure
 from playwright.sync_api import Page
 
 from harness.catalogue import find_verification_code
-from harness.cloud import PhoneAppRole
+from harness.clients.cloud import PhoneAppRole
+from harness.clients.mail import DEFAULT_WAIT, Mailbox
 from harness.errors import ProductDefect
 from harness.evidence import Secret, Secrets
 from harness.gui import (
@@ -27,7 +28,6 @@ from harness.gui import (
     ResetOutcome,
     pages_for,
 )
-from harness.mail import DEFAULT_WAIT, Mailbox
 
 
 def _where(target: GuiTarget) -> str:

@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import Page
 
 from harness.catalogue import password_acceptable, strength_name
-from harness.dut import DeviceUnderTest, expect_refusal
+from harness.clients.isapi import IsapiClient, IsapiError
 from harness.errors import HarnessError, ProductDefect
-from harness.isapi import IsapiClient, IsapiError
-from harness.states import masked_matches
+from harness.lab.dut import DeviceUnderTest, expect_refusal
+from harness.lab.states import masked_matches
 
 pytestmark = pytest.mark.flow("activation")
 RISKY = "abcdefgh"  # one character class: level 0, Risky

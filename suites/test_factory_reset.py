@@ -11,8 +11,8 @@ import allure
 import pytest
 
 from harness.catalogue import LOCKOUT_MAX_ATTEMPTS, LOCKOUT_MINUTES
-from harness.dut import DeviceUnderTest, masked_matches
-from harness.states import BOOT_MARGIN_S, settled_boot_identity, wait_until_inactive
+from harness.lab.dut import DeviceUnderTest, masked_matches
+from harness.lab.states import BOOT_MARGIN_S, settled_boot_identity, wait_until_inactive
 
 pytestmark = [pytest.mark.flow("factory-reset"), pytest.mark.needs(reset_by_email=True)]
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page
 
 from harness.catalogue import CODE_VALID_HOURS
-from harness.dut import DeviceUnderTest, expect_refusal
+from harness.lab.dut import DeviceUnderTest, expect_refusal
 
 pytestmark = pytest.mark.flow("gating")
 

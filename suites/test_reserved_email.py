@@ -9,8 +9,8 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness.dut import DeviceUnderTest, expect_refusal
-from harness.states import masked_matches
+from harness.lab.dut import DeviceUnderTest, expect_refusal
+from harness.lab.states import masked_matches
 
 pytestmark = pytest.mark.flow("reserved-email")
 WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those

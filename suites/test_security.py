@@ -17,13 +17,13 @@ from harness.catalogue import (
     LOCKOUT_ATTEMPTS_RANGE,
     LOCKOUT_MINUTES_RANGE,
 )
-from harness.dut import DeviceUnderTest, expect_login_refused, expect_refusal, masked_matches
+from harness.clients.isapi import IsapiClient, LoginRejected
+from harness.clients.isapi.documents import IllegalLoginLock
 from harness.errors import HarnessError, ProductDefect
 from harness.gui.base import LoginResult
 from harness.gui.contexts import report_cookies_off
-from harness.isapi import IsapiClient, LoginRejected
-from harness.isapi.documents import IllegalLoginLock
-from harness.states import BOOT_MARGIN_S, settled_boot_identity
+from harness.lab.dut import DeviceUnderTest, expect_login_refused, expect_refusal, masked_matches
+from harness.lab.states import BOOT_MARGIN_S, settled_boot_identity
 
 pytestmark = pytest.mark.flow("security")
 EXPIRED = ("verificationCodeExpired",)

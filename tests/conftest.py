@@ -1,5 +1,5 @@
 """Every test run of tests/ keeps lab state away from the user's: HIL_STATE_DIR (where the
-harness keeps real devices' passwords and the transition log, harness/statedir.py) points
+harness keeps real devices' passwords and the transition log, harness/lab/statedir.py) points
 at a fresh temporary folder unless the caller chose one; subprocesses inherit it."""
 
 from __future__ import annotations

@@ -12,9 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.catalogue import LineId
-from harness.lab import DEFAULT_INVENTORY, AnyDevice, Inventory, InventoryError, load_inventory
-from harness.profiles import PROJECT_ROOT
-from harness.selection import DeviceFilter, SelectionError, filter_devices
+from harness.inventory.model import (
+    DEFAULT_INVENTORY,
+    AnyDevice,
+    Inventory,
+    InventoryError,
+    load_inventory,
+)
+from harness.run.profiles import PROJECT_ROOT
+from harness.run.selection import DeviceFilter, SelectionError, filter_devices
 
 # Exit codes shared by the commands (typer's own usage errors are 2 as well).
 EXIT_OK: Final = 0

@@ -19,10 +19,10 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
-from harness.credentials import CredentialRecord, CredentialStore
 from harness.errors import InfrastructureError
-from harness.lab import AnyDevice, RealDevice
-from harness.statedir import STATE_DIR_ENV, checked_root, persistent_keys
+from harness.inventory.model import AnyDevice, RealDevice
+from harness.lab.credentials import CredentialRecord, CredentialStore
+from harness.lab.statedir import STATE_DIR_ENV, checked_root, persistent_keys
 
 MASK = "****"
 

@@ -22,10 +22,10 @@ from harness.cli.common import (
     new_table,
 )
 from harness.cli.credentialscmd import register as register_credentials_command
-from harness.cli.probe import ProbeResult, probe_lab
 from harness.cli.sharedcmd import register as register_shared_commands
-from harness.lab import AnyDevice, EmulatedDevice, RealDevice
-from harness.labhost import LabEndpoints, lab_status
+from harness.inventory.model import AnyDevice, EmulatedDevice, RealDevice
+from harness.lab.host import LabEndpoints, lab_status
+from harness.lab.probe import ProbeResult, probe_lab
 
 devices_app = typer.Typer(
     help="List the lab inventory and probe its devices.",

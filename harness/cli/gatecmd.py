@@ -27,7 +27,17 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
-from harness.cli.pytestrun import (
+from harness.inventory.model import AnyDevice, Inventory
+from harness.report.merge import MergeError, merge_runs
+from harness.run.gate import (
+    GateInputError,
+    GateResult,
+    Verdict,
+    judge,
+    select_devices,
+)
+from harness.run.profiles import GATE_PROFILE, Profile, ProfileError, get_profile
+from harness.run.pytestrun import (
     RunPaths,
     device_matrix,
     finished_records,
@@ -37,17 +47,7 @@ from harness.cli.pytestrun import (
     run_with_progress,
     usage_error,
 )
-from harness.gate import (
-    GateInputError,
-    GateResult,
-    Verdict,
-    judge,
-    select_devices,
-)
-from harness.lab import AnyDevice, Inventory
-from harness.merge import MergeError, merge_runs
-from harness.profiles import GATE_PROFILE, Profile, ProfileError, get_profile
-from harness.selection import SelectionError, check_names, parse_lines
+from harness.run.selection import SelectionError, check_names, parse_lines
 
 VERDICT_TEXT = {
     Verdict.PASS: "[green]PASS[/]",

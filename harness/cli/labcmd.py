@@ -17,9 +17,9 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
-from harness.cli.health import lab_health
 from harness.errors import HarnessError, InfrastructureError
-from harness.labhost import LabEndpoints, lab_status, start_lab, stop_lab
+from harness.lab.health import lab_health
+from harness.lab.host import LabEndpoints, lab_status, start_lab, stop_lab
 
 lab_app = typer.Typer(
     help="Start, stop and inspect the emulated lab (fleet, mail sink, cloud, lab controller).",

@@ -11,9 +11,15 @@ from typing import Annotated
 import typer
 
 from harness.cli.common import EXIT_FINDING, OutputOption, console, default_output, fail
-from harness.cli.pytestrun import RunPaths
-from harness.gate import Verdict
-from harness.matrixview import (
+from harness.report.html import (
+    QualityGate,
+    ReportError,
+    check_quality_gate,
+    generate_report,
+    history_runs,
+    serve_report,
+)
+from harness.report.matrix import (
     VERDICT_TEXT,
     Matrix,
     build_matrix,
@@ -23,17 +29,11 @@ from harness.matrixview import (
     write_html,
     write_summary,
 )
-from harness.merge import MergeError, merge_runs
-from harness.reports import (
-    QualityGate,
-    ReportError,
-    check_quality_gate,
-    generate_report,
-    history_runs,
-    serve_report,
-)
-from harness.runinfo import DEV_TREND, RunInfo, history_file, read_run_info
-from harness.runrecord import read_records
+from harness.report.merge import MergeError, merge_runs
+from harness.report.runinfo import DEV_TREND, RunInfo, history_file, read_run_info
+from harness.run.gate import Verdict
+from harness.run.pytestrun import RunPaths
+from harness.run.records import read_records
 
 
 def report(

@@ -27,7 +27,10 @@ from harness.cli.common import (
     inventory_or_fail,
     selected_or_fail,
 )
-from harness.cli.pytestrun import (
+from harness.inventory.model import AnyDevice
+from harness.lab.dut import device_id
+from harness.run.profiles import ProfileError, get_profile, load_profiles
+from harness.run.pytestrun import (
     RunPaths,
     device_matrix,
     finished_records,
@@ -38,9 +41,6 @@ from harness.cli.pytestrun import (
     summary_table,
     usage_error,
 )
-from harness.dut import device_id
-from harness.lab import AnyDevice
-from harness.profiles import ProfileError, get_profile, load_profiles
 
 
 def _complete_profiles(incomplete: str) -> list[str]:

@@ -2,7 +2,7 @@
 health probe that clears a device's shared bad mark.
 
 Leases and bad marks live where devices.yaml's `leases:` says: Redis for a lab several
-runners share (harness/redisleases.py, harness/devicehealth.py), lock files for one host.
+runners share (harness/lab/redisleases.py, harness/lab/devicehealth.py), lock files for one host.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from harness.cli.common import (
     inventory_or_fail,
     new_table,
 )
-from harness.cli.probe import PROBE_TIMEOUT
-from harness.dut import Lab
+from harness.clients.isapi import IsapiClient
 from harness.errors import HarnessError, InfrastructureError, failure_kind
-from harness.isapi import IsapiClient
-from harness.labhost import lab_status
-from harness.leases import FileLeaseBackend, backend_for
+from harness.lab.dut import Lab
+from harness.lab.host import lab_status
+from harness.lab.leases import FileLeaseBackend, backend_for
+from harness.lab.probe import PROBE_TIMEOUT
 
 
 def leases(devices: DevicesOption = None, as_json: JsonOption = False) -> None:
@@ -48,7 +48,7 @@ def leases(devices: DevicesOption = None, as_json: JsonOption = False) -> None:
                     for d in inventory.devices
                     if (holder := backend.holder_of(d.name)) is not None]
         else:
-            from harness.redisleases import RedisLeaseBackend
+            from harness.lab.redisleases import RedisLeaseBackend
 
             assert isinstance(backend, RedisLeaseBackend)
             rows = [{"device": r.device, "holder": r.holder, "host": r.host, "pid": r.pid,
@@ -92,7 +92,7 @@ def release(
     if isinstance(backend, FileLeaseBackend):
         fail(f"{path}: file leases belong to the process holding them; end that process "
              "(its lease ends with it)")
-    from harness.redisleases import RedisLeaseBackend
+    from harness.lab.redisleases import RedisLeaseBackend
 
     assert isinstance(backend, RedisLeaseBackend)
     admin = f"{getpass.getuser()}@{socket.gethostname()}"
@@ -119,7 +119,7 @@ def health(
     if unknown:
         fail(f"no device {', '.join(unknown)} in {path} (known: {', '.join(sorted(known))})")
     folder = (workdir or default_workdir()).resolve()
-    from harness.devicehealth import quarantine_for
+    from harness.lab.devicehealth import quarantine_for
 
     try:
         quarantine = quarantine_for(folder, inventory.leases)

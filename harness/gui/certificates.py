@@ -23,9 +23,9 @@ import sys
 from collections.abc import Iterable
 from typing import Final
 
+from harness.clients.tls import presented_pin, tls_context
 from harness.errors import InfrastructureError
-from harness.lab import RealDevice, address_of
-from harness.tls import presented_pin, tls_context
+from harness.inventory.model import RealDevice, address_of
 
 HANDSHAKE_TIMEOUT_S: Final = 5.0
 # Chromium's net errors of a certificate it does not accept (net/base/net_error_list.h).

@@ -24,7 +24,7 @@ from typing import Final
 import pytest
 import yaml
 
-from harness.runrecord import read_records
+from harness.run.records import read_records
 
 REPO: Final = Path(__file__).resolve().parents[2]
 AT_THRESHOLD: Final = {"model": "DS-7608NI-K2", "firmware": "V4.21.000"}
@@ -49,7 +49,7 @@ def _run_suites(tmp_path: Path, defects: dict[str, list[str]], select: str) -> F
     records = tmp_path / "records"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--devices", str(devices), "-k", select,
-         "-p", "no:cacheprovider", "-q", "-p", "harness.runrecord", "--run-records",
+         "-p", "no:cacheprovider", "-q", "-p", "harness.run.records", "--run-records",
          str(records), "--lab-workdir", str(tmp_path / "lab"), "--mail-timeout", "8",
          "--timeout", "300"],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.mail import MaildirMailbox, SmtpSink
+from harness.clients.mail import MaildirMailbox, SmtpSink
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 60.0

@@ -2,7 +2,7 @@
 
 The emulator runs as its own process (`python -m emulator fleet CONFIG`) on free loopback
 ports, reached only through its ports and its one JSON ready line, with the code mails
-going to a real SMTP sink (`harness.mail.SmtpSink`). Devices are brought to a state the
+going to a real SMTP sink (`harness.clients.mail.SmtpSink`). Devices are brought to a state the
 way a lab would: the lab controller's reset button for "inactive", ISAPI for the rest.
 Test modules import the fixtures from here; no shared conftest is touched.
 """
@@ -27,11 +27,11 @@ import yaml
 from playwright.sync_api import Browser, Page, Playwright
 
 from harness.catalogue import gui_generation
-from harness.cloud import PhoneApp
+from harness.clients.cloud import PhoneApp
+from harness.clients.isapi import IsapiClient
+from harness.clients.mail import MaildirMailbox, SmtpSink
+from harness.clients.shell import LabController
 from harness.gui import GuiTarget
-from harness.isapi import IsapiClient
-from harness.mail import MaildirMailbox, SmtpSink
-from harness.shell import LabController
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 60.0

@@ -179,8 +179,8 @@ class SharedLab:
         release it; the time it was acquired."""
         done = self.net.run(self.net.runner_ns(1), [
             sys.executable, "-c",
-            "import time; from harness.leases import acquire;"
-            "from harness.redisleases import RedisLeaseBackend;"
+            "import time; from harness.lab.leases import acquire;"
+            "from harness.lab.redisleases import RedisLeaseBackend;"
             f"b = RedisLeaseBackend({self.redis_url!r}, prefix='shared');"
             f"lease = acquire([{device!r}], {timeout}, backend=b, holder='check', poll=0.05);"
             "print(time.time()); lease.release()"], env={"HIL_RUNNER": runner},

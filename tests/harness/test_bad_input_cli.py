@@ -19,7 +19,7 @@ from typing import Final
 import pytest
 from cli_helpers import HIL, PROJECT
 
-from harness.leases import FileLeaseBackend
+from harness.lab.leases import FileLeaseBackend
 
 BOUND_S: Final = 60  # generous for 2 busy cores; the failure is a hang, not a slow line
 NVR: Final = "{name: nvr1, kind: emulated, model: DS-7608NI-K2, firmware: V4.21.000"
@@ -217,7 +217,7 @@ def test_both_spellings_of_a_defect_are_one_defect(tmp_path: Path) -> None:
 
 HOLDER = """
 import sys, time
-from harness.leases import FileLeaseBackend
+from harness.lab.leases import FileLeaseBackend
 lease = FileLeaseBackend(sys.argv[1]).try_acquire("nvr1", "test_dies")
 print("held", flush=True)
 time.sleep(60)

@@ -30,9 +30,9 @@ from typer._click.exceptions import ClickException, MissingParameter, NoSuchOpti
 from typer.core import TyperGroup
 
 from harness.cli import app
-from harness.cli.pytestrun import RunPaths
-from harness.gate import Verdict
-from harness.profiles import GATE_PROFILE, load_profiles
+from harness.run.gate import Verdict
+from harness.run.profiles import GATE_PROFILE, load_profiles
+from harness.run.pytestrun import RunPaths
 
 REPO: Final = Path(__file__).resolve().parents[2]
 GITHUB: Final = REPO / "docs/ci/github-actions.yml"

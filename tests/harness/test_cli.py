@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import PROJECT, emulated, hil, one_line_error, write_inventory
 
-from harness.dut import Lab
-from harness.lab import load_inventory
-from harness.labhost import lab_status
+from harness.inventory.model import load_inventory
+from harness.lab.dut import Lab
+from harness.lab.host import lab_status
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.profiles import PROJECT_ROOT, ProfileError, get_profile, load_profiles
+from harness.run.profiles import PROJECT_ROOT, ProfileError, get_profile, load_profiles
 
 
 def test_the_three_profiles_exist_and_point_at_suites() -> None:

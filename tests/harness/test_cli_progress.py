@@ -14,8 +14,8 @@ from pathlib import Path
 
 from cli_helpers import HIL, emulated, hil, run_on_a_terminal, write_inventory
 
-from harness.cli.progress import PlainProgress, activity_text, describe, duration
-from harness.runrecord import Activity, OutcomeRecord, read_activity
+from harness.run.progress import PlainProgress, activity_text, describe, duration
+from harness.run.records import Activity, OutcomeRecord, read_activity
 from harness.waits import Wait, add_listener, remove_listener, waiting
 
 T0 = 1_000_000.0

@@ -17,9 +17,9 @@ import segno
 from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 from PIL import Image
 
-from harness import attended
-from harness.attended import AttendedPhoneApp, Terminal, qr_on_terminal
-from harness.cloud import (
+from harness.clients import attended
+from harness.clients.attended import AttendedPhoneApp, Terminal, qr_on_terminal
+from harness.clients.cloud import (
     CloudRefused,
     NoPhoneApp,
     PhoneApp,
@@ -28,9 +28,9 @@ from harness.cloud import (
     export_channel,
     phone_app_for,
 )
+from harness.clients.isapi import IsapiClient, IsapiError, LoginRejected
+from harness.clients.qr import QrUnreadable, decode_qr
 from harness.errors import HarnessError, InfrastructureError
-from harness.isapi import IsapiClient, IsapiError, LoginRejected
-from harness.qr import QrUnreadable, decode_qr
 
 QR_TEXT = "HIKRESET1:eyJzbiI6IkRTLTJDRDIxNDNHMi1JIiwibm9uY2UiOiJhYmMifQ"
 

@@ -7,7 +7,7 @@ do not disturb each other's tests: a group costs one device's run instead of sev
 plus clean twins of the same models and firmware; the suites run on it
 once, in a subprocess with two xdist workers, and the JUnit XML is the evidence. A defect
 counts as caught only by a failure of the kind product-defect, as the run records
-(`harness.runrecord`) classify the exception in the process that raised it: a timeout, a
+(`harness.run.records`) classify the exception in the process that raised it: a timeout, a
 lab outage or a harness bug on the defective device proves nothing.
 """
 
@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from harness.errors import FailureKind
-from harness.runrecord import read_records
+from harness.run.records import read_records
 
 REPO: Final = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S: Final = 1500
@@ -181,7 +181,7 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--devices", str(devices), "-n", "2",
          "--dist", "loadgroup", "-p", "no:cacheprovider", "-q", "--junitxml", str(junit),
-         "-p", "harness.runrecord", "--run-records", str(records),
+         "-p", "harness.run.records", "--run-records", str(records),
          "--lab-workdir", str(tmp_path / "lab"), "--mail-timeout", "8", "--timeout", "300"],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False,

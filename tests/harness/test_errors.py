@@ -8,7 +8,15 @@ import traceback
 
 import pytest
 
-from harness.cloud import CloudRefused
+from harness.clients.cloud import CloudRefused
+from harness.clients.isapi.errors import (
+    DeadlineExceeded,
+    IsapiError,
+    LoginRejected,
+    NotADeviceAnswer,
+)
+from harness.clients.mail import MailNotReceived
+from harness.clients.shell import LabControllerLoginRejected, ShellLoginRejected
 from harness.errors import (
     FAILURE_TABLE,
     DeviceError,
@@ -21,11 +29,8 @@ from harness.errors import (
     qualified_name,
     retry,
 )
-from harness.isapi.errors import DeadlineExceeded, IsapiError, LoginRejected, NotADeviceAnswer
-from harness.mail import MailNotReceived
-from harness.report import categories
-from harness.shell import LabControllerLoginRejected, ShellLoginRejected
-from harness.states import Quarantined
+from harness.lab.states import Quarantined
+from harness.report.allure import categories
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,7 @@ def test_the_table_classifies_every_answer(exc: BaseException, kind: str) -> Non
 
 
 def test_the_table_names_classes_as_tracebacks_do() -> None:
-    assert qualified_name(IsapiError) == "harness.isapi.errors.IsapiError"
+    assert qualified_name(IsapiError) == "harness.clients.isapi.errors.IsapiError"
     assert qualified_name(ConnectionResetError) == "ConnectionResetError"
     for name in FAILURE_TABLE:
         module, _, cls = name.rpartition(".")

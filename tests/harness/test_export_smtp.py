@@ -1,4 +1,4 @@
-"""The Export channel's SMTP submission (harness.cloud.export_channel): implicit TLS (465)
+"""The Export channel's SMTP submission (harness.clients.cloud.export_channel): implicit TLS (465)
 with AUTH against a real aiosmtpd server, the inventory's ports per `tls`, and a total
 deadline for a server that drips its answers (each read within its timeout)."""
 
@@ -16,9 +16,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from dovecot import make_ca
 
-from harness.cloud import export_channel, qr_picture
+from harness.clients.cloud import export_channel, qr_picture
 from harness.errors import HarnessError, InfrastructureError
-from harness.lab import SmtpConfig
+from harness.inventory.model import SmtpConfig
 
 USER, PASSWORD = "hil-export", "Smtp-test-pw-0815"
 QR_TEXT = "HIKRESET1:eyJzbiI6IkRTLTc2MDhOSS1LMiJ9"

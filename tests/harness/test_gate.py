@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.gate import (
+from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.run.gate import (
     GateInputError,
     Verdict,
     judge,
@@ -15,8 +16,7 @@ from harness.gate import (
     select_devices,
     write_subset_inventory,
 )
-from harness.lab import DEFAULT_INVENTORY, load_inventory
-from harness.runrecord import OutcomeRecord
+from harness.run.records import OutcomeRecord
 
 INVENTORY = load_inventory(DEFAULT_INVENTORY)
 NVR = INVENTORY.device("nvr-v4.21.000")

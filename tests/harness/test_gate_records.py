@@ -1,4 +1,4 @@
-"""The outcome records plugin (`-p harness.runrecord`) in a real pytest run with xdist:
+"""The outcome records plugin (`-p harness.run.records`) in a real pytest run with xdist:
 failure kinds come from the exceptions, per-worker files are merged, nothing that failed
 anywhere is recorded as a pass."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.gate import Verdict, judge
-from harness.lab import DEFAULT_INVENTORY, load_inventory
-from harness.runrecord import (
+from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.run.gate import Verdict, judge
+from harness.run.records import (
     RECORDS_FILE,
     OutcomeRecord,
     collected_count,
@@ -94,7 +94,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Outcom
             "-n",
             "2",
             "-p",
-            "harness.runrecord",
+            "harness.run.records",
             "--run-records",
             str(out),
             "-p",

@@ -25,14 +25,14 @@ from gui_conftest_helpers import gui_browser_fixture, gui_page_fixture  # noqa: 
 from playwright.sync_api import Page
 
 from harness.catalogue import GuiGeneration
-from harness.dut import DeviceUnderTest, Lab
+from harness.clients.isapi import LoginRejected
 from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui import GuiTarget, LoginResult, UnrecognisedGui, recognise
 from harness.gui.base import GuiPage, GuiTimeouts, ResetOutcome, duration_in
-from harness.gui.device import DeviceForgotPassword, DeviceGui
 from harness.gui.pages import LoginPage, RecorderStyleActivation
-from harness.isapi import LoginRejected
-from harness.lab import parse_inventory
+from harness.inventory.model import parse_inventory
+from harness.lab.devicegui import DeviceForgotPassword, DeviceGui
+from harness.lab.dut import DeviceUnderTest, Lab
 
 FAST = GuiTimeouts(page_load=5, step=5, download=5)
 RIGHT = "Right-Pass1"
@@ -505,7 +505,7 @@ def test_a_failed_activation_asks_whether_the_device_is_active(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise DeviceError("no answer to activation")
 
-    monkeypatch.setattr("harness.gui.device.flows.activate", broken)
+    monkeypatch.setattr("harness.lab.devicegui.flows.activate", broken)
     with pytest.raises(DeviceError):
         DeviceGui(kept, cast(Page, None)).activate("Typed-Pass56", with_email=True)
     assert kept.known().password == "Typed-Pass56"

@@ -21,6 +21,8 @@ from playwright.sync_api import Page
 
 from harness import flows
 from harness.catalogue import LOCKOUT_MAX_ATTEMPTS, GuiGeneration, strength_name
+from harness.clients.isapi import IllegalLoginLock
+from harness.clients.qr import decode_qr
 from harness.errors import HarnessError, ProductDefect
 from harness.gui import (
     CameraStyleActivation,
@@ -30,8 +32,6 @@ from harness.gui import (
     pages_for,
 )
 from harness.gui.base import GuiTimeouts, attempts_in, duration_in
-from harness.isapi import IllegalLoginLock
-from harness.qr import decode_qr
 
 PASSWORD = "Abcdef12!x"
 NEW_PASSWORD = "Zyx98765#q"
@@ -88,8 +88,8 @@ def test_element_that_never_shows_is_a_harness_error(gui_lab: GuiLab, gui_page: 
 
 
 def test_page_that_does_not_load_is_a_device_error(gui_page: Page) -> None:
+    from harness.clients.mail import free_port
     from harness.errors import DeviceError
-    from harness.mail import free_port
 
     target = GuiTarget("gone", f"http://127.0.0.1:{free_port()}", GuiGeneration.RECORDER)
     with pytest.raises(DeviceError, match=r"gone: http://127\.0\.0\.1:\d+/ did not load"):

@@ -16,8 +16,7 @@ import pytest
 from conftest_clients import SESSION_TIMEOUT_S, EmulatedLab, emulated_lab_fixture  # noqa: F401
 from misbehaving_servers import self_signed
 
-from harness.errors import DeviceError, HarnessError, InfrastructureError, ProductDefect
-from harness.isapi import (
+from harness.clients.isapi import (
     DeviceStatus,
     IllegalLoginLock,
     IsapiClient,
@@ -33,8 +32,9 @@ from harness.isapi import (
     parse_user_check,
     rebooted_since,
 )
-from harness.isapi.session import MAX_FAILED_BEATS, Heartbeat
-from harness.qr import decode_qr
+from harness.clients.isapi.session import MAX_FAILED_BEATS, Heartbeat
+from harness.clients.qr import decode_qr
+from harness.errors import DeviceError, HarnessError, InfrastructureError, ProductDefect
 
 HIK = "http://www.hikvision.com/ver20/XMLSchema"
 ISAPI_ORG = "http://www.isapi.org/ver20/XMLSchema"

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from harness.isapi.crypto import (
+from harness.clients.isapi.crypto import (
     ChallengeError,
     ChallengeKey,
     decrypt_field,

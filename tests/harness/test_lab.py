@@ -10,7 +10,7 @@ import certifi
 import pytest
 
 from harness.catalogue import GuiGeneration, LineId
-from harness.lab import (
+from harness.inventory.model import (
     DEFAULT_INVENTORY,
     SCHEMA_FILE,
     EmulatedDevice,
@@ -24,7 +24,7 @@ from harness.lab import (
     parse_inventory,
     schema_text,
 )
-from harness.labhost import fleet_config
+from harness.lab.host import fleet_config
 
 CAMERA = "{name: cam, kind: emulated, model: DS-2CD2143G2-I, firmware: V5.6.0}"
 PIN = "5GaAG0eOIQofLP+rSd4hh8xk5ReYr7xwN2vvuI/I5lo="
@@ -294,7 +294,7 @@ def test_schema_takes_one_pin_or_a_list_as_the_loader_does() -> None:
 
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
-        "devices.schema.json is stale: run `python -m harness.lab`"
+        "devices.schema.json is stale: run `python -m harness.inventory.model`"
     )
 
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError, InfrastructureError
-from harness.lab import FileLeases
-from harness.leases import FileLeaseBackend, LeaseTimeout, acquire, backend_for
+from harness.inventory.model import FileLeases
+from harness.lab.leases import FileLeaseBackend, LeaseTimeout, acquire, backend_for
 
 # A second process: takes a lease on argv devices, prints what it got, then waits for a line
 # on stdin before releasing (so the test decides when it lets go, with no sleeps).
 HOLDER = """
 import sys
 from pathlib import Path
-from harness.leases import FileLeaseBackend, acquire, LeaseTimeout
+from harness.lab.leases import FileLeaseBackend, acquire, LeaseTimeout
 backend = FileLeaseBackend(Path(sys.argv[1]))
 print("waiting", flush=True)
 try:

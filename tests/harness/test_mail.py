@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessError, InfrastructureError
-from harness.lab import ImapConfig, MissingSecret, SmtpSinkConfig
-from harness.mail import (
+from harness.clients.mail import (
     RACE_MARGIN_S,
     ImapMailbox,
     MaildirMailbox,
@@ -22,6 +20,8 @@ from harness.mail import (
     SmtpSink,
     mailbox_for,
 )
+from harness.errors import HarnessError, InfrastructureError
+from harness.inventory.model import ImapConfig, MissingSecret, SmtpSinkConfig
 
 TIMEOUT = 30.0
 
@@ -94,7 +94,7 @@ def test_another_process_reads_the_maildir(sink: SmtpSink) -> None:
     since = time.time()
     send(sink, "worker@hil.test", "Device password reset code for X", "Verification code: ZZ23ZZ45")
     reader = (
-        "import sys; from harness.mail import MaildirMailbox;"
+        "import sys; from harness.clients.mail import MaildirMailbox;"
         "m = MaildirMailbox(sys.argv[1]).wait_for("
         "'worker@hil.test', float(sys.argv[2]), timeout=30);"
         "print(m.subject)"

@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from dovecot import NO_IDLE_CAPABILITY, Dovecot, Introspection, make_ca, running_dovecot
 from imapclient import IMAPClient
 
-from harness.dut import Lab
+from harness.clients.imapbox import ImapMailbox, imap_mailbox
+from harness.clients.mail import Mailbox, MailNotReceived, ReceivedMail, free_port, mailbox_for
+from harness.clients.tls import spki_pin
 from harness.errors import InfrastructureError
-from harness.imapbox import ImapMailbox, imap_mailbox
-from harness.lab import ImapConfig, InventoryError, load_inventory, parse_inventory
-from harness.mail import Mailbox, MailNotReceived, ReceivedMail, free_port, mailbox_for
-from harness.tls import spki_pin
+from harness.inventory.model import ImapConfig, InventoryError, load_inventory, parse_inventory
+from harness.lab.dut import Lab
 
 USER = "qa@hil.test"
 PASSWORD = "Imap-test-pw-4711"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.matrix import device_in_nodeid
-from harness.dut import device_id, satisfies_needs, select_devices
 from harness.errors import HarnessError
-from harness.lab import load_inventory
+from harness.inventory.model import load_inventory
+from harness.lab.dut import device_id, satisfies_needs, select_devices
 
 DEFAULT = Path(__file__).resolve().parents[2] / "devices.yaml"
 # The root conftest.py is not above a temporary test file, so its plugins are named here;

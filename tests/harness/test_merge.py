@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cli_helpers import emulated, hil, write_inventory
 
-from harness.merge import MergeError, merge_runs
-from harness.runrecord import read_records
+from harness.report.merge import MergeError, merge_runs
+from harness.run.records import read_records
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 

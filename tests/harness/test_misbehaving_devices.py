@@ -17,13 +17,13 @@ import pytest
 from cli_helpers import hil, write_inventory
 from misbehaving_servers import started_fixture  # noqa: F401
 
+from harness.clients.mail import ImapMailbox
 from harness.errors import InfrastructureError
-from harness.mail import ImapMailbox
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 PASSWORD_ENV = "HIL_MISBEHAVING_PASSWORD"
 PASSWORD = "Qa-misbehave-2026x"
-# The probe's timeout is 5 s per request (harness.cli.probe): a bounded probe of one
+# The probe's timeout is 5 s per request (harness.lab.probe): a bounded probe of one
 # device ends well within this, a probe that waits on a dripping peer does not.
 PROBE_LIMIT_S = 30
 

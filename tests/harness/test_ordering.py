@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.ordering import Cost, DeviceTest, arrange, from_marks, minimum, order, replay
-from harness.states import State
+from harness.lab.states import State
+from harness.run.ordering import Cost, DeviceTest, arrange, from_marks, minimum, order, replay
 
 RunPytest = Callable[..., subprocess.CompletedProcess[str]]
 DEFAULT = Path(__file__).resolve().parents[2] / "devices.yaml"

@@ -31,16 +31,16 @@ import pytest
 import yaml
 from cli_helpers import hil, run_on_a_terminal
 
-from harness.attended import qr_on_terminal
-from harness.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_picture
-from harness.credentials import CredentialStore
-from harness.dut import Lab
+from harness.clients.attended import qr_on_terminal
+from harness.clients.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_picture
+from harness.clients.qr import decode_qr
 from harness.errors import InfrastructureError
-from harness.lab import AttendedCloud, InventoryError, load_inventory
-from harness.labhost import LabEndpoints, start_lab, stop_lab
-from harness.qr import decode_qr
-from harness.statedir import STATE_DIR_ENV, lab_state_dir, persistent_keys
-from harness.states import Quarantine, State, TransitionLog, bring
+from harness.inventory.model import AttendedCloud, InventoryError, load_inventory
+from harness.lab.credentials import CredentialStore
+from harness.lab.dut import Lab
+from harness.lab.host import LabEndpoints, start_lab, stop_lab
+from harness.lab.statedir import STATE_DIR_ENV, lab_state_dir, persistent_keys
+from harness.lab.states import Quarantine, State, TransitionLog, bring
 
 REPO = Path(__file__).resolve().parents[2]
 NVR = {"model": "DS-7608NI-K2", "firmware": "V4.21.000"}

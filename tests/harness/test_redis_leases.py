@@ -18,11 +18,11 @@ from typing import Final
 import pytest
 import redis
 
+from harness.clients.mail import free_port
 from harness.errors import InfrastructureError, failure_kind
-from harness.lab import InventoryError, parse_inventory
-from harness.leases import LeaseTimeout, acquire, backend_for
-from harness.mail import free_port
-from harness.redisleases import LeaseLost, RedisLeaseBackend, ci_job_url
+from harness.inventory.model import InventoryError, parse_inventory
+from harness.lab.leases import LeaseTimeout, acquire, backend_for
+from harness.lab.redisleases import LeaseLost, RedisLeaseBackend, ci_job_url
 
 TTL_S: Final = 2.0
 START_WAIT_S: Final = 10.0
@@ -117,7 +117,7 @@ def test_a_late_holder_is_fenced_off(backend: RedisLeaseBackend) -> None:
 def test_a_killed_holder_loses_its_lease_within_one_ttl(redis_url: str,
                                                         backend: RedisLeaseBackend) -> None:
     script = (
-        "import sys, time; from harness.redisleases import RedisLeaseBackend;"
+        "import sys, time; from harness.lab.redisleases import RedisLeaseBackend;"
         f"b = RedisLeaseBackend({redis_url!r}, ttl_s={TTL_S}, prefix={backend.prefix!r});"
         "lease = b.try_acquire('nvr1', 'doomed'); print('held', flush=True); time.sleep(600)"
     )
@@ -187,7 +187,7 @@ def test_the_inventory_chooses_redis(redis_url: str) -> None:
 
 LEASED_SUITE = '''
 import pytest
-from harness.leases import backend_for
+from harness.lab.leases import backend_for
 
 
 @pytest.mark.state("active")
@@ -218,11 +218,11 @@ def test_a_suite_leases_by_redis_and_a_lost_lease_is_no_pass(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:playwright",
          "-p", "pytest_playwright.pytest_playwright", "-p", "fixtures.lab",
          "-p", "fixtures.matrix", "-p", "fixtures.devices", "-p", "fixtures.browser",
-         "-p", "fixtures.reporting", "-p", "harness.runrecord", "--run-records", str(records),
+         "-p", "fixtures.reporting", "-p", "harness.run.records", "--run-records", str(records),
          str(suite), "-q", "--devices", str(devices), "--lab-workdir", str(tmp_path / "lab")],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
-    from harness.runrecord import read_records
+    from harness.run.records import read_records
 
     outcomes = {r.nodeid.split("::")[-1].split("[")[0]: (r.outcome, r.kind)
                 for r in read_records(records)}
@@ -237,7 +237,7 @@ def test_a_suite_leases_by_redis_and_a_lost_lease_is_no_pass(
 
 def test_a_bad_mark_reaches_every_runner_and_outlives_a_run(redis_url: str,
                                                             tmp_path: Path) -> None:
-    from harness.devicehealth import RedisHealth, SharedQuarantine
+    from harness.lab.devicehealth import RedisHealth, SharedQuarantine
 
     store = RedisHealth(redis_url, prefix="health1")
     runner_a = SharedQuarantine(tmp_path / "a", store)
@@ -252,7 +252,7 @@ def test_a_bad_mark_reaches_every_runner_and_outlives_a_run(redis_url: str,
 
 
 def test_a_run_skips_a_device_another_runner_marked_bad(redis_url: str, tmp_path: Path) -> None:
-    from harness.devicehealth import RedisHealth
+    from harness.lab.devicehealth import RedisHealth
 
     RedisHealth(redis_url, prefix="health2").mark_bad("nvr", "lab controller: outlet 3 dead")
     devices = tmp_path / "devices.yaml"
@@ -276,7 +276,7 @@ def test_a_run_skips_a_device_another_runner_marked_bad(redis_url: str, tmp_path
 def test_hil_lists_releases_and_heals(redis_url: str, tmp_path: Path) -> None:
     from cli_helpers import hil
 
-    from harness.devicehealth import RedisHealth
+    from harness.lab.devicehealth import RedisHealth
 
     devices = tmp_path / "devices.yaml"
     devices.write_text(

@@ -38,9 +38,9 @@ from cli_helpers import PROJECT, hil
 
 from emulator.cli import main as emulator_main
 from emulator.rehearsal import ensure_ports, read_secrets
-from harness.dut import Lab
-from harness.lab import load_inventory
-from harness.states import Quarantine, State, TransitionLog, bring, expected_by_knowledge
+from harness.inventory.model import load_inventory
+from harness.lab.dut import Lab
+from harness.lab.states import Quarantine, State, TransitionLog, bring, expected_by_knowledge
 
 SELECTION = ("test_reset_by_email_in_gui or test_reset_by_export_channel or "
              "test_reset_by_email_api or test_reserve_email_in_gui or "

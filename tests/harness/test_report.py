@@ -15,10 +15,16 @@ from typing import Any
 import pytest
 
 from harness.catalogue import find_verification_code
+from harness.clients.mail import MaildirMailbox, ReceivedMail
 from harness.evidence import Secrets
-from harness.mail import MaildirMailbox, ReceivedMail
-from harness.report import CATEGORIES, find_secrets, mask_trace_zip, render_mails, write_run_files
-from harness.reports import generate_report
+from harness.report.allure import (
+    CATEGORIES,
+    find_secrets,
+    mask_trace_zip,
+    render_mails,
+    write_run_files,
+)
+from harness.report.html import generate_report
 
 # The root conftest.py is not above a temporary test file, so its plugins are named here;
 # pytest-playwright first, so that fixtures.browser's launch arguments override its own.
@@ -227,7 +233,7 @@ import logging
 
 import pytest
 from harness import flows
-from harness.dut import expect_login_refused
+from harness.lab.dut import expect_login_refused
 from harness.errors import InfrastructureError
 from harness.gui.base import LoginResult
 

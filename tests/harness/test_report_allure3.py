@@ -26,8 +26,8 @@ import pytest
 from cli_helpers import emulated, hil, write_inventory
 from playwright.sync_api import Playwright
 
-from harness.report import find_secrets
-from harness.runinfo import RUN_INFO_FILE
+from harness.report.allure import find_secrets
+from harness.report.runinfo import RUN_INFO_FILE
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 PASSWORD_ENV = "HIL_REPORT3_PASSWORD"

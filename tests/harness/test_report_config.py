@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from harness.gate import Verdict, judge
-from harness.lab import DEFAULT_INVENTORY, load_inventory
-from harness.matrixview import allure_key, build_matrix, render_html, summary
-from harness.profiles import PROJECT_ROOT, get_profile
-from harness.report import allure3_categories, categories, prune_fixtures
-from harness.reports import generate_report, history_runs
-from harness.runinfo import RUN_INFO_FILE, RunInfo, device_entry, read_run_info, trend_of
-from harness.runrecord import OutcomeRecord
+from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.report.allure import allure3_categories, categories, prune_fixtures
+from harness.report.html import generate_report, history_runs
+from harness.report.matrix import allure_key, build_matrix, render_html, summary
+from harness.report.runinfo import RUN_INFO_FILE, RunInfo, device_entry, read_run_info, trend_of
+from harness.run.gate import Verdict, judge
+from harness.run.profiles import PROJECT_ROOT, get_profile
+from harness.run.records import OutcomeRecord
 
 RunPytest = Callable[..., subprocess.CompletedProcess[str]]
 WriteInventory = Callable[..., Path]

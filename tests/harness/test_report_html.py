@@ -44,7 +44,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
         folder, "report.yaml", [emulated(name, *spec) for name, spec in DEVICES.items()]
     )
     output = folder / "out"
-    # Runs narrowed by -k keep the dev trend (harness.runinfo).
+    # Runs narrowed by -k keep the dev trend (harness.report.runinfo).
     history = output / "history" / "dev.jsonl"
     history_lines: list[int] = []
     outputs: list[str] = []

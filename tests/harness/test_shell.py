@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
 
-from harness.errors import DeviceError, InfrastructureError
-from harness.evidence import Secrets, ShellTranscript
-from harness.isapi import IsapiClient
-from harness.shell import (
+from harness.clients.isapi import IsapiClient
+from harness.clients.shell import (
     PSH_BANNER,
     PSH_PROMPT,
     DeviceShell,
@@ -22,6 +20,8 @@ from harness.shell import (
     fingerprint_of,
     parse_key_values,
 )
+from harness.errors import DeviceError, InfrastructureError
+from harness.evidence import Secrets, ShellTranscript
 
 PASSWORD = "Qw7!rT9#zPk"
 

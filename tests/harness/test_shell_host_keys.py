@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import asyncssh
 import pytest
 
-from harness.shell import DeviceShell, HostKeyRefused, KnownHosts
+from harness.clients.shell import DeviceShell, HostKeyRefused, KnownHosts
 
 PASSWORD = "Qw7!rT9#zPk"
 OTHER_FINGERPRINT = "SHA256:RLWAz2NxkrWjvEIC4fHnAxup/fM3hL6q5LEMXRqfXUU"

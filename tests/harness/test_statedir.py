@@ -1,4 +1,4 @@
-"""The state folder of real devices (harness/statedir.py): keyed per device, so the rest
+"""The state folder of real devices (harness/lab/statedir.py): keyed per device, so the rest
 of the inventory cannot move a stored password; never created by a read; refused when
 others can write to it; one transition file per run."""
 
@@ -13,11 +13,11 @@ import pytest
 import yaml
 from cli_helpers import hil
 
-from harness.dut import Lab
 from harness.errors import InfrastructureError
-from harness.lab import RealDevice, load_inventory
-from harness.statedir import STATE_DIR_ENV
-from harness.states import State, TransitionLog
+from harness.inventory.model import RealDevice, load_inventory
+from harness.lab.dut import Lab
+from harness.lab.statedir import STATE_DIR_ENV
+from harness.lab.states import State, TransitionLog
 
 NVR = {"model": "DS-7608NI-K2", "firmware": "V4.21.000"}
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.dut import DeviceUnderTest, Lab
+from harness.clients.isapi import IllegalLoginLock, LoginRejected
 from harness.errors import DeviceError, HarnessError, retry
 from harness.evidence import Secrets
-from harness.isapi import IllegalLoginLock, LoginRejected
-from harness.lab import parse_inventory
-from harness.labhost import start_lab, stop_lab
-from harness.states import (
+from harness.inventory.model import parse_inventory
+from harness.lab.dut import DeviceUnderTest, Lab
+from harness.lab.host import start_lab, stop_lab
+from harness.lab.states import (
     ACTIVATE,
     FACTORY_RESET,
     POWER_CYCLE,

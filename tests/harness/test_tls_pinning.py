@@ -25,13 +25,8 @@ from playwright.sync_api import BrowserType
 from test_report import PLUGIN_ARGS, RunPytest
 
 from harness.catalogue import GuiGeneration
-from harness.errors import InfrastructureError
-from harness.gui.base import GuiTarget
-from harness.gui.certificates import browser_spki_pins
-from harness.gui.recognise import recognise
-from harness.isapi import IsapiClient
-from harness.lab import RealDevice, TlsSettings
-from harness.tls import (
+from harness.clients.isapi import IsapiClient
+from harness.clients.tls import (
     PinMismatch,
     TlsTrust,
     chromium_pin_args,
@@ -39,6 +34,11 @@ from harness.tls import (
     spki_pin,
     tls_context,
 )
+from harness.errors import InfrastructureError
+from harness.gui.base import GuiTarget
+from harness.gui.certificates import browser_spki_pins
+from harness.gui.recognise import recognise
+from harness.inventory.model import RealDevice, TlsSettings
 
 PASSWORD = "Qw7!rT9#zPk"
 MODEL, FIRMWARE = "DS-7608NI-K2", "V4.21.000"
@@ -268,7 +268,7 @@ def test_verify_true_is_the_system_trust_store_honouring_ssl_cert_file(
     # its own (the contexts are built once per process).
     signed = devices["ca-signed"]
     assert signed.ca_file is not None
-    probe = ("import sys, ssl; from harness.tls import tls_context, presented_pin; "
+    probe = ("import sys, ssl; from harness.clients.tls import tls_context, presented_pin; "
              "d = ssl.create_default_context(); c = tls_context(True); "
              "print(c.get_ca_certs() == d.get_ca_certs(), c.verify_mode == ssl.CERT_REQUIRED); "
              f"print(presented_pin('127.0.0.1', {_address(signed.url)[1]}, c, timeout=5))")
@@ -357,8 +357,8 @@ def test_the_browser_fixture_launches_with_the_labs_pins(
 
 
 def test_the_inventory_pins_reach_the_client(devices: dict[str, HttpsDevice]) -> None:
-    # devices.yaml's `tls` as the harness turns it into the clients' trust (harness.dut).
-    from harness.dut import device_trust
+    # devices.yaml's `tls` as the harness turns it into the clients' trust (harness.lab.dut).
+    from harness.lab.dut import device_trust
 
     device = devices["self-signed"]
     entry = device.real(TlsSettings(spki_sha256=(device.pin,)))

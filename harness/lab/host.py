@@ -1,0 +1,556 @@
+"""The emulated lab as one background process, started once per run.
+
+`python -m harness.lab.host up --devices devices.yaml --workdir .lab` starts the SMTP sink,
+writes the emulator's fleet config from the inventory's emulated devices, starts
+`python -m emulator fleet CONFIG`, waits for its ready line, writes `<workdir>/lab.json`
+(every address the harness needs) and runs until SIGTERM. This module is the only place in
+`harness` that knows the emulator exists, and it knows only its command line and ports.
+
+Fixtures use `start_lab` (spawns the host detached, or reuses a live one built from the
+same inventory), `lab_status` and `stop_lab`. Secrets made here (the lab controller's
+password) go to `<workdir>/secrets.json` (mode 0600), never to lab.json or a log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
+
+from harness.clients.mail import SmtpSink
+from harness.errors import HarnessError, InfrastructureError
+from harness.inventory.model import (
+    EmulatedCloud,
+    EmulatedLabController,
+    ExportCloud,
+    Inventory,
+    InventoryError,
+    SmtpSinkConfig,
+    load_inventory,
+)
+
+HOST_ENV: Final = "HIL_LAB_HOST"
+
+
+def lab_host() -> str:
+    """The address the emulated lab listens on: loopback, or $HIL_LAB_HOST (the lab's own
+    address in a network namespace that a shared-lab test made, where runners in other
+    namespaces reach it over a bridge)."""
+    return os.environ.get(HOST_ENV) or "127.0.0.1"
+LAB_JSON: Final = "lab.json"
+SECRETS_FILE: Final = "secrets.json"
+PID_FILE: Final = "labhost.pid"
+LOG_FILE: Final = "labhost.log"
+FLEET_LOG: Final = "fleet.log"
+FLEET_CONFIG: Final = "fleet.yaml"
+INVENTORY_COPY: Final = "inventory.json"
+LABCTL_PASSWORD_ENV: Final = "HIL_LABCTL_PASSWORD"
+CLOUD_SMTP_PASSWORD_ENV: Final = "HIL_CLOUD_SMTP_PASSWORD"
+CLOUD_SMTP_USER: Final = "hil-export"
+FLEET_READY_TIMEOUT: Final = 60.0
+START_TIMEOUT: Final = 90.0
+STOP_TIMEOUT: Final = 20.0
+
+
+@dataclass(frozen=True)
+class DeviceEndpoint:
+    """Where one emulated device answers, and what it says it is."""
+
+    name: str
+    http: str
+    http_port: int
+    ssh_port: int
+    model: str
+    firmware: str
+    serial: str
+    device_type: str
+    generation: str
+
+
+@dataclass(frozen=True)
+class LabEndpoints:
+    """Everything lab.json says: addresses of the devices, cloud, lab controller and mail."""
+
+    inventory_digest: str
+    host_pid: int
+    fleet_pid: int
+    smtp_host: str
+    smtp_port: int
+    maildir: str
+    cloud_http: str | None
+    cloud_smtp_host: str | None
+    cloud_smtp_port: int | None
+    recovery_address: str | None
+    lab_controller_host: str | None
+    lab_controller_ssh_port: int | None
+    lab_controller_username: str | None
+    secrets_file: str
+    devices: tuple[DeviceEndpoint, ...]
+    # The emulated cloud's submission server (AUTH + STARTTLS), when the inventory's
+    # cloud is `export` without an smtp section; its password is in the secrets file.
+    cloud_smtp_user: str | None = None
+    cloud_smtp_ca_file: str | None = None
+
+    def device(self, name: str) -> DeviceEndpoint:
+        """The endpoint of device `name`."""
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(f"no device {name!r} in the running lab")
+
+    def lab_controller_password(self) -> str:
+        """The generated lab controller password, read from the 0600 secrets file."""
+        data = json.loads(Path(self.secrets_file).read_text())
+        return str(data["lab_controller_password"])
+
+    def cloud_smtp_password(self) -> str:
+        """The generated password of the emulated cloud's submission server."""
+        data = json.loads(Path(self.secrets_file).read_text())
+        return str(data["cloud_smtp_password"])
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LabEndpoints:
+        data = json.loads(text)
+        data["devices"] = tuple(DeviceEndpoint(**d) for d in data["devices"])
+        return cls(**data)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still "exists"; it is not a running lab.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _own_submission(inventory: Inventory) -> bool:
+    """The Export channel goes through the emulated cloud's own submission server (AUTH +
+    STARTTLS): an `export` cloud without an smtp section."""
+    return isinstance(inventory.cloud, ExportCloud) and inventory.cloud.smtp is None
+
+
+def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[str, Any]:
+    """The emulator's fleet config (its documented contract) for the inventory's emulated part."""
+    cloud = inventory.cloud
+    controller = inventory.lab_controller
+    return {
+        "host": lab_host(),
+        "state_dir": str(workdir / "state"),
+        "mail_relay": {"host": lab_host(), "port": smtp_port},
+        "cloud": {
+            "http_port": 0,
+            "smtp_port": 0,
+            "min_app_version": cloud.min_app_version
+            if isinstance(cloud, EmulatedCloud)
+            else "3.5.4",
+            **({"submission": {"user": CLOUD_SMTP_USER, "password_env": CLOUD_SMTP_PASSWORD_ENV,
+                               "tls_dir": str(workdir / "cloud-tls")}}
+               if _own_submission(inventory) else {}),
+        },
+        "lab_controller": {
+            "ssh_port": 0,
+            "username": controller.username
+            if isinstance(controller, EmulatedLabController)
+            else "lab",
+            "password_env": LABCTL_PASSWORD_ENV,
+        },
+        "defect_modules": [],
+        "devices": [
+            {
+                "name": d.name,
+                "model": d.model,
+                "firmware": d.firmware,
+                "http_port": 0,
+                "ssh_port": 0,
+                "defects": list(d.defects),
+                "boot_seconds": d.boot_seconds,
+                "latency_ms": d.latency_ms,
+                **d.emulation.fleet_keys(),
+            }
+            for d in inventory.emulated_devices
+        ],
+    }
+
+
+def _read_ready_line(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    """The fleet's one JSON ready line, or InfrastructureError with its own error line."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    buffer = b""
+    while b"\n" not in buffer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise InfrastructureError(
+                f"the emulator fleet printed no ready line within {timeout:g} s"
+            )
+        ready, _, _ = select.select([proc.stdout], [], [], min(remaining, 0.5))
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+        elif proc.poll() is not None:
+            break
+    line, _, _ = buffer.partition(b"\n")
+    try:
+        data = json.loads(line) if line.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("ready") is True:
+        return data
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    raise InfrastructureError(f"the emulator fleet did not start: {_fleet_error(proc)}")
+
+
+def _fleet_error(proc: subprocess.Popen[bytes]) -> str:
+    code = proc.poll()
+    status = f"exit status {code}" if code is not None else "still running"
+    log = getattr(proc, "hil_log", None)
+    last = ""
+    if isinstance(log, Path) and log.exists():
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        last = lines[-1] if lines else ""
+    return f"{last} ({status}; see {log})" if last else f"{status}; see {log}"
+
+
+def _drain(stream: Any, target: Path) -> None:
+    # The fleet may print more after its ready line; a full pipe would block it.
+    with target.open("ab") as out:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            out.write(chunk)
+            out.flush()
+
+
+# --- the host process ---------------------------------------------------------------------
+
+
+def run_host(inventory: Inventory, workdir: Path) -> int:
+    """Run the emulated lab in this process until SIGTERM/SIGINT; 0 on a clean stop."""
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / LAB_JSON).unlink(missing_ok=True)
+    _write_atomic(workdir / PID_FILE, f"{os.getpid()}\n")
+    stop = threading.Event()
+    serving = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        if not serving.is_set():
+            # Still starting: leave the wait for the fleet now; `finally` cleans up.
+            raise SystemExit(1)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+
+    mail_config = inventory.mailbox
+    port = mail_config.port if isinstance(mail_config, SmtpSinkConfig) else None
+    sink = SmtpSink(workdir / "maildir", host=lab_host(), port=port).start()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        password = secrets.token_urlsafe(18)
+        smtp_password = secrets.token_urlsafe(18)
+        _write_atomic(
+            workdir / SECRETS_FILE,
+            json.dumps({"lab_controller_password": password,
+                        "cloud_smtp_password": smtp_password}),
+            0o600,
+        )
+        os.chmod(workdir / SECRETS_FILE, 0o600)
+        config_path = workdir / FLEET_CONFIG
+        config = fleet_config(inventory, workdir, sink.port)
+        _write_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
+        env = {**os.environ, LABCTL_PASSWORD_ENV: password,
+               CLOUD_SMTP_PASSWORD_ENV: smtp_password}
+        fleet_log = workdir / FLEET_LOG
+        with fleet_log.open("ab") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "emulator", "fleet", str(config_path)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=Path.cwd(),
+            )
+        proc.hil_log = fleet_log  # type: ignore[attr-defined]
+        ready = _read_ready_line(proc, FLEET_READY_TIMEOUT)
+        threading.Thread(target=_drain, args=(proc.stdout, fleet_log), daemon=True).start()
+        endpoints = _endpoints(inventory, workdir, sink, proc.pid, ready)
+        _write_atomic(workdir / LAB_JSON, endpoints.to_json())
+        serving.set()
+        print(f"lab up: {len(endpoints.devices)} devices, lab.json in {workdir}", flush=True)
+        while not stop.wait(0.5):
+            if proc.poll() is not None:
+                raise InfrastructureError(f"the emulator fleet stopped: {_fleet_error(proc)}")
+        return 0
+    finally:
+        (workdir / LAB_JSON).unlink(missing_ok=True)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        sink.stop()
+        (workdir / SECRETS_FILE).unlink(missing_ok=True)
+        (workdir / PID_FILE).unlink(missing_ok=True)
+
+
+def _endpoints(
+    inventory: Inventory, workdir: Path, sink: SmtpSink, fleet_pid: int, ready: dict[str, Any]
+) -> LabEndpoints:
+    cloud = ready.get("cloud") or {}
+    controller = ready.get("lab_controller") or {}
+    devices = tuple(
+        DeviceEndpoint(
+            name=str(d["name"]),
+            http=str(d["http"]),
+            http_port=int(d["http_port"]),
+            ssh_port=int(d["ssh_port"]),
+            model=str(d["model"]),
+            firmware=str(d["firmware"]),
+            serial=str(d["serial"]),
+            device_type=str(d["device_type"]),
+            generation=str(d["generation"]),
+        )
+        for d in ready.get("devices", [])
+    )
+    missing = {d.name for d in inventory.emulated_devices} - {d.name for d in devices}
+    if missing:
+        raise InfrastructureError(
+            f"the emulator fleet did not start devices {', '.join(sorted(missing))}"
+        )
+    username = (
+        inventory.lab_controller.username
+        if isinstance(inventory.lab_controller, EmulatedLabController)
+        else None
+    )
+    return LabEndpoints(
+        inventory_digest=inventory.digest(),
+        host_pid=os.getpid(),
+        fleet_pid=fleet_pid,
+        smtp_host=lab_host(),
+        smtp_port=sink.port,
+        maildir=str(sink.maildir),
+        cloud_http=cloud.get("http"),
+        cloud_smtp_host=cloud.get("smtp_host"),
+        cloud_smtp_port=cloud.get("smtp_port"),
+        recovery_address=cloud.get("recovery_address"),
+        lab_controller_host=controller.get("host"),
+        lab_controller_ssh_port=controller.get("ssh_port"),
+        lab_controller_username=username,
+        secrets_file=str(workdir / SECRETS_FILE),
+        devices=devices,
+        cloud_smtp_user=cloud.get("smtp_user"),
+        cloud_smtp_ca_file=cloud.get("smtp_ca_file"),
+    )
+
+
+# --- the API for fixtures -----------------------------------------------------------------
+
+
+def lab_status(workdir: Path | str) -> LabEndpoints | None:
+    """The running lab in `workdir`, or None when none is up (or its processes died)."""
+    path = Path(workdir) / LAB_JSON
+    try:
+        endpoints = LabEndpoints.from_json(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _alive(endpoints.host_pid) and _alive(endpoints.fleet_pid):
+        return endpoints
+    return None
+
+
+def _host_pid(workdir: Path) -> int | None:
+    try:
+        return int((workdir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def start_lab(
+    inventory: Inventory, workdir: Path | str, *, timeout: float = START_TIMEOUT
+) -> LabEndpoints:
+    """The emulated lab for `inventory`: a running one from `workdir` if it was built from
+    the same inventory, else a new host process, detached so it outlives the caller.
+
+    Safe to call from several processes at once (xdist workers): a file lock makes one of
+    them start the lab and the others reuse it. Raises `InfrastructureError` with one line
+    when the lab cannot start, and when a lab built from another inventory is running.
+    """
+    if not inventory.emulated_devices:
+        raise HarnessError("the inventory has no emulated devices: there is no lab to start")
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(workdir / "labhost.lock"), timeout=timeout):
+            return _start_locked(inventory, workdir, timeout)
+    except FileLockTimeout:
+        raise InfrastructureError(
+            f"another process held {workdir / 'labhost.lock'} for {timeout:g} s "
+            "while starting the lab"
+        ) from None
+
+
+def _start_locked(inventory: Inventory, workdir: Path, timeout: float) -> LabEndpoints:
+    running = lab_status(workdir)
+    if running is not None:
+        if running.inventory_digest == inventory.digest():
+            return running
+        raise InfrastructureError(
+            f"a lab built from another inventory is running in {workdir} (pid {running.host_pid}); "
+            f"stop it: python -m harness.lab.host down --workdir {workdir}"
+        )
+    stale = _host_pid(workdir)
+    if stale is not None and _alive(stale):
+        # A host still starting, or stuck: it owns the workdir's ports and files.
+        stop_lab(workdir)
+    _write_atomic(workdir / INVENTORY_COPY, json.dumps(inventory.model_dump(mode="json")))
+    log_path = workdir / LOG_FILE
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.lab.host",
+                "up",
+                "--devices",
+                str(workdir / INVENTORY_COPY),
+                "--workdir",
+                str(workdir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # detached: a Ctrl-C of the test run does not kill it
+            cwd=Path.cwd(),
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        endpoints = lab_status(workdir)
+        if endpoints is not None and endpoints.host_pid == proc.pid:
+            return endpoints
+        if proc.poll() is not None:
+            raise InfrastructureError(f"the emulated lab did not start: {_last_line(log_path)}")
+        time.sleep(0.1)
+    _terminate(proc.pid)
+    raise InfrastructureError(
+        f"the emulated lab wrote no {workdir / LAB_JSON} within {timeout:g} s; see {log_path}"
+    )
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return f"no log at {path}"
+    if not lines:
+        return f"no output (log: {path})"
+    return f"{lines[-1].removeprefix('error: ')} (log: {path})"
+
+
+def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def stop_lab(workdir: Path | str) -> bool:
+    """Stop the lab host of `workdir` (it stops the fleet and the sink); True if one ran."""
+    workdir = Path(workdir).resolve()
+    pid = _host_pid(workdir)
+    if pid is None or not _alive(pid):
+        (workdir / LAB_JSON).unlink(missing_ok=True)
+        return False
+    if not _terminate(pid):
+        raise InfrastructureError(
+            f"the lab host (pid {pid}) did not stop within {STOP_TIMEOUT:g} s"
+        )
+    return True
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`up`, `down`, `status`: one clear line on failure, exit status 2."""
+    parser = argparse.ArgumentParser(prog="python -m harness.lab.host", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the emulated lab in the foreground until SIGTERM")
+    start = sub.add_parser("start", help="start the lab in the background (or reuse it)")
+    for p in (up, start):
+        p.add_argument("--devices", default="devices.yaml", type=Path)
+    for p in (up, start, sub.add_parser("down"), sub.add_parser("status")):
+        p.add_argument("--workdir", default=".lab", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            return run_host(load_inventory(args.devices), args.workdir)
+        if args.command == "start":
+            endpoints = start_lab(load_inventory(args.devices), args.workdir)
+            print(f"lab up (pid {endpoints.host_pid}): {args.workdir / LAB_JSON}")
+            return 0
+        if args.command == "down":
+            print("lab stopped" if stop_lab(args.workdir) else "no lab running")
+            return 0
+        running = lab_status(args.workdir)
+        if running is None:
+            print(f"no lab running in {args.workdir}")
+            return 1
+        print(running.to_json(), end="")
+        return 0
+    except (InventoryError, InfrastructureError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""A pytest run: outcome records, test order, profiles, selection, the gate's verdict, the pytest
+subprocess and its progress."""
