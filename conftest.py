@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.devices",
     "fixtures.browser",
     "fixtures.reporting",
+    "fixtures.records",
 ]

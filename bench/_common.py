@@ -31,9 +31,10 @@ if str(REPO) not in sys.path:  # run as `python bench/x.py`: the harness is impo
     sys.path.insert(0, str(REPO))
 
 from harness.errors import InfrastructureError  # noqa: E402
-from harness.inventory.model import load_inventory  # noqa: E402
-from harness.lab.dut import Lab  # noqa: E402
-from harness.lab.host import LabEndpoints, start_lab, stop_lab  # noqa: E402
+from harness.inventory.load import load_inventory  # noqa: E402
+from harness.lab.endpoints import LabEndpoints  # noqa: E402
+from harness.lab.host import start_lab, stop_lab  # noqa: E402
+from harness.lab.session import LabSession  # noqa: E402
 
 DEVICES_YAML: Final = REPO / "devices.yaml"
 CHROMIUM: Final = os.environ.get("HIL_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -93,13 +94,13 @@ def running_lab(devices: Path, workdir: Path) -> Iterator[tuple[LabEndpoints, fl
         stop_lab(workdir)
 
 
-def lab_for(devices: Path, workdir: Path, endpoints: LabEndpoints) -> Lab:
+def lab_for(devices: Path, workdir: Path, endpoints: LabEndpoints) -> LabSession:
     """The harness's view of a running lab (as the fixtures build it)."""
-    return Lab(inventory=load_inventory(devices), workdir=workdir, endpoints=endpoints,
+    return LabSession(inventory=load_inventory(devices), workdir=workdir, endpoints=endpoints,
                run_id=f"bench-{os.getpid()}")
 
 
-def device_counters(lab: Lab) -> dict[str, dict[str, int]]:
+def device_counters(lab: LabSession) -> dict[str, dict[str, int]]:
     """Per device, the emulator's own counters, read through the lab controller's
     `status` over SSH (the way a real lab's controller would be asked)."""
     with lab.lab_controller() as controller:

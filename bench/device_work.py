@@ -102,7 +102,7 @@ def main() -> int:
             before = device_counters(lab)
             run = run_pytest(selection, devices=devices, workdir=work / "lab",
                              workers=args.workers,
-                             extra=["-p", "harness.run.records", "--run-records",
+                             extra=["-p", "fixtures.records", "--run-records",
                                     str(records_dir)])
             after = device_counters(lab)
         records = read_records(records_dir)

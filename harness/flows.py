@@ -10,12 +10,18 @@ keeps its credentials; the whole reset by e-mail lives there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import allure
 from playwright.sync_api import Page
 
 from harness.catalogue import find_verification_code
 from harness.clients.cloud import PhoneAppRole
-from harness.clients.mail import DEFAULT_WAIT, Mailbox
+from harness.clients.isapi import IsapiClient, IsapiError, LoginRejected
+from harness.clients.mail import (
+    DEFAULT_WAIT,
+    Mailbox,
+)
 from harness.errors import ProductDefect
 from harness.evidence import Secret, Secrets
 from harness.gui import (
@@ -220,3 +226,39 @@ __all__ = [
     "scan_qr",
     "strength_shown",
 ]
+
+
+def masked_matches(shown: str, address: str) -> bool:
+    """The device shows `b****@example.com`: same first character and domain."""
+    local, _, domain = address.partition("@")
+    shown_local, _, shown_domain = shown.partition("@")
+    return (shown_domain.lower() == domain.lower() and bool(shown_local)
+            and shown_local[0].lower() == local[:1].lower())
+
+
+def expect_refusal(
+    action: Callable[[], object], *, what: str, sub_status: tuple[str, ...] = ()
+) -> IsapiError:
+    """Run `action`, which the device must refuse with an error answer (one of
+    `sub_status` when given); the refusal, or `ProductDefect` saying what went wrong."""
+    try:
+        action()
+    except IsapiError as exc:
+        if sub_status and exc.sub_status_code not in sub_status:
+            raise ProductDefect(
+                f"{what}: refused with {exc.sub_status_code or exc.status_string!r} "
+                f"(HTTP {exc.http_status}), expected {' or '.join(sub_status)}"
+            ) from exc
+        return exc
+    raise ProductDefect(f"{what}: the device accepted it")
+
+
+def expect_login_refused(client: IsapiClient, password: str, *, what: str) -> LoginRejected:
+    """One Digest login with `password` that the device must refuse; the refusal."""
+    try:
+        client.login_digest(password)
+    except LoginRejected as exc:
+        return exc
+    finally:
+        client.logout()
+    raise ProductDefect(f"{what}: the device accepted the login")

@@ -11,7 +11,8 @@ from playwright.sync_api import Page
 from harness.catalogue import password_acceptable, strength_name
 from harness.clients.isapi import IsapiClient, IsapiError
 from harness.errors import HarnessError, ProductDefect
-from harness.lab.dut import DeviceUnderTest, expect_refusal
+from harness.flows import expect_refusal
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.states import masked_matches
 
 pytestmark = pytest.mark.flow("activation")

@@ -11,7 +11,8 @@ import allure
 import pytest
 
 from harness.catalogue import LOCKOUT_MAX_ATTEMPTS, LOCKOUT_MINUTES
-from harness.lab.dut import DeviceUnderTest, masked_matches
+from harness.flows import masked_matches
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.states import BOOT_MARGIN_S, settled_boot_identity, wait_until_inactive
 
 pytestmark = [pytest.mark.flow("factory-reset"), pytest.mark.needs(reset_by_email=True)]

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import Page
 
 from harness.catalogue import CODE_VALID_HOURS
-from harness.lab.dut import DeviceUnderTest, expect_refusal
+from harness.flows import expect_refusal
+from harness.lab.dut import DeviceUnderTest
 
 pytestmark = pytest.mark.flow("gating")
 

@@ -9,7 +9,8 @@ import allure
 import pytest
 from playwright.sync_api import Page
 
-from harness.lab.dut import DeviceUnderTest, expect_refusal
+from harness.flows import expect_refusal
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.states import masked_matches
 
 pytestmark = pytest.mark.flow("reserved-email")

@@ -12,8 +12,9 @@ from playwright.sync_api import Page
 from harness.clients.cloud import NoPhoneApp, export_channel
 from harness.clients.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.errors import ProductDefect
+from harness.flows import expect_login_refused, masked_matches
 from harness.inventory.model import AttendedCloud, ExportCloud, NoCloud
-from harness.lab.dut import DeviceUnderTest, expect_login_refused, masked_matches
+from harness.lab.dut import DeviceUnderTest
 
 pytestmark = [pytest.mark.flow("reset-by-email"), pytest.mark.needs(reset_by_email=True)]
 WRONG_PASSWORD = "Wrong-Pass9"  # not any device's password: the harness generates those

@@ -20,9 +20,10 @@ from harness.catalogue import (
 from harness.clients.isapi import IsapiClient, LoginRejected
 from harness.clients.isapi.documents import IllegalLoginLock
 from harness.errors import HarnessError, ProductDefect
+from harness.flows import expect_login_refused, expect_refusal, masked_matches
 from harness.gui.base import LoginResult
 from harness.gui.contexts import report_cookies_off
-from harness.lab.dut import DeviceUnderTest, expect_login_refused, expect_refusal, masked_matches
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.states import BOOT_MARGIN_S, settled_boot_identity
 
 pytestmark = pytest.mark.flow("security")

@@ -12,13 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.catalogue import LineId
-from harness.inventory.model import (
-    DEFAULT_INVENTORY,
-    AnyDevice,
-    Inventory,
-    InventoryError,
-    load_inventory,
-)
+from harness.inventory.fields import InventoryError
+from harness.inventory.load import DEFAULT_INVENTORY, load_inventory
+from harness.inventory.model import AnyDevice, Inventory
 from harness.run.profiles import PROJECT_ROOT
 from harness.run.selection import DeviceFilter, SelectionError, filter_devices
 

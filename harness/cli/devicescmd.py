@@ -24,7 +24,7 @@ from harness.cli.common import (
 from harness.cli.credentialscmd import register as register_credentials_command
 from harness.cli.sharedcmd import register as register_shared_commands
 from harness.inventory.model import AnyDevice, EmulatedDevice, RealDevice
-from harness.lab.host import LabEndpoints, lab_status
+from harness.lab.endpoints import LabEndpoints, lab_status
 from harness.lab.probe import ProbeResult, probe_lab
 
 devices_app = typer.Typer(

@@ -34,7 +34,7 @@ from harness.run.gate import (
     GateResult,
     Verdict,
     judge,
-    select_devices,
+    select_by_firmware,
 )
 from harness.run.profiles import GATE_PROFILE, Profile, ProfileError, get_profile
 from harness.run.pytestrun import (
@@ -144,7 +144,7 @@ def gate(
         profile = get_profile(GATE_PROFILE)
         check_names(inventory, device or [], str(path))
         lines = parse_lines(line or [])
-        at_firmware = select_devices(inventory, firmware)
+        at_firmware = select_by_firmware(inventory, firmware)
     except (GateInputError, ProfileError, SelectionError) as exc:
         fail(str(exc))
     chosen = [d for d in at_firmware

@@ -18,8 +18,9 @@ from harness.cli.common import (
     new_table,
 )
 from harness.errors import HarnessError, InfrastructureError
+from harness.lab.endpoints import LabEndpoints, lab_status
 from harness.lab.health import lab_health
-from harness.lab.host import LabEndpoints, lab_status, start_lab, stop_lab
+from harness.lab.host import start_lab, stop_lab
 
 lab_app = typer.Typer(
     help="Start, stop and inspect the emulated lab (fleet, mail sink, cloud, lab controller).",

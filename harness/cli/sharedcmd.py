@@ -29,10 +29,10 @@ from harness.cli.common import (
 )
 from harness.clients.isapi import IsapiClient
 from harness.errors import HarnessError, InfrastructureError, failure_kind
-from harness.lab.dut import Lab
-from harness.lab.host import lab_status
+from harness.lab.endpoints import lab_status
 from harness.lab.leases import FileLeaseBackend, backend_for
 from harness.lab.probe import PROBE_TIMEOUT
+from harness.lab.session import LabSession
 
 
 def leases(devices: DevicesOption = None, as_json: JsonOption = False) -> None:
@@ -125,7 +125,7 @@ def health(
         quarantine = quarantine_for(folder, inventory.leases)
     except (HarnessError, InfrastructureError) as exc:
         fail(str(exc))
-    lab = Lab(inventory=inventory, workdir=folder, endpoints=lab_status(folder))
+    lab = LabSession(inventory=inventory, workdir=folder, endpoints=lab_status(folder))
     table = new_table(f"Health of {path}", "device", "answers", "was marked bad", "now")
     sick = False
     for entry in inventory.devices:
@@ -146,7 +146,7 @@ def health(
         raise typer.Exit(EXIT_ERROR)
 
 
-def _answers(lab: Lab, name: str) -> str | None:
+def _answers(lab: LabSession, name: str) -> str | None:
     """None when the device answers its activation status, else what went wrong."""
     try:
         dut = lab.device(name)

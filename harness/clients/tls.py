@@ -25,7 +25,6 @@ for every client and a lab adds its CA to the machine's store or names it in `ca
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import socket
@@ -34,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-SPKI_PIN_CHARS: Final = 44  # base64 of 32 bytes, with its one '='
 CHROMIUM_SPKI_FLAG: Final = "--ignore-certificate-errors-spki-list"
 
 
@@ -42,7 +40,7 @@ def spki_pin(cert_der: bytes) -> str:
     """The pin of a DER certificate: base64 of the SHA-256 of its SubjectPublicKeyInfo, as
     `openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary
     | base64` prints it."""
-    # Imported here: the inventory (harness.inventory.model) checks pins' format with this module
+    # Imported here: the inventory (harness.inventory.fields) checks pins' format with this module
     # and should not pay for cryptography and httpx when it loads.
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -50,21 +48,6 @@ def spki_pin(cert_der: bytes) -> str:
     spki = x509.load_der_x509_certificate(cert_der).public_key().public_bytes(
         Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
-
-
-def check_spki_pin(value: str) -> str:
-    """`value` if it is a well-formed pin; a ValueError saying what a pin looks like."""
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != hashlib.sha256().digest_size:
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        raise ValueError(
-            f"expected the base64 SHA-256 of the certificate's public key ({SPKI_PIN_CHARS} "
-            f"characters ending in '='; docs/real-lab.md says how to get it), got {shown!r}"
-        )
-    return value
 
 
 class PinMismatch(ssl.SSLCertVerificationError):

@@ -25,7 +25,8 @@ from typing import Final
 
 from harness.clients.tls import presented_pin, tls_context
 from harness.errors import InfrastructureError
-from harness.inventory.model import RealDevice, address_of
+from harness.inventory.fields import address_of
+from harness.inventory.model import RealDevice
 
 HANDSHAKE_TIMEOUT_S: Final = 5.0
 # Chromium's net errors of a certificate it does not accept (net/base/net_error_list.h).

@@ -132,7 +132,7 @@ def _unrecognised(page: Page, missing: str) -> UnrecognisedGui:
     with contextlib.suppress(PlaywrightError):
         png = page.screenshot(timeout=5000)
     if png:
-        from harness.report.allure import attach_png  # allure: only when there is evidence
+        from harness.attachments import attach_png  # allure: only when there is evidence
 
         attach_png("unrecognised GUI", png)
     quoted = text[:SEEN_TEXT_CHARS] + ("…" if len(text) > SEEN_TEXT_CHARS else "")

@@ -19,7 +19,8 @@ from typing import TypeVar
 
 from harness.errors import InfrastructureError
 from harness.evidence import Secrets, mask_text
-from harness.inventory.model import FileLeases, RedisLeases, read_secret
+from harness.inventory.fields import read_secret
+from harness.inventory.model import FileLeases, RedisLeases
 from harness.lab.states import Quarantine
 
 T = TypeVar("T")

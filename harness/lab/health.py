@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from harness.clients.isapi import IsapiClient
 from harness.errors import failure_kind
-from harness.lab.host import LabEndpoints
+from harness.lab.endpoints import LabEndpoints
 
 CHECK_TIMEOUT: Final = 3.0
 

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,15 +33,17 @@ from filelock import Timeout as FileLockTimeout
 
 from harness.clients.mail import SmtpSink
 from harness.errors import HarnessError, InfrastructureError
+from harness.inventory.fields import InventoryError
+from harness.inventory.load import load_inventory
 from harness.inventory.model import (
     EmulatedCloud,
     EmulatedLabController,
     ExportCloud,
     Inventory,
-    InventoryError,
     SmtpSinkConfig,
-    load_inventory,
 )
+from harness.lab.endpoints import LAB_JSON, SECRETS_FILE, DeviceEndpoint, LabEndpoints, lab_status
+from harness.lab.processes import STOP_TIMEOUT, alive, terminate, write_atomic
 
 HOST_ENV: Final = "HIL_LAB_HOST"
 
@@ -52,8 +53,6 @@ def lab_host() -> str:
     address in a network namespace that a shared-lab test made, where runners in other
     namespaces reach it over a bridge)."""
     return os.environ.get(HOST_ENV) or "127.0.0.1"
-LAB_JSON: Final = "lab.json"
-SECRETS_FILE: Final = "secrets.json"
 PID_FILE: Final = "labhost.pid"
 LOG_FILE: Final = "labhost.log"
 FLEET_LOG: Final = "fleet.log"
@@ -64,101 +63,9 @@ CLOUD_SMTP_PASSWORD_ENV: Final = "HIL_CLOUD_SMTP_PASSWORD"
 CLOUD_SMTP_USER: Final = "hil-export"
 FLEET_READY_TIMEOUT: Final = 60.0
 START_TIMEOUT: Final = 90.0
-STOP_TIMEOUT: Final = 20.0
-
-
-@dataclass(frozen=True)
-class DeviceEndpoint:
-    """Where one emulated device answers, and what it says it is."""
-
-    name: str
-    http: str
-    http_port: int
-    ssh_port: int
-    model: str
-    firmware: str
-    serial: str
-    device_type: str
-    generation: str
-
-
-@dataclass(frozen=True)
-class LabEndpoints:
-    """Everything lab.json says: addresses of the devices, cloud, lab controller and mail."""
-
-    inventory_digest: str
-    host_pid: int
-    fleet_pid: int
-    smtp_host: str
-    smtp_port: int
-    maildir: str
-    cloud_http: str | None
-    cloud_smtp_host: str | None
-    cloud_smtp_port: int | None
-    recovery_address: str | None
-    lab_controller_host: str | None
-    lab_controller_ssh_port: int | None
-    lab_controller_username: str | None
-    secrets_file: str
-    devices: tuple[DeviceEndpoint, ...]
-    # The emulated cloud's submission server (AUTH + STARTTLS), when the inventory's
-    # cloud is `export` without an smtp section; its password is in the secrets file.
-    cloud_smtp_user: str | None = None
-    cloud_smtp_ca_file: str | None = None
-
-    def device(self, name: str) -> DeviceEndpoint:
-        """The endpoint of device `name`."""
-        for device in self.devices:
-            if device.name == name:
-                return device
-        raise KeyError(f"no device {name!r} in the running lab")
-
-    def lab_controller_password(self) -> str:
-        """The generated lab controller password, read from the 0600 secrets file."""
-        data = json.loads(Path(self.secrets_file).read_text())
-        return str(data["lab_controller_password"])
-
-    def cloud_smtp_password(self) -> str:
-        """The generated password of the emulated cloud's submission server."""
-        data = json.loads(Path(self.secrets_file).read_text())
-        return str(data["cloud_smtp_password"])
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> LabEndpoints:
-        data = json.loads(text)
-        data["devices"] = tuple(DeviceEndpoint(**d) for d in data["devices"])
-        return cls(**data)
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still "exists"; it is not a running lab.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _own_submission(inventory: Inventory) -> bool:
@@ -268,7 +175,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / LAB_JSON).unlink(missing_ok=True)
-    _write_atomic(workdir / PID_FILE, f"{os.getpid()}\n")
+    write_atomic(workdir / PID_FILE, f"{os.getpid()}\n")
     stop = threading.Event()
     serving = threading.Event()
 
@@ -288,7 +195,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
     try:
         password = secrets.token_urlsafe(18)
         smtp_password = secrets.token_urlsafe(18)
-        _write_atomic(
+        write_atomic(
             workdir / SECRETS_FILE,
             json.dumps({"lab_controller_password": password,
                         "cloud_smtp_password": smtp_password}),
@@ -297,7 +204,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
         os.chmod(workdir / SECRETS_FILE, 0o600)
         config_path = workdir / FLEET_CONFIG
         config = fleet_config(inventory, workdir, sink.port)
-        _write_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
+        write_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
         env = {**os.environ, LABCTL_PASSWORD_ENV: password,
                CLOUD_SMTP_PASSWORD_ENV: smtp_password}
         fleet_log = workdir / FLEET_LOG
@@ -314,7 +221,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
         ready = _read_ready_line(proc, FLEET_READY_TIMEOUT)
         threading.Thread(target=_drain, args=(proc.stdout, fleet_log), daemon=True).start()
         endpoints = _endpoints(inventory, workdir, sink, proc.pid, ready)
-        _write_atomic(workdir / LAB_JSON, endpoints.to_json())
+        write_atomic(workdir / LAB_JSON, endpoints.to_json())
         serving.set()
         print(f"lab up: {len(endpoints.devices)} devices, lab.json in {workdir}", flush=True)
         while not stop.wait(0.5):
@@ -388,18 +295,6 @@ def _endpoints(
 # --- the API for fixtures -----------------------------------------------------------------
 
 
-def lab_status(workdir: Path | str) -> LabEndpoints | None:
-    """The running lab in `workdir`, or None when none is up (or its processes died)."""
-    path = Path(workdir) / LAB_JSON
-    try:
-        endpoints = LabEndpoints.from_json(path.read_text())
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if _alive(endpoints.host_pid) and _alive(endpoints.fleet_pid):
-        return endpoints
-    return None
-
-
 def _host_pid(workdir: Path) -> int | None:
     try:
         return int((workdir / PID_FILE).read_text().strip())
@@ -441,10 +336,10 @@ def _start_locked(inventory: Inventory, workdir: Path, timeout: float) -> LabEnd
             f"stop it: python -m harness.lab.host down --workdir {workdir}"
         )
     stale = _host_pid(workdir)
-    if stale is not None and _alive(stale):
+    if stale is not None and alive(stale):
         # A host still starting, or stuck: it owns the workdir's ports and files.
         stop_lab(workdir)
-    _write_atomic(workdir / INVENTORY_COPY, json.dumps(inventory.model_dump(mode="json")))
+    write_atomic(workdir / INVENTORY_COPY, json.dumps(inventory.model_dump(mode="json")))
     log_path = workdir / LOG_FILE
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -472,7 +367,7 @@ def _start_locked(inventory: Inventory, workdir: Path, timeout: float) -> LabEnd
         if proc.poll() is not None:
             raise InfrastructureError(f"the emulated lab did not start: {_last_line(log_path)}")
         time.sleep(0.1)
-    _terminate(proc.pid)
+    terminate(proc.pid)
     raise InfrastructureError(
         f"the emulated lab wrote no {workdir / LAB_JSON} within {timeout:g} s; see {log_path}"
     )
@@ -488,29 +383,14 @@ def _last_line(path: Path) -> str:
     return f"{lines[-1].removeprefix('error: ')} (log: {path})"
 
 
-def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
-        if not _alive(pid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return False
-
-
 def stop_lab(workdir: Path | str) -> bool:
     """Stop the lab host of `workdir` (it stops the fleet and the sink); True if one ran."""
     workdir = Path(workdir).resolve()
     pid = _host_pid(workdir)
-    if pid is None or not _alive(pid):
+    if pid is None or not alive(pid):
         (workdir / LAB_JSON).unlink(missing_ok=True)
         return False
-    if not _terminate(pid):
+    if not terminate(pid):
         raise InfrastructureError(
             f"the lab host (pid {pid}) did not stop within {STOP_TIMEOUT:g} s"
         )

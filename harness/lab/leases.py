@@ -21,7 +21,8 @@ from types import TracebackType
 from typing import Protocol
 
 from harness.errors import HarnessError, InfrastructureError
-from harness.inventory.model import FileLeases, RedisLeases, read_secret
+from harness.inventory.fields import read_secret
+from harness.inventory.model import FileLeases, RedisLeases
 
 
 class LeaseTimeout(InfrastructureError):

@@ -15,9 +15,10 @@ from pathlib import Path
 from harness.catalogue import FirmwareFormatError, parse_firmware
 from harness.clients.isapi import DeviceInfo, IsapiClient, LoginRejected
 from harness.errors import failure_kind
-from harness.inventory.model import AnyDevice, EmulatedDevice, Inventory, MissingSecret
-from harness.lab.dut import Lab
-from harness.lab.host import LabEndpoints
+from harness.inventory.fields import MissingSecret
+from harness.inventory.model import AnyDevice, EmulatedDevice, Inventory
+from harness.lab.endpoints import LabEndpoints
+from harness.lab.session import LabSession
 
 PROBE_TIMEOUT = 5.0
 
@@ -73,7 +74,7 @@ def compare(device: AnyDevice, info: DeviceInfo) -> list[str]:
     return found
 
 
-def probe_device(lab: Lab, device: AnyDevice) -> ProbeResult:
+def probe_device(lab: LabSession, device: AnyDevice) -> ProbeResult:
     """Probe one device: activation without login, then deviceInfo with the known password."""
     try:
         dut = lab.device(device.name)
@@ -119,6 +120,6 @@ def probe_lab(
     inventory: Inventory, workdir: Path, endpoints: LabEndpoints | None, names: list[str]
 ) -> list[ProbeResult]:
     """Probe the named devices (all when `names` is empty), in inventory order."""
-    lab = Lab(inventory=inventory, workdir=workdir, endpoints=endpoints)
+    lab = LabSession(inventory=inventory, workdir=workdir, endpoints=endpoints)
     chosen = [d for d in inventory.devices if not names or d.name in names]
     return [probe_device(lab, device) for device in chosen]

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Final
 
 from harness.errors import InfrastructureError
-from harness.inventory.model import Inventory, RealDevice, address_of
+from harness.inventory.fields import address_of
+from harness.inventory.model import Inventory, RealDevice
 
 STATE_DIR_ENV: Final = "HIL_STATE_DIR"
 APP_NAME: Final = "hik-reset-hil"

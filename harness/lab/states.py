@@ -44,7 +44,8 @@ from harness.errors import (
     retry,
 )
 from harness.evidence import Secrets, mask_text
-from harness.lab.dut import DeviceUnderTest, masked_matches
+from harness.flows import masked_matches
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.statedir import private_dir
 from harness.waits import waiting
 
@@ -356,7 +357,7 @@ def next_transition(current: State, target: State,
 
 class TransitionLog:
     """Transitions run in a lab, one JSON line each, kept in the lab's state folder
-    (`Lab.state_dir`: the workdir of an emulated-only lab) as one file per run,
+    (`LabSession.state_dir`: the workdir of an emulated-only lab) as one file per run,
     `transitions/<run>.jsonl`, shared by the run's workers: the summary at the end of a run
     reads its own run's file, not the lab's whole history."""
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import allure
 
+from harness.attachments import attach_text
 from harness.catalogue import CODE_ALPHABET, CODE_LENGTH
 from harness.clients.mail import ReceivedMail
 from harness.errors import FailureKind, classes_of_kind
@@ -252,22 +253,6 @@ def _looks_textual(content: bytes) -> bool:
 
 
 # --- attachments ---------------------------------------------------------------------------
-
-
-def attach_text(name: str, text: str) -> None:
-    """Attach text (already masked) to the running test."""
-    if text:
-        allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
-
-
-def attach_png(name: str, png: bytes) -> None:
-    """Attach a screenshot to the running test."""
-    allure.attach(png, name=name, attachment_type=allure.attachment_type.PNG)
-
-
-def attach_trace(name: str, masked_zip: bytes) -> None:
-    """Attach a (masked) Playwright trace; open it with `playwright show-trace`."""
-    allure.attach(masked_zip, name=name, extension="zip")
 
 
 def attach_device_evidence(dut: DeviceUnderTest, since: float) -> None:

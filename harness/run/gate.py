@@ -108,7 +108,9 @@ def parse_line(line: str | None) -> LineId | None:
         raise GateInputError(f"unknown product line {line!r} (known: {known})") from None
 
 
-def select_devices(inventory: Inventory, firmware: str, line: str | None = None) -> list[AnyDevice]:
+def select_by_firmware(
+    inventory: Inventory, firmware: str, line: str | None = None
+) -> list[AnyDevice]:
     """The inventory's devices at `firmware` (compared as versions: `V5.6` == `V5.6.0`,
     builds ignored) and, if given, of product line `line`."""
     try:

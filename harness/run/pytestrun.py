@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.inventory.model import AnyDevice, Inventory
-from harness.lab.host import lab_status
+from harness.lab.endpoints import lab_status
 from harness.run.gate import write_subset_inventory
 from harness.run.progress import (
     FAILED,
@@ -109,8 +109,6 @@ def pytest_command(
         str(paths.results),
         "--clean-alluredir",
         f"--junitxml={paths.junit}",
-        "-p",
-        "harness.run.records",
         "--run-records",
         str(paths.records),
         "-p",

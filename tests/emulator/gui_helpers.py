@@ -91,7 +91,7 @@ class LabDevice:
 
 
 @dataclass
-class Lab:
+class GuiFleet:
     """A running emulated fleet (its ready JSON), its cloud and the relay sink."""
 
     devices: dict[str, LabDevice]
@@ -103,9 +103,9 @@ class Lab:
         return self.devices[device].http + path
 
 
-def lab_from(info: dict[str, Any], sink: MailSink) -> Lab:
+def lab_from(info: dict[str, Any], sink: MailSink) -> GuiFleet:
     """A Lab from the ready JSON that `python -m emulator fleet` prints."""
-    return Lab(devices={d["name"]: LabDevice(d["name"], d["http"], d["serial"],
+    return GuiFleet(devices={d["name"]: LabDevice(d["name"], d["http"], d["serial"],
                                              d["generation"], d["firmware"])
                         for d in info["devices"]},
                cloud_http=info["cloud"]["http"], sink=sink)
@@ -150,7 +150,7 @@ def _read_ready(process: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 @contextmanager
-def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[Lab]:
+def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[GuiFleet]:
     """Outside pytest (docs/screenshots/make.py): a fleet process, its cloud and a relay sink."""
     with relay_sink() as (sink, relay_port), \
             tempfile.TemporaryDirectory(prefix="gui-lab-") as tmp:
@@ -197,14 +197,14 @@ def scan_qr(qr: Locator) -> str:
     return texts[0]
 
 
-def request_code(lab: Lab, qr_text: str) -> None:
+def request_code(lab: GuiFleet, qr_text: str) -> None:
     """The phone app's call to the vendor cloud: it answers at once and mails the code later."""
     answer = httpx.post(f"{lab.cloud_http}/api/v1/device-password-reset", json={"qr": qr_text},
                         headers={"X-App-Version": APP_VERSION}, timeout=10.0)
     assert answer.status_code == 202, f"cloud refused the QR: {answer.status_code} {answer.text}"
 
 
-def read_code(lab: Lab, address: str) -> str:
+def read_code(lab: GuiFleet, address: str) -> str:
     """The verification code from the next mail to `address`."""
     mail = lab.sink.next_mail(address)
     body = mail.get_body(preferencelist=("plain", "html"))
@@ -724,7 +724,7 @@ def device_spec(model: str, firmware: str, defects: list[str] | None = None) -> 
     return {"name": DEVICE, "model": model, "firmware": firmware, "defects": defects or []}
 
 
-def walk_reset(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+def walk_reset(gui: GuiDriver, page: Page, lab: GuiFleet, device: str) -> None:
     """Activation → reserved e-mail → forgot password → QR → mailed code → new password → login."""
     base = lab.url(device)
     first_mail, reserved = "first.owner@example.com", "qa.owner@example.com"
@@ -758,7 +758,7 @@ def walk_reset(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
     gui.wait_logged_in(page)
 
 
-def check_strength_and_confirm(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+def check_strength_and_confirm(gui: GuiDriver, page: Page, lab: GuiFleet, device: str) -> None:
     """Live strength levels; a mismatched confirm and a risky password are refused."""
     gui.open_activation(page, lab.url(device))
     for password, level in STRENGTH_CASES:
@@ -776,7 +776,7 @@ def check_strength_and_confirm(gui: GuiDriver, page: Page, lab: Lab, device: str
 GUI_DEFECTS = ["gui_confirm_mismatch", "strength_bar_wrong"]
 
 
-def check_gui_defects(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+def check_gui_defects(gui: GuiDriver, page: Page, lab: GuiFleet, device: str) -> None:
     """A build with GUI_DEFECTS: the bar reads one level high, a mismatched confirm is sent."""
     gui.open_activation(page, lab.url(device))
     for password, level in STRENGTH_CASES:
@@ -786,7 +786,7 @@ def check_gui_defects(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None
     gui.activation_accepted(page)
 
 
-def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab: Lab,
+def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab: GuiFleet,
                               device: str) -> None:
     """Wrong passwords show the attempts left; a browser without cookies is refused."""
     base = lab.url(device)
@@ -825,7 +825,7 @@ def check_lockout_and_cookies(gui: GuiDriver, page: Page, browser: Browser, lab:
     expect(error).to_contain_text("The user is locked. Try again in", timeout=WAIT_MS)
 
 
-def check_below_email_threshold(gui: GuiDriver, page: Page, lab: Lab, device: str) -> None:
+def check_below_email_threshold(gui: GuiDriver, page: Page, lab: GuiFleet, device: str) -> None:
     """Firmware below its line's threshold offers no reserved e-mail anywhere in the GUI."""
     gui.open_activation(page, lab.url(device))
     gui.no_email_option_before_activation(page)

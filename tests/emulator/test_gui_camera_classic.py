@@ -16,7 +16,7 @@ from gui_helpers import (
     GUI_DEFECTS,
     HOST,
     WAIT_MS,
-    Lab,
+    GuiFleet,
     check_below_email_threshold,
     check_gui_defects,
     check_lockout_and_cookies,
@@ -46,10 +46,10 @@ BELOW_EMAIL_THRESHOLD = "V5.5.0"
 
 
 @pytest.fixture
-def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., Lab]]:
+def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., GuiFleet]]:
     """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
     with relay_sink() as (sink, relay_port):
-        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> Lab:
+        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> GuiFleet:
             running = fleet_factory([device_spec(MODEL, firmware, defects)], subprocess=True,
                                     mail_relay=(HOST, relay_port), lab_controller=False)
             lab = lab_from(running.info, sink)
@@ -74,27 +74,27 @@ def gui_page(gui_browser: Browser) -> Iterator[Page]:
 
 
 def test_reset_by_reserved_email_end_to_end(gui_page: Page,
-                                            start_lab: Callable[..., Lab]) -> None:
+                                            start_lab: Callable[..., GuiFleet]) -> None:
     walk_reset(GUI, gui_page, start_lab(), DEVICE)
 
 
 def test_strength_bar_confirm_and_risky_password(gui_page: Page,
-                                                 start_lab: Callable[..., Lab]) -> None:
+                                                 start_lab: Callable[..., GuiFleet]) -> None:
     check_strength_and_confirm(GUI, gui_page, start_lab(), DEVICE)
 
 
 def test_gui_defects_strength_offset_and_unchecked_confirm(
-        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     check_gui_defects(GUI, gui_page, start_lab(GUI_DEFECTS), DEVICE)
 
 
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
-                                               start_lab: Callable[..., Lab]) -> None:
+                                               start_lab: Callable[..., GuiFleet]) -> None:
     check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
 
 
 def test_no_reserved_email_below_firmware_threshold(gui_page: Page,
-                                                    start_lab: Callable[..., Lab]) -> None:
+                                                    start_lab: Callable[..., GuiFleet]) -> None:
     check_below_email_threshold(GUI, gui_page, start_lab(firmware=BELOW_EMAIL_THRESHOLD), DEVICE)
 
 
@@ -115,7 +115,7 @@ def assert_real_shaped(page: Page, where: str) -> None:
 
 
 def test_root_lands_on_login_asp_and_served_files_have_no_data_hooks(
-        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     lab = start_lab()
     answer = httpx.get(lab.url(DEVICE, "/"), timeout=10.0)
     assert answer.status_code == 200, "real firmware answers / with a page, not a 30x"
@@ -137,7 +137,7 @@ def test_root_lands_on_login_asp_and_served_files_have_no_data_hooks(
 
 
 def test_every_page_as_drawn_has_no_data_hooks_and_untagged_buttons(
-        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     """Activation popup, reset-method popup and its alert, Account Security Settings, each
     step of pwdReset.asp: no data-* attribute, no id on a button, OK/Cancel found by text."""
     lab = start_lab()
@@ -192,7 +192,7 @@ def check_requests_as_real_gui(sent: list[Request]) -> None:
                          for p in saved), saved
 
 
-def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     """The app draws its words from /doc/i18n/en/Common.json: served other words, it shows
     them; the harness's text table is that file's."""
     texts = json.loads(COMMON_JSON.read_text(encoding="utf-8"))
@@ -222,7 +222,7 @@ def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., La
 
 
 def test_plain_browser_neither_hangs_nor_prompts(gui_browser: Browser,
-                                                 start_lab: Callable[..., Lab]) -> None:
+                                                 start_lab: Callable[..., GuiFleet]) -> None:
     """Without the harness's prompt cancelling: a wrong password's 401 (with its Digest
     challenge) still shows the attempts left, and logged-in pages opened without a login
     go to login.asp, both well before the GUI's 15 s abort."""

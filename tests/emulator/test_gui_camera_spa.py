@@ -11,7 +11,7 @@ from gui_helpers import (
     DRIVERS,
     GUI_DEFECTS,
     HOST,
-    Lab,
+    GuiFleet,
     SpaGui,
     check_gui_defects,
     check_lockout_and_cookies,
@@ -31,10 +31,10 @@ PORTAL = SpaGui()  # the driver's real-shape checks (both single-page generation
 
 
 @pytest.fixture
-def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., Lab]]:
+def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., GuiFleet]]:
     """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
     with relay_sink() as (sink, relay_port):
-        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> Lab:
+        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> GuiFleet:
             running = fleet_factory([device_spec(MODEL, firmware, defects)], subprocess=True,
                                     mail_relay=(HOST, relay_port), lab_controller=False)
             lab = lab_from(running.info, sink)
@@ -58,26 +58,26 @@ def gui_page(gui_browser: Browser) -> Iterator[Page]:
 
 
 def test_reset_by_reserved_email_end_to_end(gui_page: Page,
-                                            start_lab: Callable[..., Lab]) -> None:
+                                            start_lab: Callable[..., GuiFleet]) -> None:
     walk_reset(GUI, gui_page, start_lab(), DEVICE)
 
 
 def test_strength_bar_confirm_and_risky_password(gui_page: Page,
-                                                 start_lab: Callable[..., Lab]) -> None:
+                                                 start_lab: Callable[..., GuiFleet]) -> None:
     check_strength_and_confirm(GUI, gui_page, start_lab(), DEVICE)
 
 
 def test_gui_defects_strength_offset_and_unchecked_confirm(
-        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     check_gui_defects(GUI, gui_page, start_lab(GUI_DEFECTS), DEVICE)
 
 
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
-                                               start_lab: Callable[..., Lab]) -> None:
+                                               start_lab: Callable[..., GuiFleet]) -> None:
     check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
 
 
-def test_real_gui_shape(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+def test_real_gui_shape(gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     """`/` → login.asp → #/portal/login; no data-* hooks, no ids on login inputs or buttons;
     a heartbeat once logged in; no X-Requested-With; XML as form-urlencoded text, JSON as
     JSON, security=1 on email/parameter once logged in."""
@@ -86,10 +86,10 @@ def test_real_gui_shape(gui_page: Page, start_lab: Callable[..., Lab]) -> None:
 
 
 def test_heartbeat_every_30_s_and_login_after_six_failures(
-        gui_page: Page, start_lab: Callable[..., Lab]) -> None:
+        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     PORTAL.check_heartbeat_rhythm(gui_page, start_lab().url(DEVICE), "Start#2024a")
 
 
-def test_served_pages_carry_no_state_hooks(start_lab: Callable[..., Lab]) -> None:
+def test_served_pages_carry_no_state_hooks(start_lab: Callable[..., GuiFleet]) -> None:
     """The files the device serves for this GUI hold no data-* attribute or id'd button."""
     PORTAL.check_served_files(start_lab().url(DEVICE))

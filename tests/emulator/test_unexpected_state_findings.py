@@ -49,7 +49,7 @@ def _run_suites(tmp_path: Path, defects: dict[str, list[str]], select: str) -> F
     records = tmp_path / "records"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--devices", str(devices), "-k", select,
-         "-p", "no:cacheprovider", "-q", "-p", "harness.run.records", "--run-records",
+         "-p", "no:cacheprovider", "-q", "-p", "fixtures.records", "--run-records",
          str(records), "--lab-workdir", str(tmp_path / "lab"), "--mail-timeout", "8",
          "--timeout", "300"],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,

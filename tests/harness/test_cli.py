@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import PROJECT, emulated, hil, one_line_error, write_inventory
 
-from harness.inventory.model import load_inventory
-from harness.lab.dut import Lab
-from harness.lab.host import lab_status
+from harness.inventory.load import load_inventory
+from harness.lab.endpoints import lab_status
+from harness.lab.session import LabSession
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 
@@ -161,7 +161,8 @@ def test_lab_up_probe_status_down(tmp_path: Path) -> None:
         # Activated with a password the harness knows: the whole deviceInfo.
         endpoints = lab_status(workdir)
         assert endpoints is not None
-        lab = Lab(inventory=load_inventory(inventory_file), workdir=workdir, endpoints=endpoints)
+        lab = LabSession(inventory=load_inventory(inventory_file), workdir=workdir,
+                         endpoints=endpoints)
         dut = lab.device("cli-lab-nvr")
         password = dut.new_password()
         with dut.isapi(login=False) as client:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cli_helpers import emulated, hil, write_inventory
 
-from harness.lab.host import lab_status
+from harness.lab.endpoints import lab_status
 
 NVR = ("DS-7608NI-K2", "V4.21.000")
 

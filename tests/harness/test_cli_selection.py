@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import emulated, hil, one_line_error, write_inventory
 
-from harness.lab.host import lab_status
+from harness.lab.endpoints import lab_status
 
 # Two cameras whose names share a prefix (`-k sel-ipc-v5.6` matches both), an NVR, a DVR.
 DEVICES = [

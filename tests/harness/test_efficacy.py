@@ -181,7 +181,7 @@ def test_every_defect_is_caught_and_clean_twins_pass(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--devices", str(devices), "-n", "2",
          "--dist", "loadgroup", "-p", "no:cacheprovider", "-q", "--junitxml", str(junit),
-         "-p", "harness.run.records", "--run-records", str(records),
+         "-p", "fixtures.records", "--run-records", str(records),
          "--lab-workdir", str(tmp_path / "lab"), "--mail-timeout", "8", "--timeout", "300"],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False,

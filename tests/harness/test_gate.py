@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.inventory.load import DEFAULT_INVENTORY, load_inventory
 from harness.run.gate import (
     GateInputError,
     Verdict,
     judge,
     parse_line,
-    select_devices,
+    select_by_firmware,
     write_subset_inventory,
 )
 from harness.run.records import OutcomeRecord
@@ -115,19 +115,19 @@ def test_no_device_is_no_match() -> None:
 
 
 def test_select_devices_compares_versions() -> None:
-    assert [d.name for d in select_devices(INVENTORY, "V4.21.000")] == ["nvr-v4.21.000"]
+    assert [d.name for d in select_by_firmware(INVENTORY, "V4.21.000")] == ["nvr-v4.21.000"]
     # Trailing zeros and build dates do not matter; the line narrows.
-    assert [d.name for d in select_devices(INVENTORY, "V5.7.10")] == ["ipc-v5.7.10"]
-    both = {d.name for d in select_devices(INVENTORY, "V4.30.005")}
+    assert [d.name for d in select_by_firmware(INVENTORY, "V5.7.10")] == ["ipc-v5.7.10"]
+    both = {d.name for d in select_by_firmware(INVENTORY, "V4.30.005")}
     assert both == {"dvr-k-v4.30.005", "nvr-v4.30.005"}
-    assert [d.name for d in select_devices(INVENTORY, "V4.30.005", "nvr")] == ["nvr-v4.30.005"]
-    assert select_devices(INVENTORY, "V9.0.0") == []
+    assert [d.name for d in select_by_firmware(INVENTORY, "V4.30.005", "nvr")] == ["nvr-v4.30.005"]
+    assert select_by_firmware(INVENTORY, "V9.0.0") == []
 
 
 @pytest.mark.parametrize("text", ["4.21", "V4", "latest", "V4.21.000 beta"])
 def test_select_devices_refuses_malformed_firmware(text: str) -> None:
     with pytest.raises(GateInputError, match="expected a firmware version like"):
-        select_devices(INVENTORY, text)
+        select_by_firmware(INVENTORY, text)
 
 
 def test_unknown_line_names_the_known_ones() -> None:

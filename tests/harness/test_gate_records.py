@@ -4,6 +4,7 @@ anywhere is recorded as a pass."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.inventory.load import DEFAULT_INVENTORY, load_inventory
 from harness.run.gate import Verdict, judge
 from harness.run.records import (
     RECORDS_FILE,
@@ -20,6 +21,8 @@ from harness.run.records import (
     read_records,
     summarize,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SYNTHETIC_SUITE = textwrap.dedent(
     """
@@ -94,7 +97,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Outcom
             "-n",
             "2",
             "-p",
-            "harness.run.records",
+            "fixtures.records",
             "--run-records",
             str(out),
             "-p",
@@ -102,6 +105,8 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Outcom
             "-q",
         ],
         cwd=folder,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)},
         capture_output=True,
         text=True,
         timeout=180,

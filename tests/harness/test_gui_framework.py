@@ -30,9 +30,10 @@ from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui import GuiTarget, LoginResult, UnrecognisedGui, recognise
 from harness.gui.base import GuiPage, GuiTimeouts, ResetOutcome, duration_in
 from harness.gui.pages import LoginPage, RecorderStyleActivation
-from harness.inventory.model import parse_inventory
+from harness.inventory.load import parse_inventory
 from harness.lab.devicegui import DeviceForgotPassword, DeviceGui
-from harness.lab.dut import DeviceUnderTest, Lab
+from harness.lab.dut import DeviceUnderTest
+from harness.lab.session import LabSession
 
 FAST = GuiTimeouts(page_load=5, step=5, download=5)
 RIGHT = "Right-Pass1"
@@ -440,7 +441,7 @@ class FakeDevice:
 def kept_fixture(tmp_path: Path) -> DeviceUnderTest:
     """A device whose credentials the harness keeps (`dut` is the suites' fixture)."""
     inventory = parse_inventory(INVENTORY.replace("LEASES", str(tmp_path / "leases")))
-    lab = Lab(inventory=inventory, workdir=tmp_path, endpoints=None)
+    lab = LabSession(inventory=inventory, workdir=tmp_path, endpoints=None)
     device = DeviceUnderTest(entry=inventory.device("cam"), lab=lab,
                              base_url="http://127.0.0.1:9", ssh_port=22, verify=True,
                              serial=None, secrets=lab.secrets)

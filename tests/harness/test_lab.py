@@ -10,19 +10,20 @@ import certifi
 import pytest
 
 from harness.catalogue import GuiGeneration, LineId
-from harness.inventory.model import (
+from harness.inventory.fields import InventoryError, MissingSecret
+from harness.inventory.load import (
     DEFAULT_INVENTORY,
     SCHEMA_FILE,
-    EmulatedDevice,
-    ImapConfig,
-    InventoryError,
-    MissingSecret,
-    RealDevice,
-    RealLabController,
-    TlsSettings,
     load_inventory,
     parse_inventory,
     schema_text,
+)
+from harness.inventory.model import (
+    EmulatedDevice,
+    ImapConfig,
+    RealDevice,
+    RealLabController,
+    TlsSettings,
 )
 from harness.lab.host import fleet_config
 
@@ -294,7 +295,7 @@ def test_schema_takes_one_pin_or_a_list_as_the_loader_does() -> None:
 
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
-        "devices.schema.json is stale: run `python -m harness.inventory.model`"
+        "devices.schema.json is stale: run `python -m harness.inventory.load`"
     )
 
 

@@ -18,8 +18,10 @@ import yaml
 
 from harness.clients.mail import free_port
 from harness.errors import HarnessError, InfrastructureError
-from harness.inventory.model import Inventory, parse_inventory
-from harness.lab.host import LAB_JSON, LabEndpoints, lab_status, start_lab, stop_lab
+from harness.inventory.load import parse_inventory
+from harness.inventory.model import Inventory
+from harness.lab.endpoints import LAB_JSON, LabEndpoints, lab_status
+from harness.lab.host import start_lab, stop_lab
 
 TIMEOUT = 30.0
 SMALL_LAB = """
@@ -152,7 +154,7 @@ def test_a_fleet_that_refuses_its_config_is_one_line(tmp_path: Path) -> None:
 def test_workers_starting_at_once_share_one_lab(inventory: Inventory, tmp_path: Path) -> None:
     # Two processes, as two xdist workers would, each asking for the lab at the same time.
     script = (
-        "import sys; from harness.inventory.model import parse_inventory;"
+        "import sys; from harness.inventory.load import parse_inventory;"
         "from harness.lab.host import start_lab;"
         "print(start_lab(parse_inventory(sys.stdin.read()), sys.argv[1]).host_pid)"
     )

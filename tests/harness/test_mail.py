@@ -21,7 +21,8 @@ from harness.clients.mail import (
     mailbox_for,
 )
 from harness.errors import HarnessError, InfrastructureError
-from harness.inventory.model import ImapConfig, MissingSecret, SmtpSinkConfig
+from harness.inventory.fields import MissingSecret
+from harness.inventory.model import ImapConfig, SmtpSinkConfig
 
 TIMEOUT = 30.0
 

@@ -28,8 +28,10 @@ from harness.clients.imapbox import ImapMailbox, imap_mailbox
 from harness.clients.mail import Mailbox, MailNotReceived, ReceivedMail, free_port, mailbox_for
 from harness.clients.tls import spki_pin
 from harness.errors import InfrastructureError
-from harness.inventory.model import ImapConfig, InventoryError, load_inventory, parse_inventory
-from harness.lab.dut import Lab
+from harness.inventory.fields import InventoryError
+from harness.inventory.load import load_inventory, parse_inventory
+from harness.inventory.model import ImapConfig
+from harness.lab.session import LabSession
 
 USER = "qa@hil.test"
 PASSWORD = "Imap-test-pw-4711"
@@ -288,7 +290,7 @@ def test_the_lab_reads_its_imap_mailbox_and_masks_the_token(
     monkeypatch.setenv(TOKEN_ENV, token)
     entry = config(dovecot, auth="xoauth2", token_env=TOKEN_ENV, password_env=None)
     inventory = parse_inventory(f"devices: [{CAMERA}]\n").model_copy(update={"mailbox": entry})
-    lab = Lab(inventory=inventory, workdir=tmp_path, endpoints=None)
+    lab = LabSession(inventory=inventory, workdir=tmp_path, endpoints=None)
     round_trip(dovecot, lab.mailbox(), "lab1@hil.test", "LAB12345")
     assert lab.secrets.mask(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
 

@@ -12,8 +12,9 @@ import pytest
 
 from fixtures.matrix import device_in_nodeid
 from harness.errors import HarnessError
-from harness.inventory.model import load_inventory
-from harness.lab.dut import device_id, satisfies_needs, select_devices
+from harness.inventory.load import load_inventory
+from harness.lab.dut import device_id
+from harness.lab.needs import satisfies_needs, select_by_needs
 
 DEFAULT = Path(__file__).resolve().parents[2] / "devices.yaml"
 # The root conftest.py is not above a temporary test file, so its plugins are named here;
@@ -27,15 +28,15 @@ WriteInventory = Callable[..., Path]
 
 def test_selection_by_capability_on_the_default_lab() -> None:
     inventory = load_inventory(DEFAULT)
-    below = {d.name for d in select_devices(inventory, {"reset_by_email": False})}
+    below = {d.name for d in select_by_needs(inventory, {"reset_by_email": False})}
     assert below == {"dvr-k-v4.1.70", "dvr-f-v3.4.88", "nvr-v4.20.000", "ipc-v5.5.82"}
-    spa = [d.name for d in select_devices(inventory, {"generation": "camera-spa"})]
+    spa = [d.name for d in select_by_needs(inventory, {"generation": "camera-spa"})]
     assert spa == ["ipc-v5.7.10"]
-    nvr_ok = {d.name for d in select_devices(inventory, {"line": "nvr", "reset_by_email": True})}
+    nvr_ok = {d.name for d in select_by_needs(inventory, {"line": "nvr", "reset_by_email": True})}
     assert nvr_ok == {"nvr-v4.21.000", "nvr-v4.22.005", "nvr-v4.30.005"}
-    cameras = select_devices(inventory, {"recorder": False, "generation": ["camera-classic"]})
+    cameras = select_by_needs(inventory, {"recorder": False, "generation": ["camera-classic"]})
     assert {d.name for d in cameras} == {"ipc-v5.5.82", "ipc-v5.6.0", "ipc-v5.6.3"}
-    assert len(select_devices(inventory, {})) == len(inventory.devices)
+    assert len(select_by_needs(inventory, {})) == len(inventory.devices)
 
 
 def test_unknown_capability_is_refused() -> None:

@@ -35,10 +35,13 @@ from harness.clients.attended import qr_on_terminal
 from harness.clients.cloud import ExportPhoneApp, PhoneApp, export_channel, qr_picture
 from harness.clients.qr import decode_qr
 from harness.errors import InfrastructureError
-from harness.inventory.model import AttendedCloud, InventoryError, load_inventory
+from harness.inventory.fields import InventoryError
+from harness.inventory.load import load_inventory
+from harness.inventory.model import AttendedCloud
 from harness.lab.credentials import CredentialStore
-from harness.lab.dut import Lab
-from harness.lab.host import LabEndpoints, start_lab, stop_lab
+from harness.lab.endpoints import LabEndpoints
+from harness.lab.host import start_lab, stop_lab
+from harness.lab.session import LabSession
 from harness.lab.statedir import STATE_DIR_ENV, lab_state_dir, persistent_keys
 from harness.lab.states import Quarantine, State, TransitionLog, bring
 
@@ -106,7 +109,7 @@ def test_export_mode_resets_at_the_api_through_auth_and_starttls(
 def test_export_phone_app_mails_the_devices_qr_picture_and_the_code_comes_back(
         export_lab: tuple[Path, Path, LabEndpoints]) -> None:
     devices, workdir, endpoints = export_lab
-    lab = Lab(inventory=load_inventory(devices), workdir=workdir, endpoints=endpoints)
+    lab = LabSession(inventory=load_inventory(devices), workdir=workdir, endpoints=endpoints)
     dut = lab.device("pm-export")
     bring(dut, State.EMAIL_RESERVED, log=TransitionLog(lab.state_dir),
           quarantine=Quarantine(workdir))

@@ -20,7 +20,8 @@ import redis
 
 from harness.clients.mail import free_port
 from harness.errors import InfrastructureError, failure_kind
-from harness.inventory.model import InventoryError, parse_inventory
+from harness.inventory.fields import InventoryError
+from harness.inventory.load import parse_inventory
 from harness.lab.leases import LeaseTimeout, acquire, backend_for
 from harness.lab.redisleases import LeaseLost, RedisLeaseBackend, ci_job_url
 
@@ -218,7 +219,7 @@ def test_a_suite_leases_by_redis_and_a_lost_lease_is_no_pass(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:playwright",
          "-p", "pytest_playwright.pytest_playwright", "-p", "fixtures.lab",
          "-p", "fixtures.matrix", "-p", "fixtures.devices", "-p", "fixtures.browser",
-         "-p", "fixtures.reporting", "-p", "harness.run.records", "--run-records", str(records),
+         "-p", "fixtures.reporting", "-p", "fixtures.records", "--run-records", str(records),
          str(suite), "-q", "--devices", str(devices), "--lab-workdir", str(tmp_path / "lab")],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]

@@ -38,8 +38,8 @@ from cli_helpers import PROJECT, hil
 
 from emulator.cli import main as emulator_main
 from emulator.rehearsal import ensure_ports, read_secrets
-from harness.inventory.model import load_inventory
-from harness.lab.dut import Lab
+from harness.inventory.load import load_inventory
+from harness.lab.session import LabSession
 from harness.lab.states import Quarantine, State, TransitionLog, bring, expected_by_knowledge
 
 SELECTION = ("test_reset_by_email_in_gui or test_reset_by_export_channel or "
@@ -127,7 +127,7 @@ def test_rehearsal_profile_green_over_a_real_labs_paths(
     # and takes it as it is (no finding: it never set that password itself).
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    seen = Lab(inventory=load_inventory(devices), workdir=work / "lab", endpoints=None)
+    seen = LabSession(inventory=load_inventory(devices), workdir=work / "lab", endpoints=None)
     with seen.lab_controller() as by_hand:
         by_hand.reset_button(RESET_BY_HAND)
     dut = seen.device(RESET_BY_HAND)

@@ -233,7 +233,7 @@ import logging
 
 import pytest
 from harness import flows
-from harness.lab.dut import expect_login_refused
+from harness.flows import expect_login_refused
 from harness.errors import InfrastructureError
 from harness.gui.base import LoginResult
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.inventory.model import DEFAULT_INVENTORY, load_inventory
+from harness.inventory.load import DEFAULT_INVENTORY, load_inventory
 from harness.report.allure import allure3_categories, categories, prune_fixtures
 from harness.report.html import generate_report, history_runs
 from harness.report.matrix import allure_key, build_matrix, render_html, summary

@@ -14,8 +14,9 @@ import yaml
 from cli_helpers import hil
 
 from harness.errors import InfrastructureError
-from harness.inventory.model import RealDevice, load_inventory
-from harness.lab.dut import Lab
+from harness.inventory.load import load_inventory
+from harness.inventory.model import RealDevice
+from harness.lab.session import LabSession
 from harness.lab.statedir import STATE_DIR_ENV
 from harness.lab.states import State, TransitionLog
 
@@ -37,7 +38,7 @@ def _inventory(folder: Path, devices: dict[str, str]) -> Path:
 
 
 def _known_password(inventory: Path, workdir: Path, device: str) -> str | None:
-    lab = Lab(load_inventory(inventory), workdir, None)
+    lab = LabSession(load_inventory(inventory), workdir, None)
     entry = lab.inventory.device(device)
     assert isinstance(entry, RealDevice)
     password = lab.store.known(entry).password
@@ -50,7 +51,7 @@ def test_a_device_added_renamed_or_moved_elsewhere_leaves_stored_passwords_found
     monkeypatch.setenv("HIL_STATEDIR_TEST_PASSWORD", "Env-Pass-1!")
     first = _inventory(tmp_path / "monday", {"nvr-1": "http://127.0.0.1:9",
                                              "nvr-2": "https://NVR2.lab.example"})
-    lab = Lab(load_inventory(first), tmp_path / "work", None)
+    lab = LabSession(load_inventory(first), tmp_path / "work", None)
     lab.store.remember("nvr-1", password="Set-By-Run-1!")
     lab.store.remember("nvr-2", password="Set-By-Run-2!")
     # Tuesday's inventory: a device added, another renamed, nvr-2's URL spelt otherwise.
@@ -87,7 +88,7 @@ def test_a_state_root_others_can_write_is_refused_in_one_line(
     monkeypatch.setenv(STATE_DIR_ENV, str(shared))
     inventory = _inventory(tmp_path / "inv", {"nvr-1": "http://127.0.0.1:9"})
     with pytest.raises(InfrastructureError) as refused:
-        Lab(load_inventory(inventory), tmp_path / "work", None)
+        LabSession(load_inventory(inventory), tmp_path / "work", None)
     message = str(refused.value)
     assert "\n" not in message and f"{STATE_DIR_ENV}={shared}" in message
     assert "writable by its group or by others" in message
@@ -103,14 +104,14 @@ def test_an_existing_root_keeps_its_mode_and_new_folders_are_private(
     root.mkdir()
     os.chmod(root, 0o750)  # the admin's choice: group may read
     monkeypatch.setenv(STATE_DIR_ENV, str(root))
-    lab = Lab(load_inventory(_inventory(tmp_path / "inv", {"nvr-1": "http://127.0.0.1:9"})),
+    lab = LabSession(load_inventory(_inventory(tmp_path / "inv", {"nvr-1": "http://127.0.0.1:9"})),
               tmp_path / "work", None)
     lab.store.remember("nvr-1", password="Set-By-Run-1!")
     assert stat.S_IMODE(root.stat().st_mode) == 0o750
     assert stat.S_IMODE((root / "credentials").stat().st_mode) == 0o700
     fresh = tmp_path / "fresh" / "state"
     monkeypatch.setenv(STATE_DIR_ENV, str(fresh))
-    Lab(load_inventory(_inventory(tmp_path / "inv", {"nvr-1": "http://127.0.0.1:9"})),
+    LabSession(load_inventory(_inventory(tmp_path / "inv", {"nvr-1": "http://127.0.0.1:9"})),
         tmp_path / "work", None)
     for made in (fresh.parent, fresh):
         assert stat.S_IMODE(made.stat().st_mode) == 0o700, made

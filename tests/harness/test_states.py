@@ -13,9 +13,10 @@ import pytest
 from harness.clients.isapi import IllegalLoginLock, LoginRejected
 from harness.errors import DeviceError, HarnessError, retry
 from harness.evidence import Secrets
-from harness.inventory.model import parse_inventory
-from harness.lab.dut import DeviceUnderTest, Lab
+from harness.inventory.load import parse_inventory
+from harness.lab.dut import DeviceUnderTest
 from harness.lab.host import start_lab, stop_lab
+from harness.lab.session import LabSession
 from harness.lab.states import (
     ACTIVATE,
     FACTORY_RESET,
@@ -43,23 +44,23 @@ leases: {kind: file, directory: LEASES}
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabSession]:
     workdir = tmp_path_factory.mktemp("states-lab")
     inventory = parse_inventory(INVENTORY.replace("LEASES", str(workdir / "leases")))
     endpoints = start_lab(inventory, workdir)
     try:
-        yield Lab(inventory=inventory, workdir=workdir, endpoints=endpoints, run_id="test")
+        yield LabSession(inventory=inventory, workdir=workdir, endpoints=endpoints, run_id="test")
     finally:
         stop_lab(workdir)
 
 
 @pytest.fixture
-def log(lab: Lab) -> TransitionLog:
+def log(lab: LabSession) -> TransitionLog:
     return TransitionLog(lab.workdir, run_id="test")
 
 
 @pytest.fixture
-def quarantine(lab: Lab) -> Quarantine:
+def quarantine(lab: LabSession) -> Quarantine:
     return Quarantine(lab.workdir)
 
 
@@ -84,7 +85,7 @@ def test_graph_edges() -> None:
         State.parse("half-active")
 
 
-def test_only_missing_transitions_run(lab: Lab, log: TransitionLog,
+def test_only_missing_transitions_run(lab: LabSession, log: TransitionLog,
                                       quarantine: Quarantine) -> None:
     dut = lab.device("nvr")
     assert probe(dut) is State.INACTIVE
@@ -100,7 +101,7 @@ def test_only_missing_transitions_run(lab: Lab, log: TransitionLog,
 
 
 def test_a_probe_expecting_a_state_agrees_with_the_full_probe(
-    lab: Lab, log: TransitionLog, quarantine: Quarantine
+    lab: LabSession, log: TransitionLog, quarantine: Quarantine
 ) -> None:
     dut = lab.device("nvr")
 
@@ -141,20 +142,20 @@ def test_a_probe_expecting_a_state_agrees_with_the_full_probe(
     assert probed() is State.INACTIVE
 
 
-def test_known_credentials_are_shared_and_private(lab: Lab, log: TransitionLog,
+def test_known_credentials_are_shared_and_private(lab: LabSession, log: TransitionLog,
                                                   quarantine: Quarantine) -> None:
     dut = lab.device("nvr")
     _bring(dut, State.ACTIVE, log, quarantine)
     path = lab.workdir / "credentials" / "nvr.json"
     assert path.stat().st_mode & 0o777 == 0o600
     # Another process's view (a new Lab on the same workdir) knows the same password.
-    other = Lab(inventory=lab.inventory, workdir=lab.workdir, endpoints=lab.endpoints)
+    other = LabSession(inventory=lab.inventory, workdir=lab.workdir, endpoints=lab.endpoints)
     assert other.device("nvr").password == dut.password
     assert dut.password in other.secrets
 
 
 def test_unknown_password_is_recovered_with_the_reset_button(
-    lab: Lab, log: TransitionLog, quarantine: Quarantine
+    lab: LabSession, log: TransitionLog, quarantine: Quarantine
 ) -> None:
     dut = lab.device("nvr")
     _bring(dut, State.ACTIVE, log, quarantine)
@@ -176,7 +177,7 @@ def _lock_out(dut: DeviceUnderTest, log: TransitionLog, quarantine: Quarantine) 
                 device.login_digest("Wrong-Pass9")
 
 
-def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
+def test_a_locked_device_is_power_cycled(lab: LabSession, log: TransitionLog,
                                          quarantine: Quarantine) -> None:
     dut = lab.device("ipc-old")
     _lock_out(dut, log, quarantine)
@@ -190,7 +191,7 @@ def test_a_locked_device_is_power_cycled(lab: Lab, log: TransitionLog,
 
 
 def test_a_locked_device_that_must_be_inactive_gets_only_the_reset_button(
-    lab: Lab, log: TransitionLog, quarantine: Quarantine
+    lab: LabSession, log: TransitionLog, quarantine: Quarantine
 ) -> None:
     dut = lab.device("ipc-old")
     _lock_out(dut, log, quarantine)
@@ -206,7 +207,7 @@ def test_a_locked_device_that_must_be_inactive_gets_only_the_reset_button(
     assert after["power_cycles"] == before["power_cycles"]
 
 
-def test_failed_bring_up_quarantines_the_device(lab: Lab, log: TransitionLog,
+def test_failed_bring_up_quarantines_the_device(lab: LabSession, log: TransitionLog,
                                                 quarantine: Quarantine) -> None:
     dut = lab.device("nvr-down")
     with dut.lab_controller() as controller:
@@ -229,7 +230,7 @@ def test_failed_bring_up_quarantines_the_device(lab: Lab, log: TransitionLog,
 
 
 def test_email_reserved_is_refused_below_the_threshold(
-    lab: Lab, log: TransitionLog, quarantine: Quarantine
+    lab: LabSession, log: TransitionLog, quarantine: Quarantine
 ) -> None:
     with pytest.raises(HarnessError, match="reset_by_email=True"):
         _bring(lab.device("ipc-old"), State.EMAIL_RESERVED, log, quarantine)
