@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,26 @@ def waiting(what: str, timeout: float) -> Iterator[None]:
             if wait in _current:
                 _current.remove(wait)
         _announce()
+
+
+def wait_until(
+    check: Callable[[], T], timeout: float, what: str, *, interval: float = 0.1
+) -> T | None:
+    """Call `check` until it returns something true, for at most `timeout` seconds (at
+    least once); its first true result, or None when time ran out.
+
+    The one deadline loop of the harness: the caller raises its own error kind on None
+    (a lab that did not start is infrastructure, a device that did not boot is the
+    device's), naming `what` it waited for. The wait is announced (`waiting`) meanwhile.
+    An exception from `check` ends the wait: a process found dead need not be waited for.
+    """
+    deadline = time.monotonic() + max(0.0, timeout)
+    with waiting(what, timeout):
+        while True:
+            result = check()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(interval, remaining))

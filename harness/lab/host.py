@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ from harness.inventory.model import (
 )
 from harness.lab.endpoints import LAB_JSON, SECRETS_FILE, DeviceEndpoint, LabEndpoints, lab_status
 from harness.lab.processes import STOP_TIMEOUT, alive, terminate, write_atomic
+from harness.waits import wait_until
 
 HOST_ENV: Final = "HIL_LAB_HOST"
 
@@ -148,6 +150,46 @@ def _read_ready_line(proc: subprocess.Popen[bytes], timeout: float) -> dict[str,
     raise InfrastructureError(f"the emulator fleet did not start: {_fleet_error(proc)}")
 
 
+def launch_fleet(
+    config: Path, log: Path, *, env: Mapping[str, str] | None = None,
+    cwd: Path | None = None, timeout: float = FLEET_READY_TIMEOUT,
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start `python -m emulator fleet CONFIG` (its stderr appended to `log`) and wait for
+    its JSON ready line: the process and that line.
+
+    The one launcher of the emulated fleet: the lab host and the harness's own tests use
+    it. `InfrastructureError` with the fleet's last log line when no ready line comes; the
+    process is stopped then.
+    """
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "fleet", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=dict(env) if env is not None else None,
+            cwd=cwd or Path.cwd(),
+        )
+    proc.hil_log = log  # type: ignore[attr-defined]
+    try:
+        return proc, _read_ready_line(proc, timeout)
+    except BaseException:
+        stop_fleet(proc)
+        raise
+
+
+def stop_fleet(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """Stop a fleet `launch_fleet` started: SIGTERM, then SIGKILL after `timeout` s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 def _fleet_error(proc: subprocess.Popen[bytes]) -> str:
     code = proc.poll()
     status = f"exit status {code}" if code is not None else "still running"
@@ -208,17 +250,7 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
         env = {**os.environ, LABCTL_PASSWORD_ENV: password,
                CLOUD_SMTP_PASSWORD_ENV: smtp_password}
         fleet_log = workdir / FLEET_LOG
-        with fleet_log.open("ab") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "emulator", "fleet", str(config_path)],
-                stdout=subprocess.PIPE,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=Path.cwd(),
-            )
-        proc.hil_log = fleet_log  # type: ignore[attr-defined]
-        ready = _read_ready_line(proc, FLEET_READY_TIMEOUT)
+        proc, ready = launch_fleet(config_path, fleet_log, env=env)
         threading.Thread(target=_drain, args=(proc.stdout, fleet_log), daemon=True).start()
         endpoints = _endpoints(inventory, workdir, sink, proc.pid, ready)
         write_atomic(workdir / LAB_JSON, endpoints.to_json())
@@ -230,13 +262,8 @@ def run_host(inventory: Inventory, workdir: Path) -> int:
         return 0
     finally:
         (workdir / LAB_JSON).unlink(missing_ok=True)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        if proc is not None:
+            stop_fleet(proc)
         sink.stop()
         (workdir / SECRETS_FILE).unlink(missing_ok=True)
         (workdir / PID_FILE).unlink(missing_ok=True)
@@ -359,14 +386,18 @@ def _start_locked(inventory: Inventory, workdir: Path, timeout: float) -> LabEnd
             start_new_session=True,  # detached: a Ctrl-C of the test run does not kill it
             cwd=Path.cwd(),
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def started() -> LabEndpoints | None:
         endpoints = lab_status(workdir)
         if endpoints is not None and endpoints.host_pid == proc.pid:
             return endpoints
         if proc.poll() is not None:
             raise InfrastructureError(f"the emulated lab did not start: {_last_line(log_path)}")
-        time.sleep(0.1)
+        return None
+
+    endpoints = wait_until(started, timeout, f"the emulated lab to write {workdir / LAB_JSON}")
+    if endpoints is not None:
+        return endpoints
     terminate(proc.pid)
     raise InfrastructureError(
         f"the emulated lab wrote no {workdir / LAB_JSON} within {timeout:g} s; see {log_path}"

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Final
+
+from harness.waits import wait_until
 
 STOP_TIMEOUT: Final = 20.0
 
@@ -42,15 +43,17 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def terminate(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
+    """SIGTERM `pid`, SIGKILL after `timeout` s; True if it stopped on the SIGTERM."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
-        if not alive(pid):
-            return True
-        time.sleep(0.1)
+        return not alive(pid)
+
+    if wait_until(gone, timeout, f"process {pid} to stop"):
+        return True
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     return False

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from specclient import EMAIL, PASSWORD, SpecClient, activated_client, leaves
 
+from harness.waits import wait_until
+
 
 def _refused(port: int) -> bool:
     try:
@@ -19,13 +21,15 @@ def _refused(port: int) -> bool:
 
 
 def _wait_up(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
             httpx.get(url + "/SDK/activateStatus", timeout=2)
-            return
         except httpx.TransportError:
-            time.sleep(0.05)
+            return False
+        return True
+
+    if wait_until(answers, timeout, f"{url} to answer", interval=0.05):
+        return
     raise AssertionError(f"{url} did not answer /SDK/activateStatus within {timeout}s")
 
 

@@ -8,14 +8,8 @@ emulated_lab_fixture`), so no shared conftest is touched; each module gets its o
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import secrets
-import select
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +19,7 @@ import pytest
 import yaml
 
 from harness.clients.mail import MaildirMailbox, SmtpSink
+from harness.lab.host import launch_fleet, stop_fleet
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 60.0
@@ -79,30 +74,6 @@ class EmulatedLab:
         return str(controller.get("host", HOST)), int(controller["ssh_port"]), "lab"
 
 
-def _read_ready(proc: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    buffer = b""
-    while b"\n" not in buffer and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buffer += chunk
-        elif proc.poll() is not None:
-            break
-    line = buffer.partition(b"\n")[0]
-    with contextlib.suppress(ValueError):
-        data = json.loads(line)
-        if isinstance(data, dict) and data.get("ready") is True:
-            return data
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise RuntimeError(
-        f"emulator fleet gave no ready line within {READY_TIMEOUT_S:g} s: {line[:300]!r}\n{tail}"
-    )
-
-
 @pytest.fixture(scope="module", name="emulated_lab")
 def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
     """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
@@ -133,26 +104,17 @@ def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     }
     config_path = workdir / "fleet.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    log = workdir / "fleet.log"
-    with log.open("ab") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "fleet", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "HIL_TEST_LABCTL": password},
-            cwd=REPO,
-        )
     try:
-        ready = _read_ready(proc, log)
+        proc, ready = launch_fleet(config_path, workdir / "fleet.log", cwd=REPO,
+                                   env={**os.environ, "HIL_TEST_LABCTL": password},
+                                   timeout=READY_TIMEOUT_S)
+    except BaseException:
+        sink.stop()
+        raise
+    try:
         yield EmulatedLab(
             ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port, labctl_password=password
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_fleet(proc)
         sink.stop()
