@@ -8,9 +8,10 @@
         info = lab.info["devices"][0]       # the ready JSON of `python -m emulator fleet`
 
 Device specs are fleet-config device entries; `name` defaults to dev0, dev1, ...
-Options: `subprocess=True` runs `python -m emulator fleet CONFIG` in a child process (what
-the harness does), otherwise the fleet runs in-process on its own event-loop thread, which
-is faster and lets a test reach the Device object (`lab.device(name)`) and run coroutines on
+Options: `subprocess=True` runs `python -m emulator fleet CONFIG` in a child process through
+the harness's own launcher (harness.lab.host.launch_fleet; its stderr in fleetN.log),
+otherwise the fleet runs in-process on its own event-loop thread, which is faster and lets
+a test reach the Device object (`lab.device(name)`) and run coroutines on
 the fleet's loop (`lab.call(coro)`). Further options: `mail_relay=(host, port)`,
 `cloud=False`, `lab_controller=False`, `defect_modules=[...]`, `env={...}` (subprocess),
 `state_dir=PATH` (reuse a flash folder, e.g. to check what survives a restart).
@@ -22,9 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess as sp
-import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from harness.lab.host import launch_fleet, stop_fleet
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -47,7 +48,7 @@ class RunningFleet:
     config_path: Path
     fleet: Any = None
     loop: asyncio.AbstractEventLoop | None = None
-    process: sp.Popen[str] | None = None
+    process: sp.Popen[bytes] | None = None
     _by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -112,25 +113,6 @@ def _start_in_process(config: dict[str, Any], source: str) -> tuple[Any, Any, An
     return fleet, loop, (thread, info)
 
 
-def _read_ready(process: sp.Popen[str]) -> dict[str, Any]:
-    box: dict[str, str] = {}
-
-    def reader() -> None:
-        assert process.stdout is not None
-        box["line"] = process.stdout.readline()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    t.join(READY_TIMEOUT_S)
-    line = box.get("line", "")
-    if not line:
-        process.kill()
-        _out, err = process.communicate(timeout=10)
-        raise RuntimeError(f"fleet did not print its ready line within {READY_TIMEOUT_S}s "
-                           f"(exit {process.returncode}): {err.strip()[-2000:]}")
-    return dict(json.loads(line))
-
-
 @pytest.fixture
 def fleet_factory(tmp_path: Path) -> Iterator[Callable[..., RunningFleet]]:
     """Start fleets for one test; see the module docstring."""
@@ -149,11 +131,10 @@ def fleet_factory(tmp_path: Path) -> Iterator[Callable[..., RunningFleet]]:
         config_path = tmp_path / f"fleet{n}.json"
         config_path.write_text(json.dumps(config, indent=1))
         if subprocess:
-            process = sp.Popen([sys.executable, "-m", "emulator", "fleet", str(config_path)],
-                               cwd=REPO, stdout=sp.PIPE, stderr=sp.PIPE, text=True,
-                               env={**os.environ, **(env or {})})
-            running = RunningFleet(_read_ready(process), state_dir, config_path,
-                                   process=process)
+            process, info = launch_fleet(config_path, tmp_path / f"fleet{n}.log", cwd=REPO,
+                                         env={**os.environ, **(env or {})},
+                                         timeout=READY_TIMEOUT_S)
+            running = RunningFleet(info, state_dir, config_path, process=process)
         else:
             fleet, loop, (thread, info) = _start_in_process(config, str(config_path))
             threads.append(thread)
@@ -164,15 +145,9 @@ def fleet_factory(tmp_path: Path) -> Iterator[Callable[..., RunningFleet]]:
     yield start
     for running in started:
         if running.process is not None:
-            running.process.send_signal(signal.SIGTERM)
-            try:
-                running.process.wait(15)
-            except sp.TimeoutExpired:
-                running.process.kill()
-                running.process.wait(5)
-            for pipe in (running.process.stdout, running.process.stderr):
-                if pipe is not None:
-                    pipe.close()
+            stop_fleet(running.process, timeout=15)
+            if running.process.stdout is not None:
+                running.process.stdout.close()
         elif running.loop is not None:
             running.call(running.fleet.close())
             running.loop.call_soon_threadsafe(running.loop.stop)

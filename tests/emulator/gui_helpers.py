@@ -18,10 +18,7 @@ import os
 import queue
 import re
 import socket
-import subprocess
-import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +33,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
+
+from harness.lab.host import launch_fleet, stop_fleet
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
@@ -124,31 +123,6 @@ def relay_sink() -> Iterator[tuple[MailSink, int]]:
         controller.stop()
 
 
-def _read_ready(process: subprocess.Popen[str]) -> dict[str, Any]:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=READY_WAIT_S)
-        except queue.Empty:
-            raise TimeoutError(f"the fleet printed no ready line in {READY_WAIT_S} s") from None
-        if line is None:
-            raise RuntimeError("the fleet exited before it was ready:\n" + "".join(seen))
-        seen.append(line)
-        if line.lstrip().startswith("{"):
-            info: dict[str, Any] = json.loads(line)
-            if info.get("ready"):
-                return info
-
-
 @contextmanager
 def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[GuiFleet]:
     """Outside pytest (docs/screenshots/make.py): a fleet process, its cloud and a relay sink."""
@@ -160,18 +134,12 @@ def emulated_lab(devices: list[dict[str, Any]]) -> Iterator[GuiFleet]:
                   "devices": devices}
         config_path = Path(tmp) / "fleet.json"
         config_path.write_text(json.dumps(config), encoding="utf-8")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "fleet", str(config_path)], cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process, info = launch_fleet(config_path, Path(tmp) / "fleet.log", cwd=REPO,
+                                     timeout=READY_WAIT_S)
         try:
-            yield lab_from(_read_ready(process), sink)
+            yield lab_from(info, sink)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_fleet(process, timeout=10)
 
 
 def launch_browser(playwright: Playwright) -> Browser:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest_clients import REPO, _read_ready
+from conftest_clients import REPO
 from playwright.sync_api import BrowserType
 from test_report import PLUGIN_ARGS, RunPytest
 
@@ -39,6 +39,7 @@ from harness.gui.base import GuiTarget
 from harness.gui.certificates import browser_spki_pins
 from harness.gui.recognise import recognise
 from harness.inventory.model import RealDevice, TlsSettings
+from harness.lab.host import launch_fleet, stop_fleet
 
 PASSWORD = "Qw7!rT9#zPk"
 MODEL, FIRMWARE = "DS-7608NI-K2", "V4.21.000"
@@ -70,12 +71,8 @@ def _start_fleet(workdir: Path, name: str, *, ca: bool) -> tuple[subprocess.Pope
               "devices": [{"name": name, "model": MODEL, "firmware": FIRMWARE}]}
     path = workdir / "fleet.yaml"
     path.write_text(yaml.safe_dump(config))
-    log = workdir / "fleet.log"
-    with log.open("ab") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "emulator", "fleet", str(path)],
-                                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                                cwd=REPO)
-    ready = _read_ready(proc, log)["devices"][0]
+    proc, info = launch_fleet(path, workdir / "fleet.log", cwd=REPO)
+    ready = info["devices"][0]
     tls = ready["tls"]
     return proc, HttpsDevice(name, ready["http"], tls["spki_sha256"], Path(tls["cert"]),
                              Path(tls["ca_file"]) if tls["ca_file"] else None, tls_dir)
@@ -93,9 +90,7 @@ def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Http
         yield found
     finally:
         for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+            stop_fleet(proc, timeout=20)
 
 
 def _address(url: str) -> tuple[str, int]:

@@ -1,10 +1,14 @@
-"""The classic IP-camera web GUI (below V5.7.0) against a real emulated camera, cloud and relay."""
+"""The three web-GUI generations against a real emulated device, cloud and relay: the classic
+IP-camera GUI (below V5.7.0), the single-page camera GUI (V5.7.0 on) and the recorder GUI
+(DVR/NVR, GUI 4.0 pages). Every generation walks the same scenarios (gui_helpers); a check only
+one or two generations have is marked for them with `@on(...)`."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,7 +20,9 @@ from gui_helpers import (
     GUI_DEFECTS,
     HOST,
     WAIT_MS,
+    GuiDriver,
     GuiFleet,
+    RecorderGui,
     check_below_email_threshold,
     check_gui_defects,
     check_lockout_and_cookies,
@@ -38,22 +44,58 @@ from playwright.sync_api import (
 from emulator.web import generation_root
 from harness.gui.camera_classic import TEXTS
 
-GENERATION = "camera-classic"
-MODEL, FIRMWARE = "DS-2CD2143G2-I", "V5.6.3"
-GUI = DRIVERS[GENERATION]
-GUI_ROOT = generation_root(GENERATION)
-BELOW_EMAIL_THRESHOLD = "V5.5.0"
+
+@dataclass(frozen=True)
+class Generation:
+    """One GUI generation as the tests start it: the model and firmware that serve it."""
+
+    name: str
+    model: str
+    firmware: str
+    below_email_threshold: str | None = None  # a firmware without the reserved e-mail
+
+    @property
+    def gui(self) -> GuiDriver:
+        return DRIVERS[self.name]
+
+    @property
+    def portal(self) -> RecorderGui:
+        """The real-shape checks of the single-page drivers (recorder and camera-spa)."""
+        assert isinstance(self.gui, RecorderGui), f"{self.name} has no single-page portal"
+        return self.gui
+
+
+GENERATIONS = {g.name: g for g in (
+    Generation("camera-classic", "DS-2CD2143G2-I", "V5.6.3", below_email_threshold="V5.5.0"),
+    Generation("camera-spa", "DS-2CD2043G2-I", "V5.7.10 build 240120"),
+    Generation("recorder", "DS-7608NI-K2", "V4.22.005", below_email_threshold="V4.20.000"),
+)}
+CLASSIC = "camera-classic"
+SINGLE_PAGE = ("camera-spa", "recorder")
+WITH_EMAIL_THRESHOLD = tuple(n for n, g in GENERATIONS.items() if g.below_email_threshold)
+
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run a test on these generations only (the default is all three)."""
+    return pytest.mark.parametrize("generation", names, indirect=True)
+
+
+@pytest.fixture(params=sorted(GENERATIONS))
+def generation(request: pytest.FixtureRequest) -> Generation:
+    return GENERATIONS[request.param]
 
 
 @pytest.fixture
-def start_lab(fleet_factory: Callable[..., Any]) -> Iterator[Callable[..., GuiFleet]]:
+def start_lab(fleet_factory: Callable[..., Any],
+              generation: Generation) -> Iterator[Callable[..., GuiFleet]]:
     """Start one emulated device (optionally with defects) in a fleet process, with its cloud."""
     with relay_sink() as (sink, relay_port):
-        def start(defects: list[str] | None = None, firmware: str = FIRMWARE) -> GuiFleet:
-            running = fleet_factory([device_spec(MODEL, firmware, defects)], subprocess=True,
-                                    mail_relay=(HOST, relay_port), lab_controller=False)
+        def start(defects: list[str] | None = None, firmware: str | None = None) -> GuiFleet:
+            spec = device_spec(generation.model, firmware or generation.firmware, defects)
+            running = fleet_factory([spec], subprocess=True, mail_relay=(HOST, relay_port),
+                                    lab_controller=False)
             lab = lab_from(running.info, sink)
-            assert lab.devices[DEVICE].generation == GENERATION
+            assert lab.devices[DEVICE].generation == generation.name
             return lab
         yield start
 
@@ -68,37 +110,70 @@ def gui_browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def gui_page(gui_browser: Browser) -> Iterator[Page]:
     context = gui_browser.new_context()
-    page = context.new_page()
-    yield page
+    yield context.new_page()
     context.close()
 
 
-def test_reset_by_reserved_email_end_to_end(gui_page: Page,
+# -- what every generation does ------------------------------------------------------------------
+
+def test_reset_by_reserved_email_end_to_end(gui_page: Page, generation: Generation,
                                             start_lab: Callable[..., GuiFleet]) -> None:
-    walk_reset(GUI, gui_page, start_lab(), DEVICE)
+    walk_reset(generation.gui, gui_page, start_lab(), DEVICE)
 
 
-def test_strength_bar_confirm_and_risky_password(gui_page: Page,
+def test_strength_bar_confirm_and_risky_password(gui_page: Page, generation: Generation,
                                                  start_lab: Callable[..., GuiFleet]) -> None:
-    check_strength_and_confirm(GUI, gui_page, start_lab(), DEVICE)
+    check_strength_and_confirm(generation.gui, gui_page, start_lab(), DEVICE)
 
 
 def test_gui_defects_strength_offset_and_unchecked_confirm(
-        gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
-    check_gui_defects(GUI, gui_page, start_lab(GUI_DEFECTS), DEVICE)
+        gui_page: Page, generation: Generation, start_lab: Callable[..., GuiFleet]) -> None:
+    check_gui_defects(generation.gui, gui_page, start_lab(GUI_DEFECTS), DEVICE)
 
 
 def test_lockout_feedback_and_cookieless_login(gui_page: Page, gui_browser: Browser,
+                                               generation: Generation,
                                                start_lab: Callable[..., GuiFleet]) -> None:
-    check_lockout_and_cookies(GUI, gui_page, gui_browser, start_lab(), DEVICE)
+    check_lockout_and_cookies(generation.gui, gui_page, gui_browser, start_lab(), DEVICE)
 
 
-def test_no_reserved_email_below_firmware_threshold(gui_page: Page,
+@on(*WITH_EMAIL_THRESHOLD)
+def test_no_reserved_email_below_firmware_threshold(gui_page: Page, generation: Generation,
                                                     start_lab: Callable[..., GuiFleet]) -> None:
-    check_below_email_threshold(GUI, gui_page, start_lab(firmware=BELOW_EMAIL_THRESHOLD), DEVICE)
+    lab = start_lab(firmware=generation.below_email_threshold)
+    check_below_email_threshold(generation.gui, gui_page, lab, DEVICE)
 
 
-# -- the shape of real firmware ----------------------------------------------------------------
+# -- the single-page generations ------------------------------------------------------------------
+
+@on(*SINGLE_PAGE)
+def test_real_gui_shape(gui_page: Page, generation: Generation,
+                        start_lab: Callable[..., GuiFleet]) -> None:
+    """`/` → login.asp → #/portal/login; no data-* hooks, no ids on login inputs or buttons;
+    a heartbeat once logged in; no X-Requested-With; XML as form-urlencoded text, JSON as
+    JSON, security=1 on email/parameter once logged in."""
+    lab = start_lab()
+    generation.portal.check_real_shape(gui_page, lab.url(DEVICE), FIRST_PASSWORD,
+                                       "shape.owner@example.com")
+
+
+@on(*SINGLE_PAGE)
+def test_heartbeat_every_30_s_and_login_after_six_failures(
+        gui_page: Page, generation: Generation, start_lab: Callable[..., GuiFleet]) -> None:
+    generation.portal.check_heartbeat_rhythm(gui_page, start_lab().url(DEVICE), FIRST_PASSWORD)
+
+
+@on(*SINGLE_PAGE)
+def test_served_pages_carry_no_state_hooks(generation: Generation,
+                                           start_lab: Callable[..., GuiFleet]) -> None:
+    """The files the device serves for this GUI hold no data-* attribute or id'd button."""
+    generation.portal.check_served_files(start_lab().url(DEVICE))
+
+
+# -- the classic camera GUI: the shape of real firmware ------------------------------------------
+
+GUI = DRIVERS[CLASSIC]
+GUI_ROOT = generation_root(CLASSIC)
 
 COMMON_JSON = GUI_ROOT / "i18n" / "en" / "Common.json"
 DATA_ATTRIBUTES_JS = """() => [...document.querySelectorAll('*')].flatMap(
@@ -114,6 +189,7 @@ def assert_real_shaped(page: Page, where: str) -> None:
     assert page.evaluate(BUTTON_IDS_JS) == [], f"buttons with ids on {where}"
 
 
+@on(CLASSIC)
 def test_root_lands_on_login_asp_and_served_files_have_no_data_hooks(
         gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     lab = start_lab()
@@ -136,6 +212,7 @@ def test_root_lands_on_login_asp_and_served_files_have_no_data_hooks(
         assert httpx.get(lab.url(DEVICE, "/doc/" + old), timeout=10.0).status_code == 404
 
 
+@on(CLASSIC)
 def test_every_page_as_drawn_has_no_data_hooks_and_untagged_buttons(
         gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     """Activation popup, reset-method popup and its alert, Account Security Settings, each
@@ -192,6 +269,7 @@ def check_requests_as_real_gui(sent: list[Request]) -> None:
                          for p in saved), saved
 
 
+@on(CLASSIC)
 def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., GuiFleet]) -> None:
     """The app draws its words from /doc/i18n/en/Common.json: served other words, it shows
     them; the harness's text table is that file's."""
@@ -221,6 +299,7 @@ def test_texts_come_from_common_json(gui_page: Page, start_lab: Callable[..., Gu
     expect(gui_page.locator("#username")).to_have_attribute("placeholder", marked["userName"])
 
 
+@on(CLASSIC)
 def test_plain_browser_neither_hangs_nor_prompts(gui_browser: Browser,
                                                  start_lab: Callable[..., GuiFleet]) -> None:
     """Without the harness's prompt cancelling: a wrong password's 401 (with its Digest
