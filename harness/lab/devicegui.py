@@ -153,10 +153,7 @@ class DeviceGui:
         """The verification code mailed to the device's address since `since` (a mark
         from `dut.now()`); masked in evidence. A code mail that never comes while the
         mailbox is healthy is a `ProductDefect`."""
-        serial = self.dut.code_mail_serial()
-        with self.dut.code_mail_expected(timeout):
-            return flows.read_code(self.dut.mailbox(), self.dut.email, since, timeout,
-                                   secrets=self.dut.secrets, serial=serial)
+        return self.dut.read_code(since, timeout=timeout)
 
     def reset_password_by_email(
         self, new_password: str | None = None, *, mail_timeout: float = DEFAULT_WAIT

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from harness.catalogue import GuiGeneration, ProductLine, find_verification_code
+from harness.catalogue import GuiGeneration, ProductLine
 from harness.clients.cloud import PhoneAppRole
 from harness.clients.isapi import DeviceStatus, IsapiClient, IsapiError, LoginRejected, ResetQr
 from harness.clients.mail import Mailbox, MaildirMailbox, MailNotReceived, ReceivedMail
 from harness.clients.tls import TlsTrust
 from harness.errors import HarnessError, InfrastructureError, ProductDefect
 from harness.evidence import ExchangeLog, Secret, Secrets, ShellTranscript
-from harness.flows import masked_matches
+from harness.flows import masked_matches, read_code
 from harness.inventory.model import (
     AnyDevice,
     EmulatedDevice,
@@ -275,15 +275,9 @@ class DeviceUnderTest:
     def read_code(self, since: float, *, timeout: float) -> Secret:
         """The verification code of the first mail to this device's address since `since`;
         registered as a secret before it is returned, never logged."""
-        serial = self.code_mail_serial()
         with self.code_mail_expected(timeout):
-            mail = self.mailbox().wait_for(to=self.email, since=since,
-                                           subject_contains=serial, timeout=timeout)
-        code = find_verification_code(mail.body)
-        if code is None:
-            raise ProductDefect(f"the mail to {self.email} ({mail.subject!r}) holds no code")
-        self.secrets.register(code)
-        return Secret(code)
+            return read_code(self.mailbox(), self.email, since, timeout,
+                             secrets=self.secrets, serial=self.code_mail_serial())
 
     def request_code(self, qr: str | ResetQr, *, timeout: float) -> Secret:
         """The phone step for a QR the device gave at the API (its text, or the `ResetQr`

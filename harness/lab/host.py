@@ -3,7 +3,8 @@
 `python -m harness.lab.host up --devices devices.yaml --workdir .lab` starts the SMTP sink,
 writes the emulator's fleet config from the inventory's emulated devices, starts
 `python -m emulator fleet CONFIG`, waits for its ready line, writes `<workdir>/lab.json`
-(every address the harness needs) and runs until SIGTERM. This module is the only place in
+(every address the harness needs) and runs until SIGTERM; `start_lab` spawns it so (the
+command line for people is `hil lab up|down|status`). This module is the only place in
 `harness` that knows the emulator exists, and it knows only its command line and ports.
 
 Fixtures use `start_lab` (spawns the host detached, or reuses a live one built from the
@@ -360,7 +361,7 @@ def _start_locked(inventory: Inventory, workdir: Path, timeout: float) -> LabEnd
             return running
         raise InfrastructureError(
             f"a lab built from another inventory is running in {workdir} (pid {running.host_pid}); "
-            f"stop it: python -m harness.lab.host down --workdir {workdir}"
+            f"stop it: hil lab down --workdir {workdir}"
         )
     stale = _host_pid(workdir)
     if stale is not None and alive(stale):
@@ -432,36 +433,19 @@ def stop_lab(workdir: Path | str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`up`, `down`, `status`: one clear line on failure, exit status 2."""
+    """`up --devices FILE --workdir DIR`: the host's own entry, spawned by `start_lab`
+    (people use `hil lab up|down|status`); one clear line on failure, exit status 2."""
     parser = argparse.ArgumentParser(prog="python -m harness.lab.host", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the emulated lab in the foreground until SIGTERM")
-    start = sub.add_parser("start", help="start the lab in the background (or reuse it)")
-    for p in (up, start):
-        p.add_argument("--devices", default="devices.yaml", type=Path)
-    for p in (up, start, sub.add_parser("down"), sub.add_parser("status")):
-        p.add_argument("--workdir", default=".lab", type=Path)
+    up.add_argument("--devices", default="devices.yaml", type=Path)
+    up.add_argument("--workdir", default=".lab", type=Path)
     args = parser.parse_args(argv)
     try:
-        if args.command == "up":
-            return run_host(load_inventory(args.devices), args.workdir)
-        if args.command == "start":
-            endpoints = start_lab(load_inventory(args.devices), args.workdir)
-            print(f"lab up (pid {endpoints.host_pid}): {args.workdir / LAB_JSON}")
-            return 0
-        if args.command == "down":
-            print("lab stopped" if stop_lab(args.workdir) else "no lab running")
-            return 0
-        running = lab_status(args.workdir)
-        if running is None:
-            print(f"no lab running in {args.workdir}")
-            return 1
-        print(running.to_json(), end="")
-        return 0
+        return run_host(load_inventory(args.devices), args.workdir)
     except (InventoryError, InfrastructureError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
-
 
 if __name__ == "__main__":
     sys.exit(main())
