@@ -1,17 +1,26 @@
 """Helpers for the tests of the pytest layer: inventories in a temporary directory, and
-pytest runs in a subprocess (a run of the suites is a process of its own, with its lab)."""
+pytest runs in a subprocess (a run of the suites is a process of its own, with its lab).
+
+Also the fixtures shared by several test modules here, registered in this one place (their
+code lives in conftest_clients, gui_conftest_helpers and misbehaving_servers): the emulated
+lab of the client tests, the GUI lab with its browser and page, and servers stopped after a
+test."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest_clients import EmulatedLab, start_emulated_lab
+from gui_conftest_helpers import GuiLab, open_gui_page, start_gui_browser, start_gui_lab
+from misbehaving_servers import Server, stop_afterwards
+from playwright.sync_api import Browser, Page, Playwright
 
 REPO = Path(__file__).resolve().parents[2]
 RunPytest = Callable[..., subprocess.CompletedProcess[str]]
@@ -54,3 +63,28 @@ def run_pytest() -> RunPytest:
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
+    yield from start_emulated_lab(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def gui_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab]:
+    yield from start_gui_lab(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def gui_browser(playwright: Playwright) -> Iterator[Browser]:
+    yield from start_gui_browser(playwright)
+
+
+@pytest.fixture
+def gui_page(gui_browser: Browser) -> Iterator[Page]:
+    yield from open_gui_page(gui_browser)
+
+
+@pytest.fixture
+def started() -> Iterator[list[Server]]:
+    yield from stop_afterwards()

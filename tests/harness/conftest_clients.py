@@ -2,8 +2,8 @@
 
 The emulator runs as a separate process (`python -m emulator fleet CONFIG`), reached only
 through its ports and its one JSON ready line; the code mails go to a real SMTP sink.
-Test modules import the fixture from here (`from conftest_clients import
-emulated_lab_fixture`), so no shared conftest is touched; each module gets its own fleet.
+tests/harness/conftest.py makes `start_emulated_lab` the module-scoped `emulated_lab`
+fixture: each module that asks for it gets its own fleet.
 """
 
 from __future__ import annotations
@@ -74,8 +74,7 @@ class EmulatedLab:
         return str(controller.get("host", HOST)), int(controller["ssh_port"]), "lab"
 
 
-@pytest.fixture(scope="module", name="emulated_lab")
-def emulated_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
+def start_emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
     """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
     workdir = tmp_path_factory.mktemp("fleet")
     sink = SmtpSink(workdir / "maildir", host=HOST).start()

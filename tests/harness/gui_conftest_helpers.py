@@ -96,8 +96,7 @@ class GuiLab:
         self.passwords[name] = password
 
 
-@pytest.fixture(scope="module", name="gui_lab")
-def gui_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab]:
+def start_gui_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab]:
     """The fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
     workdir = tmp_path_factory.mktemp("guifleet")
     sink = SmtpSink(workdir / "maildir", host=HOST).start()
@@ -131,8 +130,7 @@ def gui_lab_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab
         sink.stop()
 
 
-@pytest.fixture(scope="module", name="gui_browser")
-def gui_browser_fixture(playwright: Playwright) -> Iterator[Browser]:
+def start_gui_browser(playwright: Playwright) -> Iterator[Browser]:
     """One headless Debian Chromium for the module.
 
     Uses pytest-playwright's session `playwright`: a second sync_playwright() in the same
@@ -145,8 +143,7 @@ def gui_browser_fixture(playwright: Playwright) -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(name="gui_page")
-def gui_page_fixture(gui_browser: Browser) -> Iterator[Page]:
+def open_gui_page(gui_browser: Browser) -> Iterator[Page]:
     """A fresh browser context (cookies, storage) and page per test."""
     context = gui_browser.new_context(accept_downloads=True)
     try:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -74,8 +73,7 @@ class Server:
         self.listener.close()
 
 
-@pytest.fixture(name="started")
-def started_fixture() -> Iterator[list[Server]]:
+def stop_afterwards() -> Iterator[list[Server]]:
     """Servers a test starts (appends here), stopped after it."""
     running: list[Server] = []
     yield running

@@ -14,7 +14,7 @@ from typing import Literal
 
 import pytest
 import segno
-from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
+from conftest_clients import EmulatedLab
 from PIL import Image
 
 from harness.clients import attended

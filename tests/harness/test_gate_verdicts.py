@@ -14,7 +14,6 @@ from pathlib import Path
 
 import misbehaving_servers as servers
 from cli_helpers import emulated, hil, write_inventory
-from misbehaving_servers import started_fixture  # noqa: F401
 
 NVR = ("DS-7608NI-K2", "V4.21.000")  # the NVR line's reset threshold (spec §1)
 PASSWORD_ENV = "HIL_GATE_VERDICT_PASSWORD"

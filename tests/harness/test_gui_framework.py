@@ -21,7 +21,6 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, cast
 
 import pytest
-from gui_conftest_helpers import gui_browser_fixture, gui_page_fixture  # noqa: F401
 from playwright.sync_api import Page
 
 from harness.catalogue import GuiGeneration

@@ -10,13 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from gui_conftest_helpers import (  # noqa: F401
-    GOOD_DEVICES,
-    GuiLab,
-    gui_browser_fixture,
-    gui_lab_fixture,
-    gui_page_fixture,
-)
+from gui_conftest_helpers import GOOD_DEVICES, GuiLab
 from playwright.sync_api import Page
 
 from harness import flows

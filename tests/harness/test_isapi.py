@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from conftest_clients import SESSION_TIMEOUT_S, EmulatedLab, emulated_lab_fixture  # noqa: F401
+from conftest_clients import SESSION_TIMEOUT_S, EmulatedLab
 from misbehaving_servers import self_signed
 
 from harness.clients.isapi import (

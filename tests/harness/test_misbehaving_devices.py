@@ -15,7 +15,6 @@ from pathlib import Path
 import misbehaving_servers as servers
 import pytest
 from cli_helpers import hil, write_inventory
-from misbehaving_servers import started_fixture  # noqa: F401
 
 from harness.clients.mail import ImapMailbox
 from harness.errors import InfrastructureError

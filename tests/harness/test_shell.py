@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest_clients import EmulatedLab, emulated_lab_fixture  # noqa: F401
+from conftest_clients import EmulatedLab
 
 from harness.clients.isapi import IsapiClient
 from harness.clients.shell import (
