@@ -151,6 +151,8 @@ class ImapMailbox:
         client: IMAPClient | None = None
         try:
             client = self._connect(watchdog)
+            # Not harness.waits.wait_until: between looks the wait is an IMAP IDLE (the
+            # server wakes it), not a sleep.
             while True:
                 for mail in self._new_mails(client, to, since, floor, seen):
                     if matches(mail, to, cutoff, subject_contains):

@@ -34,7 +34,7 @@ from harness.clients.received import (
 )
 from harness.errors import HarnessError, InfrastructureError
 from harness.inventory.model import ImapConfig, SmtpSinkConfig
-from harness.waits import waiting
+from harness.waits import wait_until
 
 if TYPE_CHECKING:
     # aiosmtpd is only needed where the sink runs (the lab host): every pytest process
@@ -138,18 +138,17 @@ class MaildirMailbox:
         timeout: float = DEFAULT_WAIT,
     ) -> ReceivedMail:
         """The first mail to `to` since `since` (see `Mailbox.wait_for`)."""
-        deadline = time.monotonic() + timeout
-        with waiting(f"a mail to {to}", timeout):
-            while True:
-                mails = self.messages(since)
-                for mail in mails:
-                    if matches(mail, to, since, subject_contains):
-                        return mail
-                if time.monotonic() >= deadline:
-                    raise not_received(
-                        to, subject_contains, f"Maildir {self.path}", timeout, len(mails)
-                    )
-                time.sleep(self.poll)
+        seen = [0]  # how many mails the last look found, for the error
+
+        def first_match() -> ReceivedMail | None:
+            mails = self.messages(since)
+            seen[0] = len(mails)
+            return next((m for m in mails if matches(m, to, since, subject_contains)), None)
+
+        mail = wait_until(first_match, timeout, f"a mail to {to}", interval=self.poll)
+        if mail is None:
+            raise not_received(to, subject_contains, f"Maildir {self.path}", timeout, seen[0])
+        return mail
 
 
 class _MaildirHandler:

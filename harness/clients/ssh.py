@@ -220,7 +220,10 @@ class SshEndpoint:
         return transport
 
     def _connect(self) -> paramiko.SSHClient:
-        """Connect, retrying refusals and dropped handshakes until `connect_deadline`."""
+        """Connect, retrying refusals and dropped handshakes until `connect_deadline`.
+
+        Not harness.waits.wait_until: each try's timeout is the time left, a refused
+        key type is retried at once, and the last failure goes into the error."""
         deadline = time.monotonic() + self.connect_deadline
         attempts = 0
         # Key types the host presented that are not pinned: disabled for the next try.

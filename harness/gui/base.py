@@ -392,6 +392,8 @@ class GuiPage:
         self.page.on("response", collect)
         try:
             self.click(name, why)
+            # Not harness.waits.wait_until: the wait must go through Playwright (its
+            # time.sleep would not pump the page's events, so `collect` would never run).
             deadline = time.monotonic() + self.timeouts.step
             while not seen and time.monotonic() < deadline:
                 if shown is None:

@@ -123,6 +123,7 @@ def fleet_config(inventory: Inventory, workdir: Path, smtp_port: int) -> dict[st
 def _read_ready_line(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
     """The fleet's one JSON ready line, or InfrastructureError with its own error line."""
     assert proc.stdout is not None
+    # Not harness.waits.wait_until: select() on the fleet's pipe waits for output, not a poll.
     deadline = time.monotonic() + timeout
     buffer = b""
     while b"\n" not in buffer:

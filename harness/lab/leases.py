@@ -23,6 +23,7 @@ from typing import Protocol
 from harness.errors import HarnessError, InfrastructureError
 from harness.inventory.fields import read_secret
 from harness.inventory.model import FileLeases, RedisLeases
+from harness.waits import wait_until
 
 
 class LeaseTimeout(InfrastructureError):
@@ -240,16 +241,18 @@ def acquire(
     if not (timeout >= 0 and math.isfinite(timeout)):
         raise HarnessError(f"lease timeout must be a finite number of seconds, got {timeout!r}")
     holder = holder or f"pid {os.getpid()}"
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def first_free() -> Lease | None:
         for device in candidates:
             lease = backend.try_acquire(device, holder)
             if lease is not None:
                 return lease
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        time.sleep(min(poll, remaining))
+        return None
+
+    lease = wait_until(first_free, timeout, f"the lease on {' or '.join(candidates)}",
+                       interval=poll)
+    if lease is not None:
+        return lease
     holders = ", ".join(f"{d} held by {backend.holder_of(d) or 'unknown'}" for d in candidates)
     raise LeaseTimeout(
         f"no device free among {', '.join(candidates)} after waiting {timeout:g} s ({holders})"

@@ -47,7 +47,7 @@ from harness.evidence import Secrets, mask_text
 from harness.flows import masked_matches
 from harness.lab.dut import DeviceUnderTest
 from harness.lab.statedir import private_dir
-from harness.waits import waiting
+from harness.waits import wait_until
 
 QUARANTINE_DIR: Final = "quarantine"
 TRANSITIONS_DIR: Final = "transitions"
@@ -212,17 +212,17 @@ def _boot_timeout(dut: DeviceUnderTest) -> float:
 def wait_until_inactive(client: IsapiClient, timeout: float, what: str) -> None:
     """Poll until the device answers and reports itself inactive (after a full reset)."""
     deadline = time.monotonic() + timeout
-    with waiting(f"{client.base_url} to come back inactive after {what}", timeout):
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeviceError(
-                    f"{client.base_url} was not back inactive within {timeout:.0f} s after "
-                    f"{what} (waited for /SDK/activateStatus to say Activated false)"
-                )
-            if not client.wait_until_up(remaining):
-                return
-            time.sleep(0.2)
+
+    def inactive() -> bool:
+        # A device not up within the time left is a DeviceError of wait_until_up's own.
+        return not client.wait_until_up(max(0.1, deadline - time.monotonic()))
+
+    if not wait_until(inactive, timeout,
+                      f"{client.base_url} to come back inactive after {what}", interval=0.2):
+        raise DeviceError(
+            f"{client.base_url} was not back inactive within {timeout:.0f} s after "
+            f"{what} (waited for /SDK/activateStatus to say Activated false)"
+        )
 
 
 SETTLED_UP_TIME_S: Final = 3.0  # above harness.clients.isapi.reboot's 2 s boot-instant tolerance

@@ -65,6 +65,9 @@ class RebootWaits(IsapiTransport):
         with waiting(f"{self.base_url} to reboot", timeout):
             return self._wait_until_rebooted(before, timeout, interval)
 
+    # Not harness.waits.wait_until, here and in _wait_until_up: each try gets the time
+    # left as its own timeout, the last answer goes into the error, and no try starts
+    # within `interval` of the deadline.
     def _wait_until_rebooted(self, before: DeviceStatus, timeout: float, interval: float) -> bool:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
