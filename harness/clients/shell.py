@@ -8,15 +8,8 @@ import json
 import re
 from typing import Literal, Unpack
 
-from harness.clients.ssh import (
-    DEFAULT_TIMEOUT_S,
-    CommandResult,
-    HostKeyRefused,
-    KnownHosts,
-    SshClient,
-    SshOptions,
-    fingerprint_of,
-)
+from harness.clients.hostkeys import HostKeyRefused, KnownHosts, fingerprint_of
+from harness.clients.ssh import DEFAULT_TIMEOUT_S, CommandResult, SshClient, SshOptions
 from harness.errors import DeviceError, InfrastructureError
 
 # Re-exported: callers name the SSH parts through the peer they talk to.
