@@ -37,3 +37,32 @@ def ssh_exec(client: paramiko.SSHClient, command: str, timeout: float) -> ExecRe
         return ExecResult(stdout.channel.recv_exit_status(), out, err)
     finally:
         client.close()
+
+
+def read_until(channel: paramiko.Channel, marker: str) -> str:
+    """Read the interactive stream up to and including `marker` (the channel's timeout
+    bounds each read)."""
+    seen = ""
+    while not seen.endswith(marker):
+        chunk = channel.recv(4096)
+        if not chunk:
+            raise EOFError(f"session closed before {marker!r}; got {seen!r}")
+        seen += chunk.decode()
+    return seen
+
+
+def ssh_interactive(client: paramiko.SSHClient, prompt: str, lines: list[str]) -> list[str]:
+    """On a logged-in client: read the greeting, send each line and read up to the next
+    `prompt`, then `exit` (status 0); the client is closed afterwards."""
+    try:
+        channel = client.invoke_shell()
+        channel.settimeout(10)
+        screens = [read_until(channel, prompt)]
+        for line in lines:
+            channel.send((line + "\n").encode())
+            screens.append(read_until(channel, prompt))
+        channel.send(b"exit\n")
+        assert channel.recv_exit_status() == 0
+        return screens
+    finally:
+        client.close()

@@ -20,7 +20,7 @@ import paramiko
 import pytest
 from async_scenario import run
 from specclient import SpecClient
-from ssh_client import ExecResult, ssh_connect, ssh_exec
+from ssh_client import ExecResult, read_until, ssh_connect, ssh_exec, ssh_interactive
 
 from emulator.interfaces import DeviceHandle, PowerState
 from emulator.labctl import PROMPT, LabControllerServer, start_lab_controller
@@ -206,31 +206,8 @@ def test_a_wrong_controller_password_is_refused(tmp_path: Path) -> None:
     run(scenario)
 
 
-def read_until(channel: paramiko.Channel, marker: str) -> str:
-    """Read up to and including `marker` (the channel's timeout bounds each read)."""
-    seen = ""
-    while not seen.endswith(marker):
-        chunk = channel.recv(4096)
-        if not chunk:
-            raise EOFError(f"session closed before {marker!r}; got {seen!r}")
-        seen += chunk.decode()
-    return seen
-
-
 def interactive_session(port: int, lines: list[str]) -> list[str]:
-    client = connect(port)
-    try:
-        channel = client.invoke_shell()
-        channel.settimeout(10)
-        screens = [read_until(channel, PROMPT)]
-        for line in lines:
-            channel.send((line + "\n").encode())
-            screens.append(read_until(channel, PROMPT))
-        channel.send(b"exit\n")
-        assert channel.recv_exit_status() == 0
-        return screens
-    finally:
-        client.close()
+    return ssh_interactive(connect(port), PROMPT, lines)
 
 
 def test_an_interactive_session_runs_commands_until_exit(tmp_path: Path) -> None:

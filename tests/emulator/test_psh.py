@@ -18,7 +18,7 @@ import paramiko
 import pytest
 from async_scenario import run
 from specclient import SpecClient, leaves
-from ssh_client import ExecResult, ssh_connect, ssh_exec
+from ssh_client import ExecResult, read_until, ssh_connect, ssh_exec, ssh_interactive
 
 from emulator.interfaces import PowerState
 from emulator.psh import BANNER, PROMPT, ShellServer, start_device_shell
@@ -100,34 +100,9 @@ def exec_command(port: int, command: str) -> ExecResult:
     return ssh_exec(connect(port), command, timeout=10)
 
 
-def read_until(channel: paramiko.Channel, marker: str) -> str:
-    """Read the interactive stream up to and including `marker` (the channel's timeout
-    bounds each read)."""
-    seen = ""
-    while not seen.endswith(marker):
-        chunk = channel.recv(4096)
-        if not chunk:
-            raise EOFError(f"shell closed before {marker!r}; got {seen!r}")
-        seen += chunk.decode()
-    return seen
-
-
 def interactive(port: int, lines: list[str]) -> list[str]:
     """Log in, read the greeting, send each line and read up to the next prompt."""
-    client = connect(port)
-    try:
-        channel = client.invoke_shell()
-        channel.settimeout(10)
-        screens = [read_until(channel, PROMPT)]
-        for line in lines:
-            channel.send((line + "\n").encode())
-            screens.append(read_until(channel, PROMPT))
-        channel.send(b"exit\n")
-        status = channel.recv_exit_status()
-        assert status == 0
-        return screens
-    finally:
-        client.close()
+    return ssh_interactive(connect(port), PROMPT, lines)
 
 
 # -- tests -------------------------------------------------------------------------------------

@@ -64,6 +64,12 @@ def emulated(name: str, model: str, firmware: str, *defects: str) -> dict[str, o
     return entry
 
 
+def unreachable_real(name: str, model: str, firmware: str, password_env: str) -> dict[str, object]:
+    """A real device entry at a loopback port nothing listens on (9, discard)."""
+    return {"name": name, "kind": "real", "model": model, "firmware": firmware,
+            "base_url": "http://127.0.0.1:9", "password_env": password_env}
+
+
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     """The single `error: ...` line a bad input gives, asserting there is nothing more."""
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]

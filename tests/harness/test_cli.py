@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import PROJECT, emulated, hil, one_line_error, write_inventory
+from cli_helpers import (
+    PROJECT,
+    emulated,
+    hil,
+    one_line_error,
+    unreachable_real,
+    write_inventory,
+)
 
 from harness.inventory.load import load_inventory
 from harness.lab.endpoints import lab_status
@@ -98,15 +105,7 @@ def test_probe_unknown_device(tmp_path: Path) -> None:
 
 
 def test_probe_unreachable_device(tmp_path: Path) -> None:
-    real = {
-        "name": "cli-real-closed",
-        "kind": "real",
-        "model": NVR[0],
-        "firmware": NVR[1],
-        # Port 9 (discard) on loopback: nothing listens there.
-        "base_url": "http://127.0.0.1:9",
-        "password_env": "HIL_CLI_TEST_PASSWORD",
-    }
+    real = unreachable_real("cli-real-closed", *NVR, "HIL_CLI_TEST_PASSWORD")
     inventory = write_inventory(tmp_path, "real.yaml", [real])
     result = hil(
         "devices", "probe", "--devices", inventory, "--workdir", tmp_path / "lab", cwd=tmp_path

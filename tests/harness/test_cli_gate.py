@@ -9,7 +9,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from cli_helpers import emulated, hil, write_inventory
+from cli_helpers import emulated, hil, unreachable_real, write_inventory
 
 from harness.lab.endpoints import lab_status
 
@@ -75,15 +75,7 @@ def test_named_emulator_defect_is_exit_1(tmp_path: Path) -> None:
 
 
 def test_unreachable_device_is_exit_2(tmp_path: Path) -> None:
-    real = {
-        "name": "gate-real-closed",
-        "kind": "real",
-        "model": NVR[0],
-        "firmware": NVR[1],
-        # Port 9 (discard) on loopback: nothing listens there.
-        "base_url": "http://127.0.0.1:9",
-        "password_env": "HIL_GATE_TEST_PASSWORD",
-    }
+    real = unreachable_real("gate-real-closed", *NVR, "HIL_GATE_TEST_PASSWORD")
     inventory = write_inventory(tmp_path, "real.yaml", [real])
     result = gate(
         tmp_path,
