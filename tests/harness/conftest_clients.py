@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,12 @@ class EmulatedLab:
         return str(controller.get("host", HOST)), int(controller["ssh_port"]), "lab"
 
 
-def start_emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
-    """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
-    workdir = tmp_path_factory.mktemp("fleet")
+@contextmanager
+def fleet_with_sink(workdir: Path, devices: list[dict[str, Any]],
+                    labctl_env: str) -> Iterator[tuple[dict[str, Any], SmtpSink, str]]:
+    """A fleet of `devices` (entries without ports; ports, boot and latency 0), its cloud and
+    lab controller (password a fresh secret passed in `labctl_env`), mailing into an SMTP
+    sink: (ready line, sink, lab-controller password); both stopped afterwards."""
     sink = SmtpSink(workdir / "maildir", host=HOST).start()
     password = secrets.token_urlsafe(18)
     config = {
@@ -84,36 +88,33 @@ def start_emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emu
         "state_dir": str(workdir / "state"),
         "mail_relay": {"host": HOST, "port": sink.port},
         "cloud": {"http_port": 0, "smtp_port": 0, "min_app_version": "3.5.4"},
-        "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": "HIL_TEST_LABCTL"},
+        "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": labctl_env},
         "defect_modules": [],
-        "devices": [
-            {
-                "name": name,
-                "model": model,
-                "firmware": firmware,
-                "http_port": 0,
-                "ssh_port": 0,
-                "defects": [],
-                "boot_seconds": 0,
-                "latency_ms": 0,
-                **EMULATION.get(name, {}),
-            }
-            for name, (model, firmware) in DEVICES.items()
-        ],
+        "devices": [{"http_port": 0, "ssh_port": 0, "defects": [], "boot_seconds": 0,
+                     "latency_ms": 0, **device} for device in devices],
     }
     config_path = workdir / "fleet.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     try:
         proc, ready = launch_fleet(config_path, workdir / "fleet.log", cwd=REPO,
-                                   env={**os.environ, "HIL_TEST_LABCTL": password},
+                                   env={**os.environ, labctl_env: password},
                                    timeout=READY_TIMEOUT_S)
     except BaseException:
         sink.stop()
         raise
     try:
-        yield EmulatedLab(
-            ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port, labctl_password=password
-        )
+        yield ready, sink, password
     finally:
         stop_fleet(proc)
         sink.stop()
+
+
+def start_emulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedLab]:
+    """A fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
+    devices = [{"name": name, "model": model, "firmware": firmware, **EMULATION.get(name, {})}
+               for name, (model, firmware) in DEVICES.items()]
+    with fleet_with_sink(tmp_path_factory.mktemp("fleet"), devices,
+                         "HIL_TEST_LABCTL") as (ready, sink, password):
+        yield EmulatedLab(
+            ready=ready, mailbox=sink.mailbox(), smtp_port=sink.port, labctl_password=password
+        )

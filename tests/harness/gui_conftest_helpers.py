@@ -4,35 +4,30 @@ The emulator runs as its own process (`python -m emulator fleet CONFIG`) on free
 ports, reached only through its ports and its one JSON ready line, with the code mails
 going to a real SMTP sink (`harness.clients.mail.SmtpSink`). Devices are brought to a state the
 way a lab would: the lab controller's reset button for "inactive", ISAPI for the rest.
-Test modules import the fixtures from here; no shared conftest is touched.
+tests/harness/conftest.py makes the fixtures of these generators.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest_clients import fleet_with_sink
 from playwright.sync_api import Browser, Page, Playwright
 
 from harness.catalogue import gui_generation
 from harness.clients.cloud import PhoneApp
 from harness.clients.isapi import IsapiClient
-from harness.clients.mail import MaildirMailbox, SmtpSink
+from harness.clients.mail import MaildirMailbox
 from harness.clients.shell import LabController
 from harness.gui import GuiTarget
-from harness.lab.host import launch_fleet, stop_fleet
 
 HOST = "127.0.0.1"
-READY_TIMEOUT_S = 60.0
 STATE_TIMEOUT_S = 30.0
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HIL_CHROMIUM", "/usr/lib/chromium/chromium")
 LABCTL_ENV = "HIL_GUI_TEST_LABCTL"
 
@@ -98,36 +93,11 @@ class GuiLab:
 
 def start_gui_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuiLab]:
     """The fleet of `DEVICES`, its cloud and lab controller, mailing into an SMTP sink."""
-    workdir = tmp_path_factory.mktemp("guifleet")
-    sink = SmtpSink(workdir / "maildir", host=HOST).start()
-    password = secrets.token_urlsafe(18)
-    config = {
-        "host": HOST,
-        "state_dir": str(workdir / "state"),
-        "mail_relay": {"host": HOST, "port": sink.port},
-        "cloud": {"http_port": 0, "smtp_port": 0, "min_app_version": "3.5.4"},
-        "lab_controller": {"ssh_port": 0, "username": "lab", "password_env": LABCTL_ENV},
-        "defect_modules": [],
-        "devices": [
-            {"name": name, "model": model, "firmware": firmware, "http_port": 0,
-             "ssh_port": 0, "defects": defects, "boot_seconds": 0, "latency_ms": 0}
-            for name, (model, firmware, defects) in DEVICES.items()
-        ],
-    }
-    config_path = workdir / "fleet.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    try:
-        proc, ready = launch_fleet(config_path, workdir / "fleet.log", cwd=REPO,
-                                   env={**os.environ, LABCTL_ENV: password},
-                                   timeout=READY_TIMEOUT_S)
-    except BaseException:
-        sink.stop()
-        raise
-    try:
+    devices = [{"name": name, "model": model, "firmware": firmware, "defects": defects}
+               for name, (model, firmware, defects) in DEVICES.items()]
+    with fleet_with_sink(tmp_path_factory.mktemp("guifleet"), devices,
+                         LABCTL_ENV) as (ready, sink, password):
         yield GuiLab(ready=ready, mailbox=sink.mailbox(), labctl_password=password)
-    finally:
-        stop_fleet(proc)
-        sink.stop()
 
 
 def start_gui_browser(playwright: Playwright) -> Iterator[Browser]:
