@@ -21,7 +21,7 @@ from harness.errors import InfrastructureError
 from harness.evidence import Secrets, mask_text
 from harness.inventory.fields import read_secret
 from harness.inventory.model import FileLeases, RedisLeases
-from harness.lab.states import Quarantine
+from harness.lab.runlog import Quarantine
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ password, then the reserved-address GET, which needs no login); `bring` runs the
 transitions still missing to reach a target and counts them (device work is what a run
 should save). Transitions are retried only on infrastructure and device failures
 (`harness.errors.retry`); a login never is. A device whose bring-up fails that way is
-quarantined for the run: a marker file in the lab workdir that every worker sees, so its
-later tests are skipped with the reason.
+quarantined for the run (`harness.lab.runlog`): a marker file in the lab workdir that
+every worker sees, so its later tests are skipped with the reason.
 
 `bring` may run in a thread of its own while the test's browser starts (fixtures.devices):
 it and what it calls speak ISAPI, SSH and the lab controller only, never Playwright (its
@@ -22,16 +22,11 @@ sync API belongs to the thread that started it) nor Allure (whose steps are per 
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Final
-
-from filelock import FileLock
 
 from harness.clients.isapi import IsapiClient, IsapiError, LoginRejected
 from harness.clients.isapi.documents import DeviceStatus
@@ -43,14 +38,11 @@ from harness.errors import (
     failure_kind,
     retry,
 )
-from harness.evidence import Secrets, mask_text
 from harness.flows import masked_matches
 from harness.lab.dut import DeviceUnderTest
-from harness.lab.statedir import private_dir
+from harness.lab.runlog import Quarantine, TransitionLog
 from harness.waits import wait_until
 
-QUARANTINE_DIR: Final = "quarantine"
-TRANSITIONS_DIR: Final = "transitions"
 BOOT_MARGIN_S: Final = 60.0  # on top of a device's declared boot time
 
 
@@ -350,91 +342,6 @@ def next_transition(current: State, target: State,
     if current == State.ACTIVE and target == State.EMAIL_RESERVED:
         return RESERVE_EMAIL
     raise HarnessError(f"no transition from {current} towards {target}")
-
-
-# --- run-wide records: transitions and quarantine ------------------------------------------
-
-
-class TransitionLog:
-    """Transitions run in a lab, one JSON line each, kept in the lab's state folder
-    (`LabSession.state_dir`: the workdir of an emulated-only lab) as one file per run,
-    `transitions/<run>.jsonl`, shared by the run's workers: the summary at the end of a run
-    reads its own run's file, not the lab's whole history."""
-
-    def __init__(self, folder: Path, run_id: str = "") -> None:
-        self.directory = Path(folder) / TRANSITIONS_DIR
-        self.run_id = run_id
-        # A run id is made by the run (fixtures/lab.py: time and random hex); a stray
-        # path separator in a caller's id must not leave the folder.
-        name = (run_id or "unnamed-run").replace(os.sep, "_")
-        self.path = self.directory / f"{name}.jsonl"
-
-    def record(self, device: str, name: str, source: State, seconds: float) -> None:
-        """Append one transition, under the file's lock (every worker of the run writes),
-        to a file only its owner reads."""
-        line = json.dumps({"run": self.run_id, "device": device, "transition": name,
-                           "from": source.value, "seconds": round(seconds, 3),
-                           "pid": os.getpid()}) + "\n"
-        private_dir(self.directory)
-        lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30,
-                        mode=0o600)
-        with lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                os.write(fd, line.encode())
-            finally:
-                os.close(fd)
-
-    def entries(self, *, this_run: bool = True) -> list[dict[str, object]]:
-        """The recorded transitions: this run's file, or every run's (`this_run=False`)."""
-        paths = [self.path] if this_run else sorted(self.directory.glob("*.jsonl"))
-        rows: list[dict[str, object]] = []
-        for path in paths:
-            try:
-                lines = path.read_text().splitlines()
-            except FileNotFoundError:
-                continue
-            rows.extend(json.loads(line) for line in lines if line.strip())
-        return rows
-
-
-class Quarantine:
-    """Devices whose bring-up failed this run: `<workdir>/quarantine/<device>` says why."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.directory = Path(workdir) / QUARANTINE_DIR
-
-    def clear(self) -> None:
-        """Forget every quarantine (at the start of a run, in the controller only)."""
-        if self.directory.is_dir():
-            for marker in self.directory.iterdir():
-                marker.unlink(missing_ok=True)
-
-    def mark(self, device: str, reason: str, secrets: Secrets | None = None) -> None:
-        """Quarantine `device` for the rest of the run with a one-line `reason`.
-
-        The reason becomes the skip reason of the device's later tests, in every report:
-        it is masked (secret fields, and `secrets` when given) and the file is private.
-        """
-        self.directory.mkdir(parents=True, exist_ok=True)
-        line = mask_text(reason.splitlines()[0] if reason else "?", secrets)
-        fd = os.open(self.directory / device, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # an older marker may have been created readable by all
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-
-    def lift(self, device: str) -> None:
-        """Forget `device`'s quarantine (a health probe passed)."""
-        (self.directory / device).unlink(missing_ok=True)
-
-    def reason(self, device: str) -> str | None:
-        """Why `device` is quarantined, or None."""
-        try:
-            return (self.directory / device).read_text()
-        except FileNotFoundError:
-            return None
 
 
 # --- bring ------------------------------------------------------------------------------
