@@ -83,29 +83,31 @@ def test_power_off_and_on(lab) -> None:  # type: ignore[no-untyped-def]
     _wait_up(lab.url("nvr"))
 
 
-def test_factory_reset_basic_keeps_password_and_email(lab) -> None:  # type: ignore[no-untyped-def]
+def _factory_reset(lab, mode: str) -> SpecClient:  # type: ignore[no-untyped-def]
+    """Activate the NVR (e-mail reserved), reset it in `mode`, wait until it is back on: a
+    fresh client of it."""
     c = activated_client(lab.url("nvr"), email=EMAIL)
-    assert c.http.put("/ISAPI/System/factoryReset", params={"mode": "basic"}).status_code == 200
+    assert c.http.put("/ISAPI/System/factoryReset", params={"mode": mode}).status_code == 200
     device = lab.device("nvr")
-    deadline = time.monotonic() + 10
-    while device.counters()["factory_resets_basic"] < 1 or str(device.power_state) != "on":
-        assert time.monotonic() < deadline, "basic factory reset did not happen"
-        time.sleep(0.05)
-    fresh = SpecClient(lab.url("nvr"))
+
+    def done() -> bool:
+        return bool(device.counters()[f"factory_resets_{mode}"] >= 1
+                    and str(device.power_state) == "on")
+
+    assert wait_until(done, 10, f"the {mode} factory reset", interval=0.05), \
+        f"{mode} factory reset did not happen"
+    return SpecClient(lab.url("nvr"))
+
+
+def test_factory_reset_basic_keeps_password_and_email(lab) -> None:  # type: ignore[no-untyped-def]
+    fresh = _factory_reset(lab, "basic")
     assert fresh.session_login(PASSWORD).status_code == 200
     assert fresh.http.get("/ISAPI/Security/email/parameter", params={"format": "json"}).json()[
         "SecurityEmail"]["SecurityInformation"] == [{"emailAddress": "o****@example.com"}]
 
 
 def test_factory_reset_full_returns_to_inactive(lab) -> None:  # type: ignore[no-untyped-def]
-    c = activated_client(lab.url("nvr"), email=EMAIL)
-    assert c.http.put("/ISAPI/System/factoryReset", params={"mode": "full"}).status_code == 200
-    device = lab.device("nvr")
-    deadline = time.monotonic() + 10
-    while device.counters()["factory_resets_full"] < 1 or str(device.power_state) != "on":
-        assert time.monotonic() < deadline, "full factory reset did not happen"
-        time.sleep(0.05)
-    fresh = SpecClient(lab.url("nvr"))
+    fresh = _factory_reset(lab, "full")
     assert not fresh.activated()
     assert fresh.activate(PASSWORD).status_code == 200
     assert fresh.session_login(PASSWORD).status_code == 200
