@@ -18,8 +18,8 @@ from playwright.sync_api import Page, sync_playwright
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "tests" / "emulator"))
 
-from gui_helpers import (  # noqa: E402  (the helpers live with the GUI tests)
-    DRIVERS,
+from gui_drivers import DRIVERS  # noqa: E402  (the helpers live with the GUI tests)
+from gui_helpers import (  # noqa: E402
     FIRST_PASSWORD,
     WAIT_MS,
     emulated_lab,

@@ -13,16 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from gui_drivers import DRIVERS, RecorderGui
 from gui_helpers import (
     DEVICE,
-    DRIVERS,
     FIRST_PASSWORD,
     GUI_DEFECTS,
     HOST,
     WAIT_MS,
     GuiDriver,
     GuiFleet,
-    RecorderGui,
     check_below_email_threshold,
     check_gui_defects,
     check_lockout_and_cookies,
