@@ -12,6 +12,9 @@ Masking is two passes, both linear regex scans (it runs on every exchange):
    `Authorization`/`Cookie`/`Set-Cookie` header values, and the cookie in query strings;
 2. by value: every value registered in a `Secrets` registry (lab-controller and device
    passwords, codes read from mail, tokens), wherever it appears, also in SSH transcripts.
+
+Long (~410 lines) on purpose: the masking and the two logs that apply it stay together, so
+no log can record without masking.
 """
 
 from __future__ import annotations

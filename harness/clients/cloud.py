@@ -14,6 +14,9 @@ One protocol, one implementation per inventory cloud kind (the lab's "phone step
 
 Every `request_code` takes the QR text and, when the caller has it, the picture; without
 one (API-level tests) the picture is drawn from the text, as the device's GUI would show it.
+
+Long (~430 lines) on purpose: the protocol and three of its four implementations, read
+side by side (the attended one, with its terminal drawing, is `harness.clients.attended`).
 """
 
 from __future__ import annotations

@@ -13,14 +13,12 @@ from typing import Final
 from harness.catalogue import GuiGeneration
 from harness.errors import HarnessError
 from harness.gui import camera_classic, camera_spa, recorder
-from harness.gui.base import (
-    TIMEOUTS,
+from harness.gui.base import TIMEOUTS, GuiTarget, GuiTimeouts
+from harness.gui.outcomes import (
     ActivationOutcome,
     CodeOutcome,
     CodeResult,
     EmailOutcome,
-    GuiTarget,
-    GuiTimeouts,
     LoginOutcome,
     LoginResult,
     ResetOutcome,

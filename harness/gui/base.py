@@ -9,6 +9,9 @@ Failure kinds (harness.errors): a page that does not load is a `DeviceError` nam
 URL; an element the generation should have but does not show is a `HarnessError` naming
 the page and selector; a device that never answers an action is a `DeviceError`; the
 firmware doing the wrong thing is a `ProductDefect`.
+
+Long (~490 lines) on purpose: `GuiPage` is one class (element lookup, waits, outcome
+reading) that every page object inherits; the outcomes it returns are `gui.outcomes`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import ClassVar, Final
 
 from playwright.sync_api import Error as PlaywrightError
@@ -28,6 +30,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from harness.catalogue import STRENGTH_NAMES, GuiGeneration
 from harness.errors import DeviceError, HarnessError, ProductDefect
 from harness.gui.certificates import certificate_failure
+
+# Re-exported for tests and suites that still import these from here (the outcomes were here).
+from harness.gui.outcomes import LoginResult, ResetOutcome
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -98,85 +103,6 @@ class GuiTarget:
     def url(self, path: str) -> str:
         """The absolute URL of `path` on this device."""
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
-
-
-# --- outcomes -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActivationOutcome:
-    """What the GUI showed after *OK* on the activation form.
-
-    `message` is the error, or the notice the next page shows. Cameras ask for a
-    password reset method right after activation: `reset_method_pending` says the
-    dialog is still open because no e-mail was given (the dialog refuses to close
-    without a method). `email_reserved` is True when an e-mail was given and the GUI
-    took it (the recorder's checkbox or the camera's dialog).
-    """
-
-    activated: bool
-    message: str = ""
-    email_reserved: bool = False
-    reset_method_pending: bool = False
-
-
-class LoginResult(StrEnum):
-    OK = "ok"
-    REJECTED = "rejected"  # wrong password, attempts left shown
-    LOCKED = "locked"  # illegal-login lock, remaining time shown
-    NO_COOKIES = "no cookies"  # the GUI's cookieError: refused before asking the device
-    ERROR = "error"  # anything else the GUI said (a device error)
-
-
-@dataclass(frozen=True)
-class LoginOutcome:
-    """What the login page showed: logged in, or the message with its counters."""
-
-    result: LoginResult
-    message: str = ""
-    attempts_left: int | None = None
-    lock_remaining_s: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is LoginResult.OK
-
-
-@dataclass(frozen=True)
-class EmailOutcome:
-    """What user management showed after saving the reserved e-mail."""
-
-    saved: bool
-    message: str = ""
-    attempts_left: int | None = None
-
-
-class CodeResult(StrEnum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"  # wrong code, attempts left shown
-    EXPIRED = "expired"  # void, used, expired or over the wrong-entry limit
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class CodeOutcome:
-    """What the verification-code step showed after *Next*."""
-
-    result: CodeResult
-    message: str = ""
-    attempts_left: int | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.result is CodeResult.ACCEPTED
-
-
-@dataclass(frozen=True)
-class ResetOutcome:
-    """What the new-password step showed after *OK*: done (back at login) or the error."""
-
-    done: bool
-    message: str = ""
 
 
 # --- reading what the GUI says --------------------------------------------------------------
@@ -539,14 +465,9 @@ def fill_texts(selector: str, texts: Mapping[str, str], where: str) -> str:
 
 __all__ = [
     "TIMEOUTS",
-    "ActivationOutcome",
-    "CodeOutcome",
-    "CodeResult",
-    "EmailOutcome",
     "GuiPage",
     "GuiTarget",
     "GuiTimeouts",
-    "LoginOutcome",
     "LoginResult",
     "ResetOutcome",
     "attempts_in",

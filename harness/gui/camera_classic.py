@@ -23,7 +23,8 @@ from typing import ClassVar, Final
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from harness.errors import HarnessError
-from harness.gui.base import ActivationOutcome, GuiPage, LoginOutcome
+from harness.gui.base import GuiPage
+from harness.gui.outcomes import ActivationOutcome, LoginOutcome
 from harness.gui.pages import (
     CameraStyleActivation,
     ForgotPasswordPage,

@@ -4,6 +4,9 @@ The inventory says what a lab holds and where; clients say how to reach it. Secr
 never in the file: a field `password_env` names the environment variable that holds one,
 read only when a test needs it (`secret()`). Every mistake in the file becomes one line
 naming the file, the field and what was expected (`InventoryError`).
+
+Long (~570 lines) on purpose: one model class per devices.yaml section, read as one schema;
+field types live in `inventory.fields`, loading in `inventory.load`.
 """
 
 from __future__ import annotations

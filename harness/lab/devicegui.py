@@ -19,13 +19,8 @@ from harness.clients.cloud import ExportPhoneApp
 from harness.clients.mail import DEFAULT_WAIT
 from harness.errors import ProductDefect
 from harness.gui import pages_for
-from harness.gui.base import (
-    ActivationOutcome,
-    EmailOutcome,
-    GuiTarget,
-    LoginOutcome,
-    ResetOutcome,
-)
+from harness.gui.base import GuiTarget
+from harness.gui.outcomes import ActivationOutcome, EmailOutcome, LoginOutcome, ResetOutcome
 from harness.gui.pages import ForgotPasswordPage
 
 if TYPE_CHECKING:

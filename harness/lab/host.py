@@ -10,6 +10,9 @@ command line for people is `hil lab up|down|status`). This module is the only pl
 Fixtures use `start_lab` (spawns the host detached, or reuses a live one built from the
 same inventory), `lab_status` and `stop_lab`. Secrets made here (the lab controller's
 password) go to `<workdir>/secrets.json` (mode 0600), never to lab.json or a log.
+
+Long (~450 lines) on purpose: the host's whole life (fleet config, spawn, ready line,
+lab.json, stop) in one module, the only one that knows the emulator's command line.
 """
 
 from __future__ import annotations

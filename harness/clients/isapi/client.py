@@ -5,6 +5,9 @@ exchange lands masked in an `ExchangeLog`, and a device's error answers come bac
 `LoginRejected` (wrong password or locked, with attempts left) and `IsapiError` (a
 ResponseStatus with statusCode / subStatusCode / retryTimes). Neither is retried here: a
 retried login can lock the device out for every later test.
+
+Long (~425 lines) on purpose: one method per ISAPI call the spec names; transport,
+documents, reboot waits and errors are modules of their own in this package.
 """
 
 from __future__ import annotations
