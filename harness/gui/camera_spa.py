@@ -23,6 +23,7 @@ from harness.gui.recorder import (
     FORGOT_SELECTORS,
     LOGIN_FORM,
     PORTAL_ERROR,
+    PORTAL_LOGIN_SELECTORS,
     PORTAL_NOTICE,
     STRENGTH_LABEL,
     TOAST_OK,
@@ -93,16 +94,7 @@ class SpaLogin(LoginPage):
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "form": LOGIN_FORM,
-        "username": "#portal .login-input input >> nth=0",
-        "password": "#portal .login-input input >> nth=1",
-        "submit": "#portal .login-btn",
-        "error": PORTAL_ERROR,
-        "notice": PORTAL_NOTICE,
-        "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
-        "logged_in": APP_MENU,
-        "activation": '#portal [placeholder="{text:confirmPassword}"]',
-        "cookie_error": PORTAL_ERROR + ':has-text("{text:cookieError}")',
+        **PORTAL_LOGIN_SELECTORS,
         "logout": '#app >> role=button[name="{text:logout}"]',
     }
 

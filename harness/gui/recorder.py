@@ -66,6 +66,20 @@ STRENGTH_LABEL: Final = (
 APP_MENU: Final = "#app .el-menu--horizontal"
 TOAST_OK: Final = ".el-message--success"
 
+# The portal's login form, the same in the recorder's and the camera SPA's GUI.
+PORTAL_LOGIN_SELECTORS: Final[Mapping[str, str]] = {
+    "form": LOGIN_FORM,
+    "username": "#portal .login-input input >> nth=0",
+    "password": "#portal .login-input input >> nth=1",
+    "submit": "#portal .login-btn",
+    "error": PORTAL_ERROR,
+    "notice": PORTAL_NOTICE,
+    "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
+    "logged_in": APP_MENU,
+    "activation": '#portal [placeholder="{text:confirmPassword}"]',
+    "cookie_error": PORTAL_ERROR + ':has-text("{text:cookieError}")',
+}
+
 FORGOT_SELECTORS: Final[Mapping[str, str]] = {
     "method_step": "#portal .el-radio-group",
     "methods": "#portal .el-radio-group input[type=radio]",
@@ -120,16 +134,7 @@ class RecorderLogin(LoginPage):
 
     texts: ClassVar[Mapping[str, str]] = TEXTS
     selectors: ClassVar[Mapping[str, str]] = {
-        "form": LOGIN_FORM,
-        "username": "#portal .login-input input >> nth=0",
-        "password": "#portal .login-input input >> nth=1",
-        "submit": "#portal .login-btn",
-        "error": PORTAL_ERROR,
-        "notice": PORTAL_NOTICE,
-        "forgot": '#portal >> role=link[name="{text:forgotPassword}"]',
-        "logged_in": APP_MENU,
-        "activation": '#portal [placeholder="{text:confirmPassword}"]',
-        "cookie_error": PORTAL_ERROR + ':has-text("{text:cookieError}")',
+        **PORTAL_LOGIN_SELECTORS,
         "user_menu": '#app >> role=button[name="{text:admin}"]',
         "logout": '.el-dropdown-menu >> role=menuitem[name="{text:logout}"]',
     }
