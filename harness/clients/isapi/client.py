@@ -15,8 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
 from harness.clients.isapi import documents as doc
 from harness.clients.isapi.crypto import (
@@ -32,10 +31,8 @@ from harness.clients.isapi.digest import DeviceDigestAuth, DigestAlgorithm
 from harness.clients.isapi.errors import IsapiError, LoginRejected
 from harness.clients.isapi.reboot import RebootWaits
 from harness.clients.isapi.session import HEARTBEAT_INTERVAL_S, Heartbeat, Session
-from harness.clients.isapi.transport import DEFAULT_TIMEOUT_S
-from harness.clients.tls import TlsTrust
+from harness.clients.isapi.transport import DEFAULT_TIMEOUT_S, TransportOptions
 from harness.errors import ProductDefect, login_step
-from harness.evidence import ExchangeLog, Secrets
 
 ADMIN: Final = "admin"
 FactoryResetMode = Literal["basic", "full"]
@@ -64,13 +61,10 @@ class IsapiClient(RebootWaits):
         self,
         base_url: str,
         *,
-        verify: bool | str | Path | TlsTrust = True,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        log: ExchangeLog | None = None,
-        secrets: Secrets | None = None,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
+        **options: Unpack[TransportOptions],
     ) -> None:
-        super().__init__(base_url, verify=verify, timeout=timeout, log=log, secrets=secrets)
+        super().__init__(base_url, **options)
         self.heartbeat_interval_s = heartbeat_interval_s
         self.heartbeat: Heartbeat | None = None
 

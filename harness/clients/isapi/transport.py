@@ -16,7 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict
 
 import httpx
 
@@ -38,6 +38,15 @@ from harness.evidence import ExchangeLog, Secrets
 # Answers are small; a device that takes longer than this for one call is not healthy.
 # It bounds each call as a whole (every read, write and Digest round trip of it).
 DEFAULT_TIMEOUT_S: Final = 10.0
+
+
+class TransportOptions(TypedDict, total=False):
+    """How an `IsapiTransport` (and so an `IsapiClient`) reaches its device, beyond the URL."""
+
+    verify: bool | str | Path | TlsTrust
+    timeout: float
+    log: ExchangeLog | None
+    secrets: Secrets | None
 
 
 class IsapiTransport:
