@@ -25,6 +25,7 @@ from harness.gui.recorder import (
     PORTAL_ERROR,
     PORTAL_LOGIN_SELECTORS,
     PORTAL_NOTICE,
+    PORTAL_TEXTS,
     STRENGTH_LABEL,
     TOAST_OK,
 )
@@ -53,13 +54,7 @@ TEXTS: Final[Mapping[str, str]] = {
     "configuration": "Configuration",
     "menuUser": "User Management",
     "adminPassword": "Admin Password",
-    "logout": "Logout",
-    "admin": "admin",
-    "strengthRisky": "Risky password.",
-    "strengthWeak": "Weak",
-    "strengthMedium": "Medium",
-    "strengthStrong": "Strong",
-    "cookieError": "Cookies are disabled in this browser. Enable cookies to log in.",
+    **PORTAL_TEXTS,
 }
 
 _METHOD_DIALOG: Final = 'role=dialog[name="{text:accountSecurity}"]'

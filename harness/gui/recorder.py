@@ -20,6 +20,17 @@ from harness.gui.pages import (
     UserManagementPage,
 )
 
+# The portal's words the recorder's and the camera SPA's GUI share.
+PORTAL_TEXTS: Final[Mapping[str, str]] = {
+    "logout": "Logout",
+    "admin": "admin",
+    "strengthRisky": "Risky password.",
+    "strengthWeak": "Weak",
+    "strengthMedium": "Medium",
+    "strengthStrong": "Strong",
+    "cookieError": "Cookies are disabled in this browser. Enable cookies to log in.",
+}
+
 # The recorder's English texts, keyed by its i18n keys (another language: another table).
 TEXTS: Final[Mapping[str, str]] = {
     "login": "Login",
@@ -46,13 +57,7 @@ TEXTS: Final[Mapping[str, str]] = {
     "editUser": "Edit User",
     "oldPassword": "Old Password",
     "reservedEmailSettings": "Reserved E-mail Settings",
-    "logout": "Logout",
-    "admin": "admin",
-    "strengthRisky": "Risky password.",
-    "strengthWeak": "Weak",
-    "strengthMedium": "Medium",
-    "strengthStrong": "Strong",
-    "cookieError": "Cookies are disabled in this browser. Enable cookies to log in.",
+    **PORTAL_TEXTS,
 }
 
 # Shared by the recorder and camera-spa tables: the portal's parts by element-ui class.
