@@ -10,7 +10,7 @@ URL; an element the generation should have but does not show is a `HarnessError`
 the page and selector; a device that never answers an action is a `DeviceError`; the
 firmware doing the wrong thing is a `ProductDefect`.
 
-Long (~490 lines) on purpose: `GuiPage` is one class (element lookup, waits, outcome
+Long (~480 lines) on purpose: `GuiPage` is one class (element lookup, waits, outcome
 reading) that every page object inherits; the outcomes it returns are `gui.outcomes`.
 """
 
