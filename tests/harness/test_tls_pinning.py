@@ -5,6 +5,7 @@ Chromium (launched with the run's pins) and the fixture wiring that launches it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -219,14 +220,22 @@ async def _status_line_over_asyncio(url: str, context: ssl.SSLContext) -> bytes:
         writer.close()
 
 
+def _status_line_in_own_loop(url: str, context: ssl.SSLContext) -> bytes:
+    """`_status_line_over_asyncio` in a thread with its own event loop: an xdist worker
+    whose earlier test started Playwright's sync API has a loop running in this thread,
+    where asyncio.run() refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _status_line_over_asyncio(url, context)).result(30)
+
+
 def test_the_pin_holds_for_asyncio_connections_too(devices: dict[str, HttpsDevice]) -> None:
     device = devices["self-signed"]
     good = tls_context(TlsTrust(device=device.name, spki_sha256=(device.pin,)))
-    assert asyncio.run(_status_line_over_asyncio(device.url, good)).startswith(b"HTTP/1.1 ")
+    assert _status_line_in_own_loop(device.url, good).startswith(b"HTTP/1.1 ")
     wrong = tls_context(TlsTrust(device=device.name, spki_sha256=(OTHER_PIN,)))
     with pytest.raises(PinMismatch, match=f"has SPKI pin {re.escape(device.pin)}, expected "
                                           f"{re.escape(OTHER_PIN)}"):
-        asyncio.run(_status_line_over_asyncio(device.url, wrong))
+        _status_line_in_own_loop(device.url, wrong)
     # The same through a bare memory BIO, as any wrap_bio user drives it: nothing written.
     recorder = _Recorder(device)
     with socket.create_connection(("127.0.0.1", recorder.port), timeout=5) as raw, \
