@@ -16,6 +16,7 @@ reading) that every page object inherits; the outcomes it returns are `gui.outco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -300,14 +301,19 @@ class GuiPage:
         it), or the element of `local` that shows when the GUI refused before sending
         anything (a mismatched confirm, a Risky password).
 
-        The two are raced by looking for `local` in short slices of the step's wait while
-        the response listener collects the answer; the first to come decides.
+        The two are raced in short slices of the step's wait: each slice waits for the
+        answer itself, which ends the slice the moment the answer arrives, and looks for
+        `local` after a slice that brought none. Why not a wait for `local` per slice: that
+        wait ran out its slice after the answer had come, up to 250 ms per action.
         """
         pattern = re.compile(self.answer_pattern(answer))
         seen: list[Response] = []
 
+        def matches(response: Response) -> bool:
+            return bool(pattern.search(response.url))
+
         def collect(response: Response) -> None:
-            if pattern.search(response.url):
+            if matches(response):
                 seen.append(response)
 
         local = [n for n in local if self.has(n)]
@@ -315,6 +321,7 @@ class GuiPage:
         for extra in local[1:]:
             assert shown is not None
             shown = shown.or_(self.el(extra).filter(visible=True))
+        # `collect` keeps an answer that arrives between two slices (or before the first).
         self.page.on("response", collect)
         try:
             self.click(name, why)
@@ -322,15 +329,11 @@ class GuiPage:
             # time.sleep would not pump the page's events, so `collect` would never run).
             deadline = time.monotonic() + self.timeouts.step
             while not seen and time.monotonic() < deadline:
-                if shown is None:
-                    self.page.wait_for_timeout(_SLICE_MS)
+                with contextlib.suppress(PlaywrightTimeoutError):  # a slice without it
+                    self.page.wait_for_event("response", matches, timeout=_SLICE_MS)
+                if seen or shown is None or not shown.count():
                     continue
-                try:
-                    shown.first.wait_for(state="visible", timeout=_SLICE_MS)
-                except PlaywrightTimeoutError:
-                    continue
-                if not seen:
-                    return next(n for n in local if self.el(n).filter(visible=True).count())
+                return next(n for n in local if self.el(n).filter(visible=True).count())
         finally:
             self.page.remove_listener("response", collect)
         if not seen:

@@ -57,6 +57,7 @@ class DeviceUnderTest:
     # (harness.lab.states.probe), None when it read none: what a test starts and ends on,
     # without asking the device again.
     boot_seen: DeviceStatus | None = field(default=None, init=False)
+    boot_seen_at: float = field(default=0.0, init=False)  # time.monotonic() of that reading
     # The test's lease of the device; every client it hands out is fenced by it first.
     lease: Lease | None = field(default=None, init=False)
 

@@ -22,8 +22,10 @@ sync API belongs to the thread that started it) nor Allure (whose steps are per 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -109,12 +111,19 @@ def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:
             return State.UNKNOWN_PASSWORD
         client.use_digest(known.password)
         try:
-            dut.boot_seen = client.device_status()
+            _read_boot(dut, client)
         except LoginRejected as rejected:
             return State.LOCKED if rejected.locked else State.UNKNOWN_PASSWORD
         return _reserved_or_active(dut, client, known.email)
     finally:
         client.close()
+
+
+def _read_boot(dut: DeviceUnderTest, client: IsapiClient) -> None:
+    """The authenticated question of a probe: System/status, whose up time and clock tell
+    the boot (kept on `dut` with the moment it was read)."""
+    dut.boot_seen = client.device_status()
+    dut.boot_seen_at = time.monotonic()
 
 
 def _reserved_or_active(dut: DeviceUnderTest, client: IsapiClient, email: str | None) -> State:
@@ -144,11 +153,13 @@ def _probe_active(
     on real firmware, so it proves nothing by itself.
     """
     client.use_digest(password)
+    address = (_address_meanwhile(dut)
+               if dut.supports_reserved_email_reset and email is not None else None)
     try:
-        dut.boot_seen = client.device_status()
-        if dut.supports_reserved_email_reset and email is not None:
-            return _by_address(dut, email, client.reserved_email())
-        return State.ACTIVE
+        _read_boot(dut, client)
+        if address is None or email is None:
+            return State.ACTIVE
+        return _by_address(dut, email, address.result())
     except LoginRejected as rejected:
         if rejected.locked:
             return State.LOCKED
@@ -157,6 +168,26 @@ def _probe_active(
         return State.UNKNOWN_PASSWORD if client.activated() else State.INACTIVE
     except IsapiError:
         return None  # e.g. notActivated, or no reserved-address support: ask it all
+    finally:
+        if address is not None:
+            wait([address])  # no request of the probe outlives it
+
+
+def _address_meanwhile(dut: DeviceUnderTest) -> Future[str | None]:
+    """The reserved address as the device shows it, asked on a connection of its own
+    while the probe's authenticated question runs: it needs no login, so it need not
+    wait for Digest's challenge and answer (one device round trip less per probe)."""
+    shown: Future[str | None] = Future()
+
+    def ask() -> None:
+        try:
+            with dut.isapi(login=False) as other:
+                shown.set_result(other.reserved_email())
+        except BaseException as exc:  # handed to the probe, which decides
+            shown.set_exception(exc)
+
+    threading.Thread(target=ask, name=f"probe-address-{dut.name}", daemon=True).start()
+    return shown
 
 
 # --- what the harness expects: a state found otherwise is a finding (issue 13 item 3) -----
@@ -230,6 +261,27 @@ def settled_boot_identity(client: IsapiClient) -> DeviceStatus:
         time.sleep(SETTLED_UP_TIME_S - before.up_time_s)
         before = client.boot_identity()
     return before
+
+
+def settle_seen_boot(seen: DeviceStatus | None, read_at: float) -> DeviceStatus | None:
+    """`seen` (a boot identity read at `time.monotonic()` `read_at`) as a baseline for
+    `rebooted_since`, once its boot is `SETTLED_UP_TIME_S` old, without asking again; None
+    when it cannot serve (nothing read, or a young boot without a device clock).
+
+    Why no second reading: a later reboot moves the boot instant by at least the boot's age
+    when the test starts, so a young reading serves once that age passed the tolerance;
+    the wait for it overlaps whatever ran since the reading (the browser's start).
+    """
+    if seen is None or seen.up_time_s is None:
+        return None
+    if seen.up_time_s >= SETTLED_UP_TIME_S:
+        return seen
+    if seen.boot_instant is None:
+        return None  # only the up time tells this boot: settled_boot_identity reads again
+    age = seen.up_time_s + (time.monotonic() - read_at)
+    if age < SETTLED_UP_TIME_S:
+        time.sleep(SETTLED_UP_TIME_S - age)
+    return seen
 
 
 def _activate(dut: DeviceUnderTest) -> None:

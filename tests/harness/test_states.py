@@ -5,12 +5,15 @@ lab controller, and a device that cannot be brought up is quarantined for the ru
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from harness.clients.isapi import IllegalLoginLock, LoginRejected
+from harness.clients.isapi import IllegalLoginLock, LoginRejected, rebooted_since
+from harness.clients.isapi.documents import DeviceStatus
 from harness.errors import DeviceError, HarnessError, retry
 from harness.evidence import Secrets
 from harness.inventory.load import parse_inventory
@@ -31,6 +34,7 @@ from harness.lab.states import (
     next_transition,
     probe,
     satisfies,
+    settle_seen_boot,
     wait_until_inactive,
 )
 
@@ -118,16 +122,18 @@ def test_a_probe_expecting_a_state_agrees_with_the_full_probe(
     _bring(dut, State.EMAIL_RESERVED, log, quarantine)
     assert probed() is State.EMAIL_RESERVED
     # What it saves, before every test: activateStatus. The fast path proves the password
-    # with System/status (challenge + answer; its up time and clock tell the boot too),
-    # then reads the address, which needs no login on real firmware and so proves nothing
-    # alone.
+    # with System/status (challenge + answer; its up time and clock also tell the boot)
+    # and meanwhile, on a connection of its own, reads the address, which needs no login
+    # on real firmware and so proves nothing alone.
     dut.log.clear()
     probe(dut, expect=State.EMAIL_RESERVED)
     fast = [(e.method, e.url.rsplit("/ISAPI/", 1)[-1], e.status) for e in dut.log]
     dut.log.clear()
     probe(dut)
     assert (len(fast), len(dut.log)) == (3, 4)
-    assert fast[:2] == [("GET", "System/status", 401), ("GET", "System/status", 200)]
+    assert [f for f in fast if f[1] == "System/status"] == [
+        ("GET", "System/status", 401), ("GET", "System/status", 200)]
+    assert ("GET", "Security/email/parameter?format=json", 200) in fast
     assert dut.boot_seen is not None and dut.boot_seen.up_time_s is not None
     password = dut.password
     dut.remember_password("Forgotten-Pass7")
@@ -280,3 +286,23 @@ def test_retry_logs_the_failure_masked(caplog: pytest.LogCaptureFixture) -> None
     assert "reboot dev failed (device: no answer after login with *** " \
            "<securityCode>***</securityCode>)" in caplog.text
     assert "Known-Pass7" not in caplog.text and "rt-4f2a9c" not in caplog.text
+
+
+def test_a_young_boot_read_by_the_probe_serves_as_the_baseline_once_old_enough() -> None:
+    # A boot 0.5 s old, read 2 s ago (the browser started meanwhile): the rest of the
+    # settling wait, then a reboot right after the test starts must still be told (its
+    # boot instant moves beyond the clocks' tolerance), without reading the status again.
+    clock = datetime.now(UTC)
+    seen = DeviceStatus(clock, 0.5)
+    read_at = time.monotonic() - 2.0
+    assert settle_seen_boot(seen, read_at) is seen
+    started = time.monotonic() - read_at  # seconds since the reading: the test starts now
+    after_reboot = DeviceStatus(clock + timedelta(seconds=started + 0.6), 0.6)
+    assert rebooted_since(seen, after_reboot)
+    # Without the wait the same reboot would look like the same boot.
+    assert not rebooted_since(seen, DeviceStatus(clock + timedelta(seconds=0.6), 0.6))
+    # An old boot serves at once; no reading, or a young one without a clock, does not.
+    old = DeviceStatus(clock, 600.0)
+    assert settle_seen_boot(old, time.monotonic()) is old
+    assert settle_seen_boot(None, read_at) is None
+    assert settle_seen_boot(DeviceStatus(None, 0.5), read_at) is None
