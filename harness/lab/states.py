@@ -94,8 +94,9 @@ def probe(dut: DeviceUnderTest, expect: State | None = None) -> State:
     `expect`: where the device should be (the state the test asks for). An active device
     with a known password is then asked one authenticated question (System/status: Digest's
     challenge and the call) and, where an address matters, the reserved-address GET,
-    which needs no login: three requests instead of five, paid before every test; any
-    other answer falls back to the full probe.
+    which needs no login, asked beside the login: three requests in two round trips
+    instead of five in five, paid before and after every test; any other answer falls
+    back to the full probe.
     """
     client = dut.isapi(login=False)
     dut.boot_seen = None
