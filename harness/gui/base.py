@@ -198,6 +198,12 @@ class GuiPage:
         """A locator of logical element `name`."""
         return self.page.locator(self.sel(name))
 
+    def blank(self) -> bool:
+        """Whether the page has loaded nothing yet (a test's new page): it shows no element,
+        and asking the browser would only load Playwright's selector engine into a page
+        that the next load replaces (0.05 s on a test's first step)."""
+        return self.page.url == "about:blank"
+
     def describe(self, name: str) -> str:
         return f"{self.target.generation} {self.page_name} page, {name} ({self.sel(name)})"
 

@@ -106,7 +106,7 @@ class ActivationPage(GuiPage):
         HarnessError when the device is already active (the GUI shows the login page):
         the caller asked for a state the device is not in.
         """
-        if self.el("form").first.is_visible():
+        if not self.blank() and self.el("form").first.is_visible():
             return
         open_entry(self)
         shown = self.wait_any(["form", "login_form"], "activation form or login page")
@@ -268,7 +268,7 @@ class LoginPage(GuiPage):
 
         HarnessError when the device is inactive (the GUI shows the activation form).
         """
-        if self.el("form").first.is_visible():
+        if not self.blank() and self.el("form").first.is_visible():
             return
         open_entry(self)
         shown = self.wait_any(["form", "activation"], "login form or activation form")
@@ -309,7 +309,7 @@ class LoginPage(GuiPage):
 
     def is_logged_in(self) -> bool:
         """Whether the current page is a logged-in page (its logout button shows)."""
-        return bool(self.el("logout").first.is_visible())
+        return not self.blank() and bool(self.el("logout").first.is_visible())
 
     def logout(self) -> None:
         """Press *Logout* and wait for the login page; nothing to do when not logged in."""
