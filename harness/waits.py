@@ -13,6 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -104,3 +105,21 @@ def wait_until(
             if remaining <= 0:
                 return None
             time.sleep(min(interval, remaining))
+
+
+def in_thread(work: Callable[[], T], name: str) -> Future[T]:
+    """`work()` in a daemon thread named `name`, started now; its result, or what it
+    raised, in the returned future. For work done beside another wait (a bring-up while the
+    browser starts, the probe's unauthenticated question beside its login). Daemon: work
+    whose waiter was interrupted never holds up the process's exit.
+    """
+    outcome: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(work())
+        except BaseException as exc:  # handed to whoever waits for the future
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return outcome

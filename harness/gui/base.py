@@ -204,6 +204,10 @@ class GuiPage:
         that the next load replaces (0.05 s on a test's first step)."""
         return self.page.url == "about:blank"
 
+    def showing(self, name: str) -> bool:
+        """Whether element `name` (its first match) is visible now, without waiting."""
+        return not self.blank() and bool(self.el(name).first.is_visible())
+
     def describe(self, name: str) -> str:
         return f"{self.target.generation} {self.page_name} page, {name} ({self.sel(name)})"
 

@@ -106,7 +106,7 @@ class ActivationPage(GuiPage):
         HarnessError when the device is already active (the GUI shows the login page):
         the caller asked for a state the device is not in.
         """
-        if not self.blank() and self.el("form").first.is_visible():
+        if self.showing("form"):
             return
         open_entry(self)
         shown = self.wait_any(["form", "login_form"], "activation form or login page")
@@ -234,7 +234,7 @@ class CameraStyleActivation(ActivationPage):
             self.fill("method_email", "", "method_email")
         self.click("method_ok", "method_ok")
         shown = self.wait_any(["method_error", "after_method"], "the reset-method refusal")
-        if shown != "method_error" or not self.el("method_dialog").first.is_visible():
+        if shown != "method_error" or not self.showing("method_dialog"):
             raise ProductDefect(
                 f"{self.target.name}: the password reset method dialog closed although no "
                 "method was set"
@@ -268,7 +268,7 @@ class LoginPage(GuiPage):
 
         HarnessError when the device is inactive (the GUI shows the activation form).
         """
-        if not self.blank() and self.el("form").first.is_visible():
+        if self.showing("form"):
             return
         open_entry(self)
         shown = self.wait_any(["form", "activation"], "login form or activation form")
@@ -309,7 +309,7 @@ class LoginPage(GuiPage):
 
     def is_logged_in(self) -> bool:
         """Whether the current page is a logged-in page (its logout button shows)."""
-        return not self.blank() and bool(self.el("logout").first.is_visible())
+        return self.showing("logout")
 
     def logout(self) -> None:
         """Press *Logout* and wait for the login page; nothing to do when not logged in."""
@@ -353,7 +353,7 @@ class UserManagementPage(GuiPage):
 
     def dialog_open(self) -> bool:
         """Whether the reserved e-mail dialog is showing."""
-        return bool(self.el("dialog").first.is_visible())
+        return self.showing("dialog")
 
     def open_email_dialog(self) -> None:
         """Click through the menus to the dialog holding the reserved e-mail."""

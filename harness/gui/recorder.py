@@ -146,7 +146,7 @@ class RecorderLogin(LoginPage):
 
     def is_logged_in(self) -> bool:
         """Whether the app shows (its user menu is in the header)."""
-        return bool(self.el("user_menu").first.is_visible())
+        return self.showing("user_menu")
 
     def logout(self) -> None:
         """Open the user menu, press *Logout* and wait for the login form."""

@@ -22,7 +22,6 @@ sync API belongs to the thread that started it) nor Allure (whose steps are per 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
@@ -43,7 +42,7 @@ from harness.errors import (
 from harness.flows import masked_matches
 from harness.lab.dut import DeviceUnderTest
 from harness.lab.runlog import Quarantine, TransitionLog
-from harness.waits import wait_until
+from harness.waits import in_thread, wait_until
 
 BOOT_MARGIN_S: Final = 60.0  # on top of a device's declared boot time
 
@@ -178,17 +177,12 @@ def _address_meanwhile(dut: DeviceUnderTest) -> Future[str | None]:
     """The reserved address as the device shows it, asked on a connection of its own
     while the probe's authenticated question runs: it needs no login, so it need not
     wait for Digest's challenge and answer (one device round trip less per probe)."""
-    shown: Future[str | None] = Future()
 
-    def ask() -> None:
-        try:
-            with dut.isapi(login=False) as other:
-                shown.set_result(other.reserved_email())
-        except BaseException as exc:  # handed to the probe, which decides
-            shown.set_exception(exc)
+    def ask() -> str | None:
+        with dut.isapi(login=False) as other:
+            return other.reserved_email()
 
-    threading.Thread(target=ask, name=f"probe-address-{dut.name}", daemon=True).start()
-    return shown
+    return in_thread(ask, f"probe-address-{dut.name}")
 
 
 # --- what the harness expects: a state found otherwise is a finding (issue 13 item 3) -----
